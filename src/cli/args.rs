@@ -1,0 +1,199 @@
+//! Command-line arguments. Only this module knows clap; doc comments are the
+//! help text (snapshot-tested in tests/cli.rs).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Reconcile Kafka and Event Hubs topics with a declarative YAML spec.
+///
+/// Exit codes: 0 success / in sync; 1 error (bad input, unreachable cluster,
+/// refused change); 2 changes pending (plan --detailed-exitcode).
+#[derive(Debug, Parser)]
+#[command(name = "topicform", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Log format on stderr: `text` for people, `json` for CI and Kubernetes.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, help_heading = "Global options")]
+    pub log_format: LogFormat,
+
+    /// Log filter (e.g. `debug`, `topicform=trace`); RUST_LOG also works.
+    #[arg(long, global = true, env = "TOPICFORM_LOG", default_value = "warn", help_heading = "Global options")]
+    pub log_level: String,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the spec offline: syntax, keys, types, names, secrets, tier limits.
+    Validate(ValidateArgs),
+    /// Show what apply would change, without changing anything.
+    Plan(PlanArgs),
+    /// Change the cluster to match the spec (after showing the plan).
+    Apply(ApplyArgs),
+    /// Write a spec for the topics that exist on a cluster.
+    Export(ExportArgs),
+    /// Print the JSON Schema of the spec.
+    Schema,
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Which spec and environment.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The spec file.
+    #[arg(short = 'f', long = "file", default_value = "topicform.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The environment of the spec to use.
+    #[arg(short = 'e', long = "env", env = "TOPICFORM_ENV", value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+/// `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The spec file.
+    #[arg(short = 'f', long = "file", default_value = "topicform.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Validate only this environment (default: all).
+    #[arg(short = 'e', long = "env", env = "TOPICFORM_ENV", value_name = "ENV", conflicts_with = "all")]
+    pub env: Option<String>,
+
+    /// Validate every environment (the default when -e is not given).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Flags that widen what a plan may do; plan and apply share them so the
+/// plan shows exactly what apply will do.
+#[derive(Debug, Args)]
+pub struct WidenArgs {
+    /// Delete topics not in the spec (only where the environment sets `prune: true`).
+    #[arg(long)]
+    pub allow_delete: bool,
+
+    /// Remove config keys set on a topic but absent from the spec.
+    #[arg(long)]
+    pub prune_config: bool,
+}
+
+/// Connection options.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Timeout of each cluster request, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+/// `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Spec and environment.
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Also write the plan as JSON to FILE, for `apply --plan FILE`.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Exit 2 when there are changes to apply (0 in sync, 1 error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Widening flags.
+    #[command(flatten)]
+    pub widen: WidenArgs,
+
+    /// Connection options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// Plan output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Text for people (coloured on a terminal unless NO_COLOR is set).
+    Text,
+    /// Stable JSON with `formatVersion`.
+    Json,
+    /// Markdown for pull-request comments.
+    Markdown,
+}
+
+/// `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Spec and environment.
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Apply this saved plan (from `plan --out`); refused if the cluster changed since.
+    #[arg(long = "plan", value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Show the plan and stop; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Widening flags.
+    #[command(flatten)]
+    pub widen: WidenArgs,
+
+    /// Connection options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Spec and environment (the environment's cluster is read).
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Only topics whose name matches this regular expression.
+    #[arg(long, value_name = "RE")]
+    pub include: Option<String>,
+
+    /// Leave out topics whose name matches this regular expression.
+    #[arg(long, value_name = "RE")]
+    pub exclude: Option<String>,
+
+    /// Connection options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}

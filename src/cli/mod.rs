@@ -1,0 +1,212 @@
+//! The command line: clap types in [`args`], one `cmd_*` function per
+//! subcommand here, terminal helpers in [`term`].
+
+pub mod args;
+mod term;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::CommandFactory;
+
+pub use args::{Cli, Command, LogFormat};
+use args::{ApplyArgs, ExportArgs, OutputFormat, PlanArgs, ValidateArgs, WidenArgs};
+
+use crate::error::SpecProblem;
+use crate::ops::{self, Backend, ExportFilter};
+use crate::plan::PlanOptions;
+use crate::render::{self, PlanFormat};
+use crate::spec::{Located, UnsetVars};
+use crate::{Error, Result};
+
+/// What a successful command tells `main` to exit with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 2: changes pending (`plan --detailed-exitcode`).
+    ChangesPending,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Validate(a) => cmd_validate(a),
+        Command::Plan(a) => cmd_plan(a).await,
+        Command::Apply(a) => cmd_apply(a).await,
+        Command::Export(a) => cmd_export(a).await,
+        Command::Schema => {
+            print_stdout(&schema_json())?;
+            Ok(Outcome::Success)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "topicform", &mut std::io::stdout());
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+/// The JSON Schema of the spec, as `topicform schema` prints it and as
+/// `schema/topicform.schema.json` keeps it.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(crate::spec::Spec);
+    let mut s = serde_json::to_string_pretty(&schema).expect("schema serialises");
+    s.push('\n');
+    s
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn print_stdout(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`topicform plan | head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(source) => Err(Error::Write { what: "standard output".into(), source }),
+    }
+}
+
+/// Prints warnings (and errors) on stderr with their source lines.
+fn report_findings(name: &str, source: &std::sync::Arc<String>, found: &[Located]) {
+    for l in found {
+        let problem = SpecProblem::new(name, source, l);
+        eprintln!("{:?}", miette::Report::new(problem));
+    }
+}
+
+fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
+    let loaded = ops::load_spec(&a.file)?;
+    let envs: Vec<&str> = match &a.env {
+        Some(e) if !a.all => {
+            if !loaded.spec.environments.contains_key(e) {
+                return Err(Error::UnknownEnvironment {
+                    name: e.clone(),
+                    file: loaded.name.clone(),
+                    known: loaded.environment_names().join(", "),
+                });
+            }
+            vec![e.as_str()]
+        }
+        _ => vec![],
+    };
+    let found = loaded.validate(&envs, &env_var, UnsetVars::Warn);
+    if found.iter().any(|l| l.finding.is_error()) {
+        return Err(Error::invalid_spec(&loaded.name, &loaded.source, &found));
+    }
+    report_findings(&loaded.name, &loaded.source, &found);
+    let checked = if envs.is_empty() { loaded.environment_names() } else { envs };
+    let warnings = found.len();
+    eprintln!(
+        "{}: valid ({} topics; environments: {}{})",
+        loaded.name,
+        loaded.spec.topics.len(),
+        if checked.is_empty() { "none".to_owned() } else { checked.join(", ") },
+        if warnings > 0 { format!("; {warnings} warning(s)") } else { String::new() }
+    );
+    Ok(Outcome::Success)
+}
+
+fn plan_options(w: &WidenArgs) -> PlanOptions {
+    PlanOptions { allow_delete: w.allow_delete, prune_config: w.prune_config }
+}
+
+fn connect(env: &crate::spec::ResolvedEnvironment, timeout: u64, command: &str) -> Result<Backend> {
+    Backend::connect(env, Duration::from_secs(timeout.max(1)), command)
+}
+
+async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
+    let loaded = ops::load_spec(&a.target.file)?;
+    let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
+    report_findings(&loaded.name, &loaded.source, &warnings);
+    let backend = connect(&env, a.connect.timeout, "plan")?;
+    let spinner = term::spinner("reading the cluster");
+    let (plan, _) = ops::make_plan(&backend, &env, plan_options(&a.widen)).await?;
+    drop(spinner);
+    let format = match a.output {
+        OutputFormat::Text => PlanFormat::Text,
+        OutputFormat::Json => PlanFormat::Json,
+        OutputFormat::Markdown => PlanFormat::Markdown,
+    };
+    print_stdout(&render::render_plan(&plan, format, term::stdout_color()))?;
+    if let Some(out) = &a.out {
+        write_file(out, &render::plan_json(&plan), "the plan")?;
+        eprintln!("Saved the plan to {}; apply it with `topicform apply -e {} --plan {}`.", out.display(), env.name, out.display());
+    }
+    if plan.has_refusals() {
+        return Err(Error::Refused { count: plan.summary.refused });
+    }
+    Ok(if a.detailed_exitcode && plan.has_changes() { Outcome::ChangesPending } else { Outcome::Success })
+}
+
+fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
+    std::fs::write(path, content).map_err(|source| Error::Write { what: format!("{what} to {}", path.display()), source })
+}
+
+async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
+    let loaded = ops::load_spec(&a.target.file)?;
+    let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
+    report_findings(&loaded.name, &loaded.source, &warnings);
+    let backend = connect(&env, a.connect.timeout, "apply")?;
+    let spinner = term::spinner("reading the cluster");
+    let plan = match &a.plan {
+        Some(path) => {
+            let saved = ops::read_plan(path)?;
+            let state = backend.observe(&env.config_keys()).await?;
+            ops::check_cluster_id(&env, &state)?;
+            ops::check_saved_plan(path, &saved, &env, &state)?;
+            saved
+        }
+        None => ops::make_plan(&backend, &env, plan_options(&a.widen)).await?.0,
+    };
+    drop(spinner);
+    let color = term::stderr_color();
+    // The plan goes to stderr so stdout stays clean for the apply report.
+    eprint!("{}", render::plan_text(&plan, color));
+    if plan.has_refusals() {
+        return Err(Error::Refused { count: plan.summary.refused });
+    }
+    if !plan.has_changes() {
+        return Ok(Outcome::Success);
+    }
+    if a.dry_run {
+        eprintln!("Dry run: nothing was changed.");
+        return Ok(Outcome::Success);
+    }
+    if !a.auto_approve {
+        term::confirm(&format!("Apply these changes to environment `{}`?", env.name))?;
+    }
+    let progress = term::progress();
+    let report = backend.apply(&plan, progress.as_ref()).await?;
+    print_stdout(&render::apply_report_text(&report, term::stdout_color()))?;
+    let failed = report.failures().count();
+    if failed > 0 {
+        return Err(Error::ApplyFailed { failed, total: report.outcomes.len() });
+    }
+    Ok(Outcome::Success)
+}
+
+async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
+    let loaded = ops::load_spec(&a.target.file)?;
+    let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
+    report_findings(&loaded.name, &loaded.source, &warnings);
+    let regex = |flag: &str, re: &Option<String>| {
+        re.as_deref().map(|r| regex::Regex::new(r).map_err(|source| Error::Pattern { flag: flag.into(), source })).transpose()
+    };
+    let filter = ExportFilter { include: regex("--include", &a.include)?, exclude: regex("--exclude", &a.exclude)? };
+    let backend = connect(&env, a.connect.timeout, "export")?;
+    let state = backend.observe(&Default::default()).await?;
+    ops::check_cluster_id(&env, &state)?;
+    let spec = ops::export(&env.name, &loaded.spec.environments[&env.name], &state, &filter);
+    let header = format!(
+        "# yaml-language-server: $schema=https://topicform.dev/schema/topicform.schema.json\n# Exported by topicform {} from environment `{}`{}.\n",
+        env!("CARGO_PKG_VERSION"),
+        env.name,
+        state.cluster_id.as_deref().map(|c| format!(" (cluster {c})")).unwrap_or_default()
+    );
+    print_stdout(&format!("{header}{}", render::to_yaml(&spec)))?;
+    Ok(Outcome::Success)
+}

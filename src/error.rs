@@ -1,0 +1,256 @@
+//! The one error type of topicform. Every variant says what went wrong and,
+//! through `help`, what to do next. Exit codes are mapped in `main.rs`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use thiserror::Error;
+
+use crate::spec::{Located, Severity};
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong.
+#[derive(Debug, Error, Diagnostic)]
+pub enum Error {
+    /// The spec file could not be read.
+    #[error("cannot read spec {path}: {source}")]
+    #[diagnostic(code(topicform::spec::read), help("pass the spec with -f FILE (default ./topicform.yaml)"))]
+    ReadSpec {
+        /// The path given.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The spec has errors; each is a related diagnostic with its location.
+    #[error("{name}: {errors} error(s) in the spec")]
+    #[diagnostic(code(topicform::spec::invalid))]
+    InvalidSpec {
+        /// File name.
+        name: String,
+        /// Number of errors.
+        errors: usize,
+        /// Every finding, located.
+        #[related]
+        problems: Vec<SpecProblem>,
+    },
+
+    /// No environment was named.
+    #[error("no environment given")]
+    #[diagnostic(code(topicform::env::missing), help("pass -e ENV or set TOPICFORM_ENV; this spec defines: {known}"))]
+    NoEnvironment {
+        /// Environments the spec defines.
+        known: String,
+    },
+
+    /// The named environment is not in the spec.
+    #[error("environment `{name}` is not defined in {file}")]
+    #[diagnostic(code(topicform::env::unknown), help("this spec defines: {known}"))]
+    UnknownEnvironment {
+        /// Name asked for.
+        name: String,
+        /// Spec file.
+        file: String,
+        /// Environments the spec defines.
+        known: String,
+    },
+
+    /// The environment uses a backend this build cannot reach yet.
+    #[error("environment `{env}` uses a {kind} cluster, which `{command}` does not support yet")]
+    #[diagnostic(code(topicform::backend::unsupported), help("{help}"))]
+    Unsupported {
+        /// Environment.
+        env: String,
+        /// Cluster kind.
+        kind: String,
+        /// Subcommand.
+        command: String,
+        /// What to do instead.
+        help: String,
+    },
+
+    /// A secret reference could not be read.
+    #[error("cannot read secret {reference}: {reason}")]
+    #[diagnostic(code(topicform::secret), help("set the variable or mount the file; topicform never takes literal secrets"))]
+    Secret {
+        /// `env NAME` or `file PATH`, never the value.
+        reference: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The brokers could not be reached or refused the connection.
+    #[error("cannot reach the Kafka cluster at {bootstrap}: {message}")]
+    #[diagnostic(
+        code(topicform::kafka::unreachable),
+        help("check that the brokers run and the address is right (for the local broker: deploy/local/kafka.sh start)")
+    )]
+    Unreachable {
+        /// Bootstrap servers.
+        bootstrap: String,
+        /// librdkafka's message.
+        message: String,
+    },
+
+    /// A Kafka admin or metadata call failed as a whole.
+    #[error("{operation} failed: {message}")]
+    #[diagnostic(code(topicform::kafka::request))]
+    Kafka {
+        /// What was being done.
+        operation: String,
+        /// The broker's or librdkafka's message.
+        message: String,
+    },
+
+    /// The cluster is not the one the environment pins.
+    #[error("environment `{env}` pins cluster id `{expected}`, but the brokers report `{actual}`")]
+    #[diagnostic(
+        code(topicform::cluster::mismatch),
+        help("you are pointing at the wrong cluster; check the bootstrap servers, or update `clusterId` if the cluster was rebuilt")
+    )]
+    ClusterIdMismatch {
+        /// Environment.
+        env: String,
+        /// Pinned id.
+        expected: String,
+        /// Reported id.
+        actual: String,
+    },
+
+    /// The plan has refused changes; nothing was applied.
+    #[error("{count} change(s) refused; nothing was applied")]
+    #[diagnostic(code(topicform::plan::refused), help("fix the spec as each `! refused` line says, then plan again"))]
+    Refused {
+        /// Number of refused topics.
+        count: usize,
+    },
+
+    /// A saved plan no longer matches the cluster.
+    #[error("the saved plan {path} is stale: {reason}")]
+    #[diagnostic(code(topicform::plan::stale), help("run `topicform plan --out {path}` again and review the new plan"))]
+    StalePlan {
+        /// Plan file.
+        path: String,
+        /// What changed.
+        reason: String,
+    },
+
+    /// A saved plan could not be read.
+    #[error("cannot read plan {path}: {reason}")]
+    #[diagnostic(code(topicform::plan::read), help("pass a file written by `topicform plan --out`"))]
+    ReadPlan {
+        /// Plan file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// Apply needs confirmation but cannot ask.
+    #[error("apply needs confirmation, but stdin is not a terminal")]
+    #[diagnostic(code(topicform::apply::confirm), help("review the plan and pass --auto-approve to apply without asking"))]
+    NeedsApproval,
+
+    /// The user answered no.
+    #[error("apply cancelled; nothing was changed")]
+    #[diagnostic(code(topicform::apply::cancelled))]
+    Cancelled,
+
+    /// Some changes failed; the rest were applied.
+    #[error("{failed} of {total} change(s) failed")]
+    #[diagnostic(
+        code(topicform::apply::partial),
+        help("the failures are listed above; apply is idempotent: fix the cause and run it again to converge")
+    )]
+    ApplyFailed {
+        /// Failed changes.
+        failed: usize,
+        /// All changes.
+        total: usize,
+    },
+
+    /// Writing output failed.
+    #[error("cannot write {what}: {source}")]
+    #[diagnostic(code(topicform::io))]
+    Write {
+        /// What was being written.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// A regular expression given on the command line is invalid.
+    #[error("invalid {flag} pattern: {source}")]
+    #[diagnostic(code(topicform::cli::regex))]
+    Pattern {
+        /// The flag.
+        flag: String,
+        /// The regex error.
+        source: regex::Error,
+    },
+}
+
+/// One located spec finding, rendered by miette with the source line.
+#[derive(Debug, Error)]
+#[error("{location}: {message}")]
+pub struct SpecProblem {
+    /// `file:line:col`.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub help: Option<String>,
+    /// Error or warning.
+    pub severity: Severity,
+    src: NamedSource<Arc<String>>,
+    span: Option<SourceSpan>,
+}
+
+impl Diagnostic for SpecProblem {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.span.map(|_| &self.src as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.span.map(|s| Box::new(std::iter::once(miette::LabeledSpan::new_with_span(Some("here".into()), s))) as _)
+    }
+}
+
+impl SpecProblem {
+    /// Builds a problem from a located finding in file `name` with `source`.
+    pub fn new(name: &str, source: &Arc<String>, located: &Located) -> Self {
+        let location = match located.line_col {
+            Some((l, c)) => format!("{name}:{l}:{c}"),
+            None => name.to_owned(),
+        };
+        SpecProblem {
+            location,
+            message: located.finding.message.clone(),
+            help: located.finding.help.clone(),
+            severity: located.finding.severity,
+            src: NamedSource::new(name, source.clone()),
+            span: located.span.map(|(o, l)| SourceSpan::new(o.into(), l)),
+        }
+    }
+}
+
+impl Error {
+    /// An `InvalidSpec` error from located findings (errors and warnings).
+    pub fn invalid_spec(name: &str, source: &Arc<String>, found: &[Located]) -> Self {
+        Error::InvalidSpec {
+            name: name.to_owned(),
+            errors: found.iter().filter(|l| l.finding.is_error()).count(),
+            problems: found.iter().map(|l| SpecProblem::new(name, source, l)).collect(),
+        }
+    }
+}

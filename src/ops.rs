@@ -1,0 +1,197 @@
+//! The workflows behind the subcommands, independent of clap and of output:
+//! load → resolve → connect → observe → plan → (confirm) → apply, and export.
+//! The CLI decides what to print; these functions decide what happens.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use regex::Regex;
+
+use crate::cluster::kafka::KafkaBackend;
+use crate::cluster::{ApplyReport, Cluster, Progress};
+use crate::plan::{self, Capabilities, ClusterState, Plan, PlanOptions};
+use crate::spec::model::{Cluster as ClusterSpec, ConfigValue, Environment, Spec, Topic, TopicSettings};
+use crate::spec::{is_internal_topic, values, LoadedSpec, Located, ResolvedEnvironment, VarLookup};
+use crate::{Error, Result};
+
+/// Reads and parses the spec at `path`.
+pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadSpec { path: path.to_owned(), source })?;
+    let name = path.display().to_string();
+    crate::spec::parse(&name, &text).map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))
+}
+
+/// Picks and resolves one environment; returns it with its warnings.
+pub fn resolve_env(loaded: &LoadedSpec, env: Option<&str>, vars: VarLookup) -> Result<(ResolvedEnvironment, Vec<Located>)> {
+    let known = loaded.environment_names().join(", ");
+    let name = env.ok_or_else(|| Error::NoEnvironment { known: known.clone() })?;
+    if !loaded.spec.environments.contains_key(name) {
+        return Err(Error::UnknownEnvironment { name: name.to_owned(), file: loaded.name.clone(), known });
+    }
+    loaded.resolve(name, vars).map_err(|found| Error::invalid_spec(&loaded.name, &loaded.source, &found))
+}
+
+/// A connected backend. An enum rather than `dyn Cluster` because the trait
+/// has async methods; Event Hubs joins as a second variant.
+pub enum Backend {
+    /// Apache Kafka.
+    Kafka(KafkaBackend),
+}
+
+impl Backend {
+    /// Connects to the cluster of `env`.
+    pub fn connect(env: &ResolvedEnvironment, timeout: Duration, command: &str) -> Result<Backend> {
+        match &env.cluster {
+            ClusterSpec::Kafka(k) => Ok(Backend::Kafka(KafkaBackend::connect(&env.name, k, timeout)?)),
+            ClusterSpec::Eventhubs(_) => Err(Error::Unsupported {
+                env: env.name.clone(),
+                kind: "Event Hubs".into(),
+                command: command.into(),
+                help: "Event Hubs topics are managed through Azure Resource Manager, which arrives with the Event Hubs backend; \
+                       `topicform validate` already checks this environment against its tier's limits"
+                    .into(),
+            }),
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        match self {
+            Backend::Kafka(k) => k.capabilities(),
+        }
+    }
+
+    /// Reads the cluster's state.
+    pub async fn observe(&self, keys: &BTreeSet<String>) -> Result<ClusterState> {
+        match self {
+            Backend::Kafka(k) => k.observe(keys).await,
+        }
+    }
+
+    /// Applies a plan.
+    pub async fn apply(&self, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
+        match self {
+            Backend::Kafka(k) => k.apply(plan, progress).await,
+        }
+    }
+}
+
+/// Refuses a cluster whose id differs from the environment's pin.
+pub fn check_cluster_id(env: &ResolvedEnvironment, state: &ClusterState) -> Result<()> {
+    match (&env.cluster_id, &state.cluster_id) {
+        (Some(expected), actual) if Some(expected) != actual.as_ref() => Err(Error::ClusterIdMismatch {
+            env: env.name.clone(),
+            expected: expected.clone(),
+            actual: actual.clone().unwrap_or_else(|| "(none)".into()),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Observes the cluster and plans `env` against it.
+pub async fn make_plan(backend: &Backend, env: &ResolvedEnvironment, options: PlanOptions) -> Result<(Plan, ClusterState)> {
+    let state = backend.observe(&env.config_keys()).await?;
+    check_cluster_id(env, &state)?;
+    let plan = plan::plan(env, &state, &backend.capabilities(), options);
+    Ok((plan, state))
+}
+
+/// Reads a plan written by `plan --out`.
+pub fn read_plan(path: &Path) -> Result<Plan> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::ReadPlan { path: shown.clone(), reason: e.to_string() })?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| Error::ReadPlan { path: shown.clone(), reason: e.to_string() })?;
+    if plan.format_version != plan::FORMAT_VERSION {
+        return Err(Error::ReadPlan {
+            path: shown,
+            reason: format!("format version {} is not {}", plan.format_version, plan::FORMAT_VERSION),
+        });
+    }
+    Ok(plan)
+}
+
+/// Checks that a saved plan still describes `env` on this cluster.
+pub fn check_saved_plan(path: &Path, saved: &Plan, env: &ResolvedEnvironment, state: &ClusterState) -> Result<()> {
+    let stale = |reason: String| Error::StalePlan { path: path.display().to_string(), reason };
+    if saved.environment != env.name {
+        return Err(stale(format!("it was made for environment `{}`, not `{}`", saved.environment, env.name)));
+    }
+    if saved.cluster_id != state.cluster_id {
+        return Err(stale(format!(
+            "it was made against cluster {}, this is {}",
+            saved.cluster_id.as_deref().unwrap_or("(unknown)"),
+            state.cluster_id.as_deref().unwrap_or("(unknown)")
+        )));
+    }
+    if saved.state_fingerprint != state.fingerprint() {
+        return Err(stale("the cluster's topics changed since the plan was made".into()));
+    }
+    Ok(())
+}
+
+/// Filters for `export`.
+#[derive(Debug, Default)]
+pub struct ExportFilter {
+    /// Only topics matching this.
+    pub include: Option<Regex>,
+    /// Not topics matching this.
+    pub exclude: Option<Regex>,
+}
+
+/// Writes a spec for the cluster's topics: partitions, replication and the
+/// configs set on each topic (broker defaults left out). The most common
+/// partition count and replication factor become `defaults`, so the spec
+/// lists only what differs. Planning the result against the same cluster is
+/// in sync.
+pub fn export(env_name: &str, env: &Environment, state: &ClusterState, filter: &ExportFilter) -> Spec {
+    let selected: Vec<_> = state
+        .topics
+        .values()
+        .filter(|t| !is_internal_topic(&t.name))
+        .filter(|t| filter.include.as_ref().is_none_or(|r| r.is_match(&t.name)))
+        .filter(|t| filter.exclude.as_ref().is_none_or(|r| !r.is_match(&t.name)))
+        .collect();
+    let partitions = most_common(selected.iter().map(|t| t.partitions));
+    let replication = most_common(selected.iter().filter_map(|t| t.replication_factor));
+    let mut topics = IndexMap::new();
+    for t in selected {
+        let config = t
+            .overrides()
+            .map(|(k, v)| {
+                let shown = match (values::is_duration_key(k), v.parse::<i64>()) {
+                    (true, Ok(ms)) => values::format_duration_ms(ms),
+                    _ => v.clone(),
+                };
+                (k.clone(), ConfigValue(shown))
+            })
+            .collect();
+        topics.insert(
+            t.name.clone(),
+            Topic {
+                description: None,
+                partitions: (Some(t.partitions) != partitions).then_some(t.partitions),
+                replication_factor: t.replication_factor.filter(|rf| Some(*rf) != replication),
+                config,
+                consumers: vec![],
+            },
+        );
+    }
+    let mut exported_env = env.clone();
+    exported_env.defaults = TopicSettings::default();
+    exported_env.topics = IndexMap::new();
+    Spec {
+        version: 1,
+        defaults: TopicSettings { partitions, replication_factor: replication, config: IndexMap::new() },
+        environments: IndexMap::from([(env_name.to_owned(), exported_env)]),
+        topics,
+    }
+}
+
+fn most_common<T: Ord + Copy>(items: impl Iterator<Item = T>) -> Option<T> {
+    let mut counts = std::collections::BTreeMap::new();
+    for i in items {
+        *counts.entry(i).or_insert(0usize) += 1;
+    }
+    counts.into_iter().max_by_key(|(value, n)| (*n, std::cmp::Reverse(*value))).map(|(v, _)| v)
+}

@@ -1,0 +1,340 @@
+//! The plan engine: desired topics + observed cluster → a list of actions.
+//! Pure: no I/O, no async, no broker types. Everything a backend needs to
+//! apply a change is in the plan, and everything a person needs to approve
+//! it (current and new values, reasons for refusals) is too.
+
+mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+pub use state::{Capabilities, ClusterState, ObservedConfig, ObservedTopic};
+
+use crate::spec::{is_internal_topic, values, DesiredTopic, ResolvedEnvironment};
+
+/// Version of the JSON plan format. Bumped only on incompatible changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Flags that widen what a plan may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanOptions {
+    /// Delete unmanaged topics (needs `prune: true` on the environment too).
+    pub allow_delete: bool,
+    /// Remove config keys set on a topic but absent from the spec.
+    pub prune_config: bool,
+}
+
+/// What happens to one topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The topic is created.
+    Create,
+    /// Partitions are added and/or configs changed.
+    Update,
+    /// The topic is deleted.
+    Delete,
+    /// Nothing to do.
+    Unchanged,
+    /// The spec asks for something topicform will not do; see `reasons`.
+    Refused,
+}
+
+/// One change to one topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Change {
+    /// Create the topic.
+    #[serde(rename_all = "camelCase")]
+    CreateTopic {
+        /// Partitions.
+        partitions: u32,
+        /// Replication factor (absent where service-managed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replication_factor: Option<u16>,
+        /// Configs to set at creation.
+        config: BTreeMap<String, String>,
+    },
+    /// Grow the partition count.
+    AddPartitions {
+        /// Current count.
+        from: u32,
+        /// New count.
+        to: u32,
+    },
+    /// Set a config key.
+    SetConfig {
+        /// Key.
+        key: String,
+        /// Current effective value, if the broker reported one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        current: Option<String>,
+        /// New value.
+        desired: String,
+    },
+    /// Remove a topic-level config override (back to the broker default).
+    DeleteConfig {
+        /// Key.
+        key: String,
+        /// Current override.
+        current: String,
+    },
+    /// Delete the topic and its data.
+    DeleteTopic,
+}
+
+/// A config override on the cluster that the spec does not mention and that
+/// this plan leaves alone (no `--prune-config`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Key.
+    pub key: String,
+    /// Value on the cluster.
+    pub value: String,
+}
+
+/// The plan for one topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicPlan {
+    /// Topic name.
+    pub topic: String,
+    /// What happens.
+    pub action: Action,
+    /// The changes, in the order they are applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+    /// Why the topic is refused, one sentence each with the way out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// Warnings about changes that are allowed but have consequences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Unmanaged config overrides left in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
+}
+
+/// Counts by action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Topics to create.
+    pub create: usize,
+    /// Topics to update.
+    pub update: usize,
+    /// Topics to delete.
+    pub delete: usize,
+    /// Topics in sync.
+    pub unchanged: usize,
+    /// Topics refused.
+    pub refused: usize,
+    /// Topics on the cluster that the spec does not manage (left alone).
+    pub unmanaged: usize,
+}
+
+/// A whole plan: what `plan` prints and `apply` executes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Environment name.
+    pub environment: String,
+    /// `kafka` or `eventhubs`.
+    pub cluster_type: String,
+    /// Cluster id the plan was made against.
+    pub cluster_id: Option<String>,
+    /// Fingerprint of the observed state ([`ClusterState::fingerprint`]).
+    pub state_fingerprint: String,
+    /// Flags the plan was made with.
+    pub options: PlanOptions,
+    /// Counts by action.
+    pub summary: Summary,
+    /// Per-topic plans: spec order, then deletions.
+    pub topics: Vec<TopicPlan>,
+    /// Unmanaged topics left alone (not internal ones).
+    pub unmanaged: Vec<String>,
+    /// Plan-wide notes (e.g. how to delete unmanaged topics).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// True when applying would change the cluster.
+    pub fn has_changes(&self) -> bool {
+        self.summary.create + self.summary.update + self.summary.delete > 0
+    }
+
+    /// True when any topic is refused (apply then changes nothing).
+    pub fn has_refusals(&self) -> bool {
+        self.summary.refused > 0
+    }
+
+    /// Topic plans that change something.
+    pub fn changing(&self) -> impl Iterator<Item = &TopicPlan> {
+        self.topics.iter().filter(|t| matches!(t.action, Action::Create | Action::Update | Action::Delete))
+    }
+}
+
+/// Computes the plan for `env` against `observed`.
+pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilities, options: PlanOptions) -> Plan {
+    let wanted: BTreeSet<&str> = env.topics.iter().map(|t| t.name.as_str()).collect();
+    let mut topics: Vec<TopicPlan> = env
+        .topics
+        .iter()
+        .map(|d| match observed.topics.get(&d.name) {
+            None => plan_create(d, observed, caps),
+            Some(o) => plan_existing(d, o, caps, options),
+        })
+        .collect();
+
+    let mut unmanaged = Vec::new();
+    let mut notes = Vec::new();
+    for name in observed.topics.keys().filter(|n| !wanted.contains(n.as_str()) && !is_internal_topic(n)) {
+        if env.prune && options.allow_delete {
+            topics.push(TopicPlan {
+                topic: name.clone(),
+                action: Action::Delete,
+                changes: vec![Change::DeleteTopic],
+                reasons: vec![],
+                warnings: vec!["deletes the topic and all its data".into()],
+                drift: vec![],
+            });
+        } else {
+            unmanaged.push(name.clone());
+        }
+    }
+    if !unmanaged.is_empty() {
+        notes.push(if env.prune {
+            format!("{} unmanaged topic(s) left alone; apply --allow-delete deletes them (environment `{}` has prune: true)", unmanaged.len(), env.name)
+        } else {
+            format!("{} unmanaged topic(s) left alone (set `prune: true` on the environment and pass --allow-delete to delete them)", unmanaged.len())
+        });
+    }
+    if options.allow_delete && !env.prune {
+        notes.push(format!("--allow-delete has no effect: environment `{}` does not set `prune: true`", env.name));
+    }
+
+    let mut summary = Summary { unmanaged: unmanaged.len(), ..Summary::default() };
+    for t in &topics {
+        match t.action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Delete => summary.delete += 1,
+            Action::Unchanged => summary.unchanged += 1,
+            Action::Refused => summary.refused += 1,
+        }
+    }
+    Plan {
+        format_version: FORMAT_VERSION,
+        environment: env.name.clone(),
+        cluster_type: env.cluster.kind().to_owned(),
+        cluster_id: observed.cluster_id.clone(),
+        state_fingerprint: observed.fingerprint(),
+        options,
+        summary,
+        topics,
+        unmanaged,
+        notes,
+    }
+}
+
+fn plan_create(d: &DesiredTopic, observed: &ClusterState, caps: &Capabilities) -> TopicPlan {
+    let mut reasons = Vec::new();
+    if let (Some(rf), false) = (d.replication_factor, caps.manages_replication) {
+        if observed.broker_count > 0 && rf as usize > observed.broker_count {
+            reasons.push(format!(
+                "replication factor {rf} needs at least {rf} brokers, but the cluster has {}; lower `replicationFactor` for this environment",
+                observed.broker_count
+            ));
+        }
+    }
+    let change = Change::CreateTopic {
+        partitions: d.partitions,
+        replication_factor: if caps.manages_replication { None } else { d.replication_factor },
+        config: d.config.clone(),
+    };
+    TopicPlan {
+        topic: d.name.clone(),
+        action: if reasons.is_empty() { Action::Create } else { Action::Refused },
+        changes: vec![change],
+        reasons,
+        warnings: vec![],
+        drift: vec![],
+    }
+}
+
+fn plan_existing(d: &DesiredTopic, o: &ObservedTopic, caps: &Capabilities, options: PlanOptions) -> TopicPlan {
+    let mut changes = Vec::new();
+    let mut reasons = Vec::new();
+    let mut warnings = Vec::new();
+    let mut drift = Vec::new();
+
+    if d.partitions < o.partitions {
+        reasons.push(format!(
+            "partitions cannot decrease ({} on the cluster, {} in the spec): Kafka cannot remove partitions without deleting the topic's data; set `partitions: {}` or move to a new topic",
+            o.partitions, d.partitions, o.partitions
+        ));
+    } else if d.partitions > o.partitions {
+        if caps.can_add_partitions {
+            changes.push(Change::AddPartitions { from: o.partitions, to: d.partitions });
+            warnings.push("adding partitions changes which partition a key maps to; per-key ordering is only kept for new messages".into());
+        } else {
+            reasons.push(format!(
+                "partitions cannot be added to an existing topic on this tier ({} → {}); keep `partitions: {}`",
+                o.partitions, d.partitions, o.partitions
+            ));
+        }
+    }
+
+    if !caps.manages_replication {
+        if let (Some(want), Some(have)) = (d.replication_factor, o.replication_factor) {
+            if want != have {
+                reasons.push(format!(
+                    "replication factor change ({have} → {want}) is not done by topicform: reassign the partitions with kafka-reassign-partitions.sh (Kafka docs, \"Increasing replication factor\"), then plan again"
+                ));
+            }
+        }
+    }
+
+    for (key, want) in &d.config {
+        let current = o.config.get(key);
+        if current.is_some_and(|c| values::equivalent(key, &c.value, want)) {
+            continue;
+        }
+        if caps.immutable_config_keys.iter().any(|k| k == key) {
+            reasons.push(format!(
+                "`{key}` cannot change after the topic is created ({} → {want}); keep the current value or move to a new topic",
+                current.map(|c| c.value.as_str()).unwrap_or("unset")
+            ));
+            continue;
+        }
+        changes.push(Change::SetConfig { key: key.clone(), current: current.map(|c| c.value.clone()), desired: want.clone() });
+    }
+    for (key, value) in o.overrides() {
+        if d.config.contains_key(key) {
+            continue;
+        }
+        if options.prune_config {
+            changes.push(Change::DeleteConfig { key: key.clone(), current: value.clone() });
+        } else {
+            drift.push(Drift { key: key.clone(), value: value.clone() });
+        }
+    }
+
+    let action = if !reasons.is_empty() {
+        Action::Refused
+    } else if changes.is_empty() {
+        Action::Unchanged
+    } else {
+        Action::Update
+    };
+    if action == Action::Unchanged {
+        warnings.clear();
+    }
+    TopicPlan { topic: d.name.clone(), action, changes, reasons, warnings, drift }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+//! Plans as Markdown, for pull-request comments.
+
+use std::fmt::Write;
+
+use crate::plan::{Action, Change, Plan};
+use crate::spec::values;
+
+/// The plan as GitHub-flavoured Markdown.
+pub fn plan_markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let status = if plan.has_refusals() {
+        "❌ refused changes"
+    } else if plan.has_changes() {
+        "📝 changes pending"
+    } else {
+        "✅ in sync"
+    };
+    let _ = writeln!(out, "### topicform plan: `{}` — {status}\n", plan.environment);
+    let s = &plan.summary;
+    let _ = writeln!(out, "| create | update | delete | unchanged | refused | unmanaged |");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |\n", s.create, s.update, s.delete, s.unchanged, s.refused, s.unmanaged);
+    let changing: Vec<_> = plan.topics.iter().filter(|t| t.action != Action::Unchanged).collect();
+    if !changing.is_empty() {
+        let _ = writeln!(out, "| | topic | change | cluster (current) | spec (new) |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for t in changing {
+            let sign = match t.action {
+                Action::Create => "➕",
+                Action::Update => "✏️",
+                Action::Delete => "🗑️",
+                Action::Refused => "⛔",
+                Action::Unchanged => "",
+            };
+            if t.action == Action::Refused {
+                for r in &t.reasons {
+                    let _ = writeln!(out, "| {sign} | `{}` | refused | | {} |", t.topic, escape(r));
+                }
+                continue;
+            }
+            for c in &t.changes {
+                let (what, cur, new) = match c {
+                    Change::CreateTopic { partitions, replication_factor, config } => {
+                        let mut new = format!("{partitions} partitions");
+                        if let Some(rf) = replication_factor {
+                            let _ = write!(new, ", RF {rf}");
+                        }
+                        for (k, v) in config {
+                            let _ = write!(new, "<br>`{k}` = {}", values::display(k, v));
+                        }
+                        ("create".to_owned(), String::new(), new)
+                    }
+                    Change::AddPartitions { from, to } => ("partitions".into(), from.to_string(), to.to_string()),
+                    Change::SetConfig { key, current, desired } => (
+                        format!("`{key}`"),
+                        current.as_deref().map(|v| values::display(key, v)).unwrap_or_default(),
+                        values::display(key, desired),
+                    ),
+                    Change::DeleteConfig { key, current } => (format!("`{key}`"), values::display(key, current), "(broker default)".into()),
+                    Change::DeleteTopic => ("delete topic".into(), String::new(), String::new()),
+                };
+                let _ = writeln!(out, "| {sign} | `{}` | {what} | {} | {} |", t.topic, escape(&cur), escape(&new));
+            }
+        }
+        let _ = writeln!(out);
+    }
+    let drift: Vec<String> = plan
+        .topics
+        .iter()
+        .flat_map(|t| t.drift.iter().map(move |d| format!("`{}`: `{}={}`", t.topic, d.key, d.value)))
+        .collect();
+    if !drift.is_empty() {
+        let _ = writeln!(out, "<details><summary>Drift left in place ({})</summary>\n", drift.len());
+        for d in drift {
+            let _ = writeln!(out, "- {d}");
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    if !plan.unmanaged.is_empty() {
+        let _ = writeln!(out, "<details><summary>Unmanaged topics ({})</summary>\n", plan.unmanaged.len());
+        for u in &plan.unmanaged {
+            let _ = writeln!(out, "- `{u}`");
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "> {note}\n");
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}

@@ -1,0 +1,49 @@
+//! Presentation: plans as text, JSON and Markdown; specs as YAML. Pure
+//! functions from data to strings, so every format is snapshot-tested.
+
+mod markdown;
+mod text;
+mod yaml;
+
+pub use markdown::plan_markdown;
+pub use text::{apply_report_text, plan_text};
+pub use yaml::to_yaml;
+
+use crate::plan::Plan;
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanFormat {
+    /// Coloured (on a TTY) text for people.
+    Text,
+    /// Stable JSON with `formatVersion`.
+    Json,
+    /// Markdown for pull-request comments.
+    Markdown,
+}
+
+/// Renders `plan` in `format`; `color` applies to text only.
+pub fn render_plan(plan: &Plan, format: PlanFormat, color: bool) -> String {
+    match format {
+        PlanFormat::Text => plan_text(plan, color),
+        PlanFormat::Json => plan_json(plan),
+        PlanFormat::Markdown => plan_markdown(plan),
+    }
+}
+
+/// The plan as pretty JSON (the format `plan --out` writes and `apply
+/// --plan` reads).
+pub fn plan_json(plan: &Plan) -> String {
+    let mut s = serde_json::to_string_pretty(plan).expect("plans serialise");
+    s.push('\n');
+    s
+}
+
+/// Summary line shared by text and Markdown.
+pub fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    format!(
+        "{} to create, {} to update, {} to delete, {} unchanged, {} refused, {} unmanaged",
+        s.create, s.update, s.delete, s.unchanged, s.refused, s.unmanaged
+    )
+}

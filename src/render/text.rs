@@ -1,0 +1,150 @@
+//! Human-readable plans: `+ create`, `~ update`, `- delete`, `! refused`,
+//! with a Key | Cluster (current) | Spec (new) table for updates.
+
+use std::fmt::Write;
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use owo_colors::OwoColorize;
+
+use crate::cluster::ApplyReport;
+use crate::plan::{Action, Change, Plan, TopicPlan};
+use crate::spec::values;
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn green(&self, s: &str) -> String {
+        if self.color { s.green().to_string() } else { s.to_owned() }
+    }
+    fn yellow(&self, s: &str) -> String {
+        if self.color { s.yellow().to_string() } else { s.to_owned() }
+    }
+    fn red(&self, s: &str) -> String {
+        if self.color { s.red().bold().to_string() } else { s.to_owned() }
+    }
+    fn dim(&self, s: &str) -> String {
+        if self.color { s.dimmed().to_string() } else { s.to_owned() }
+    }
+    fn bold(&self, s: &str) -> String {
+        if self.color { s.bold().to_string() } else { s.to_owned() }
+    }
+}
+
+/// The plan as text; `color` adds ANSI colours.
+pub fn plan_text(plan: &Plan, color: bool) -> String {
+    let p = Paint { color };
+    let mut out = String::new();
+    let cluster = plan.cluster_id.as_deref().map(|id| format!(", cluster {id}")).unwrap_or_default();
+    let _ = writeln!(out, "{}", p.bold(&format!("Environment `{}` ({}{cluster})", plan.environment, plan.cluster_type)));
+    let _ = writeln!(out);
+    for t in &plan.topics {
+        match t.action {
+            Action::Create => write_create(&mut out, &p, t),
+            Action::Update => write_update(&mut out, &p, t),
+            Action::Delete => {
+                let _ = writeln!(out, "{} {}", p.red("- delete "), t.topic);
+            }
+            Action::Refused => write_refused(&mut out, &p, t),
+            Action::Unchanged => {}
+        }
+        for w in &t.warnings {
+            let _ = writeln!(out, "    {} {w}", p.yellow("warning:"));
+        }
+        if !t.drift.is_empty() {
+            let keys: Vec<String> = t.drift.iter().map(|d| format!("{}={}", d.key, values::display(&d.key, &d.value))).collect();
+            let _ = writeln!(
+                out,
+                "  {} {}: {} {}",
+                p.yellow("~ drift  "),
+                t.topic,
+                keys.join(", "),
+                p.dim("(set on the cluster, not in the spec; kept, --prune-config removes)")
+            );
+        }
+    }
+    if !plan.unmanaged.is_empty() {
+        let _ = writeln!(out, "  {} {}", p.dim("unmanaged:"), plan.unmanaged.join(", "));
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "  {} {note}", p.dim("note:"));
+    }
+    if plan.topics.iter().any(|t| t.action != Action::Unchanged) || !plan.unmanaged.is_empty() || !plan.notes.is_empty() {
+        let _ = writeln!(out);
+    }
+    let verdict = if plan.has_refusals() {
+        p.red("Refused:")
+    } else if plan.has_changes() {
+        p.bold("Plan:")
+    } else {
+        p.green("In sync:")
+    };
+    let _ = writeln!(out, "{verdict} {}.", super::summary_line(plan));
+    out
+}
+
+fn write_create(out: &mut String, p: &Paint, t: &TopicPlan) {
+    for c in &t.changes {
+        if let Change::CreateTopic { partitions, replication_factor, config } = c {
+            let rf = replication_factor.map(|r| format!(", replication factor {r}")).unwrap_or_default();
+            let _ = writeln!(out, "{} {} ({partitions} partitions{rf})", p.green("+ create "), t.topic);
+            for (k, v) in config {
+                let _ = writeln!(out, "      {k} = {}", values::display(k, v));
+            }
+        }
+    }
+}
+
+fn write_update(out: &mut String, p: &Paint, t: &TopicPlan) {
+    let _ = writeln!(out, "{} {}", p.yellow("~ update "), t.topic);
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(vec!["key", "cluster (current)", "spec (new)"]);
+    for c in &t.changes {
+        match c {
+            Change::AddPartitions { from, to } => {
+                table.add_row(vec!["partitions".to_owned(), from.to_string(), to.to_string()]);
+            }
+            Change::SetConfig { key, current, desired } => {
+                let cur = current.as_deref().map(|v| values::display(key, v)).unwrap_or_else(|| "(not reported)".into());
+                table.add_row(vec![key.clone(), cur, values::display(key, desired)]);
+            }
+            Change::DeleteConfig { key, current } => {
+                table.add_row(vec![key.clone(), values::display(key, current), "(broker default)".into()]);
+            }
+            Change::CreateTopic { .. } | Change::DeleteTopic => {}
+        }
+    }
+    for line in table.to_string().lines() {
+        let _ = writeln!(out, "    {line}");
+    }
+}
+
+fn write_refused(out: &mut String, p: &Paint, t: &TopicPlan) {
+    let _ = writeln!(out, "{} {}", p.red("! refused"), t.topic);
+    for r in &t.reasons {
+        let _ = writeln!(out, "    {r}");
+    }
+}
+
+/// What apply did, one line per change, failures with the broker's message.
+pub fn apply_report_text(report: &ApplyReport, color: bool) -> String {
+    let p = Paint { color };
+    let mut out = String::new();
+    for o in &report.outcomes {
+        match &o.error {
+            None => {
+                let _ = writeln!(out, "{} {}: {}", p.green("✓"), o.topic, o.change);
+            }
+            Some(e) => {
+                let _ = writeln!(out, "{} {}: {} failed: {e}", p.red("✗"), o.topic, o.change);
+            }
+        }
+    }
+    let failed = report.failures().count();
+    let _ = writeln!(out, "Apply: {} succeeded, {failed} failed.", report.outcomes.len() - failed);
+    out
+}

@@ -1,0 +1,105 @@
+//! Findings: what validation says about a spec, addressed by YAML path so
+//! the pure checks never need to know about files or line numbers. The
+//! loader turns a path into `file:line:col`.
+
+use std::fmt;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; does not fail validation.
+    Warning,
+    /// The spec cannot be used as it is.
+    Error,
+}
+
+/// One segment of a path into the YAML document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+impl fmt::Display for Seg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Seg::Key(k) => f.write_str(k),
+            Seg::Index(i) => write!(f, "[{i}]"),
+        }
+    }
+}
+
+/// Where a finding points: a path, and whether it names the key itself
+/// (a bad topic name) or its value (a bad partition count).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pointer {
+    /// Segments from the document root.
+    pub path: Vec<Seg>,
+    /// Point at the last key rather than at its value.
+    pub at_key: bool,
+}
+
+impl Pointer {
+    /// A pointer at the value found by following `keys`.
+    pub fn value<I, S>(keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Pointer { path: keys.into_iter().map(|k| Seg::Key(k.into())).collect(), at_key: false }
+    }
+
+    /// A pointer at the last key of `keys`.
+    pub fn key<I, S>(keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Pointer { at_key: true, ..Pointer::value(keys) }
+    }
+
+    /// Dotted form for messages, e.g. `environments.prod.cluster.tier`.
+    pub fn dotted(&self) -> String {
+        let parts: Vec<String> = self.path.iter().map(Seg::to_string).collect();
+        parts.join(".")
+    }
+}
+
+/// One thing validation found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// Where in the document.
+    pub at: Pointer,
+}
+
+impl Finding {
+    /// An error at `at`.
+    pub fn error(at: Pointer, message: impl Into<String>) -> Self {
+        Finding { severity: Severity::Error, message: message.into(), help: None, at }
+    }
+
+    /// A warning at `at`.
+    pub fn warning(at: Pointer, message: impl Into<String>) -> Self {
+        Finding { severity: Severity::Warning, message: message.into(), help: None, at }
+    }
+
+    /// Adds advice on what to do.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}

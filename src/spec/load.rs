@@ -1,0 +1,242 @@
+//! Parsing a spec from text, keeping every node's location so any finding
+//! (syntax, type, unknown key, limit) is reported as `file:line:col` with
+//! the offending line shown.
+
+use std::sync::Arc;
+
+use marked_yaml::{LoaderOptions, Marker, Node};
+
+use super::finding::{Finding, Pointer, Seg, Severity};
+use super::model::Spec;
+
+/// A parsed spec plus what is needed to point into its source.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    /// The file name as the user gave it.
+    pub name: String,
+    /// The file's text.
+    pub source: Arc<String>,
+    /// The deserialised spec.
+    pub spec: Spec,
+    root: Node,
+}
+
+/// A finding resolved to a place in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The finding itself.
+    pub finding: Finding,
+    /// 1-based line and column, when the path exists in the document.
+    pub line_col: Option<(usize, usize)>,
+    /// Byte offset and length in the source, for snippets.
+    pub span: Option<(usize, usize)>,
+}
+
+/// Why a spec could not be read at all.
+#[derive(Debug, Clone)]
+pub struct ParseFailure {
+    /// The file name.
+    pub name: String,
+    /// The file's text.
+    pub source: Arc<String>,
+    /// The problem, with its location.
+    pub problem: Located,
+}
+
+/// Parses `text` (named `name` in messages) into a spec. Duplicate keys,
+/// unknown keys and wrong types are errors with their location.
+pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
+    let source = Arc::new(text.to_owned());
+    let fail = |message: String, help: Option<String>, marker: Option<Marker>, len: usize| {
+        let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default() };
+        let line_col = marker.map(|m| (m.line(), m.column()));
+        let span = line_col.map(|(l, c)| (byte_offset(text, l, c), len.max(1)));
+        Box::new(ParseFailure { name: name.to_owned(), source: source.clone(), problem: Located { finding, line_col, span } })
+    };
+    let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
+    let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
+        Ok(root) => root,
+        Err(e) => {
+            let (message, help, marker, len) = describe_load_error(&e);
+            return Err(fail(message, help, marker, len));
+        }
+    };
+    match marked_yaml::from_node::<Spec>(&root) {
+        Ok(spec) => Ok(LoadedSpec { name: name.to_owned(), source, spec, root }),
+        Err(e) => {
+            let (message, help) = describe_type_error(&e);
+            let (marker, len) = refine_marker(&root, &e);
+            Err(fail(message, help, marker, len))
+        }
+    }
+}
+
+fn describe_load_error(e: &marked_yaml::LoadError) -> (String, Option<String>, Option<Marker>, usize) {
+    use marked_yaml::LoadError::*;
+    match e {
+        DuplicateKey(inner) => {
+            let first = inner.prev_key.span().start().map(|m| m.line()).unwrap_or(0);
+            (
+                format!("duplicate key `{}` (first defined on line {first})", inner.key.as_str()),
+                Some("YAML keeps only one of them; remove or rename the duplicate".into()),
+                inner.key.span().start().copied(),
+                inner.key.as_str().len(),
+            )
+        }
+        ScanError(m, scan) => (format!("invalid YAML: {}", scan.info()), None, Some(*m), 1),
+        TopLevelMustBeMapping(m) => (
+            "the spec must be a YAML mapping".into(),
+            Some("start with `version: 1`".into()),
+            Some(*m),
+            1,
+        ),
+        UnexpectedAnchor(m) => (
+            "YAML anchors and aliases are not supported".into(),
+            Some("write the values out; use `defaults:` for shared settings".into()),
+            Some(*m),
+            1,
+        ),
+        UnexpectedTag(m) => ("YAML tags are not supported".into(), None, Some(*m), 1),
+        MappingKeyMustBeScalar(m) => ("mapping keys must be plain strings".into(), None, Some(*m), 1),
+        other => (other.to_string(), None, None, 1),
+    }
+}
+
+fn describe_type_error(e: &marked_yaml::FromNodeError) -> (String, Option<String>) {
+    use marked_yaml::Error::*;
+    match &**e {
+        UnknownFieldError(field, expected, _) => (
+            format!("unknown key `{field}`"),
+            Some(if expected.is_empty() {
+                "remove it".to_owned()
+            } else {
+                format!("expected one of: {}", expected.join(", "))
+            }),
+        ),
+        IntegerParseFailure(err, _) => (format!("expected a whole number: {err}"), None),
+        NotBoolean(_) => ("expected `true` or `false`".into(), None),
+        FloatParseFailure(err, _) => (format!("expected a number: {err}"), None),
+        Other(msg, _) => {
+            // serde's messages for internally tagged enums name the field in
+            // backticks already; keep them, add advice for the common ones.
+            let help = if msg.starts_with("unknown variant") {
+                Some("check the spelling against `topicform schema`".to_owned())
+            } else if msg.starts_with("missing field") {
+                Some("add the key; `topicform schema` lists what each block needs".to_owned())
+            } else {
+                None
+            };
+            (msg.replace("unknown field", "unknown key"), help)
+        }
+    }
+}
+
+/// The error's own marker, or, for an unknown key reported on its parent
+/// mapping (inside tagged enums), the key's own marker.
+fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>, usize) {
+    let marker = e.start_mark();
+    let unknown = match &**e {
+        marked_yaml::Error::UnknownFieldError(field, _, _) => Some(field.clone()),
+        marked_yaml::Error::Other(msg, _) => msg
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+            .map(str::to_owned),
+        _ => None,
+    };
+    if let (Some(field), Some(m)) = (&unknown, marker) {
+        if let Some(key_marker) = find_key_under(root, m, field) {
+            return (Some(key_marker), field.len());
+        }
+    }
+    (marker, 1)
+}
+
+/// Finds the key `field` in the mapping that starts at `at` (or whose key
+/// starts at `at`).
+fn find_key_under(node: &Node, at: Marker, field: &str) -> Option<Marker> {
+    let same = |m: Option<&Marker>| m.is_some_and(|m| m.line() == at.line() && m.column() == at.column());
+    match node {
+        Node::Mapping(map) => {
+            if same(map.span().start()) {
+                if let Some((k, _)) = map.iter().find(|(k, _)| k.as_str() == field) {
+                    return k.span().start().copied();
+                }
+            }
+            for (k, v) in map.iter() {
+                if same(k.span().start()) && k.as_str() == field {
+                    return k.span().start().copied();
+                }
+                if let Some(found) = find_key_under(v, at, field) {
+                    return Some(found);
+                }
+            }
+            None
+        }
+        Node::Sequence(seq) => seq.iter().find_map(|n| find_key_under(n, at, field)),
+        Node::Scalar(_) => None,
+    }
+}
+
+impl LoadedSpec {
+    /// Resolves a finding's YAML path to a location in the file. A path that
+    /// does not exist (a default that was never written) points at its
+    /// deepest existing parent.
+    pub fn locate(&self, finding: Finding) -> Located {
+        let mut node = &self.root;
+        let mut marker = node.span().start().copied();
+        let mut len = 1;
+        for (i, seg) in finding.at.path.iter().enumerate() {
+            let last = i + 1 == finding.at.path.len();
+            let next = match (seg, node) {
+                (Seg::Key(k), Node::Mapping(map)) => map.iter().find(|(key, _)| key.as_str() == k).map(|(key, value)| {
+                    if last && finding.at.at_key {
+                        (key.span().start().copied(), key.as_str().len(), value)
+                    } else {
+                        (value.span().start().copied().or(key.span().start().copied()), scalar_len(value, key.as_str().len()), value)
+                    }
+                }),
+                (Seg::Index(i), Node::Sequence(seq)) => seq.get(*i).map(|v| (v.span().start().copied(), scalar_len(v, 1), v)),
+                _ => None,
+            };
+            match next {
+                Some((m, l, n)) => {
+                    marker = m.or(marker);
+                    len = l;
+                    node = n;
+                }
+                None => break,
+            }
+        }
+        let line_col = marker.map(|m| (m.line(), m.column()));
+        let span = line_col.map(|(l, c)| (byte_offset(&self.source, l, c), len.max(1)));
+        Located { finding, line_col, span }
+    }
+}
+
+fn scalar_len(node: &Node, fallback: usize) -> usize {
+    match node {
+        Node::Scalar(s) => s.as_str().len(),
+        _ => fallback,
+    }
+}
+
+/// Byte offset of 1-based `line`, `column` (in characters) within `text`.
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let rest = &text[line_start.min(text.len())..];
+    let col_bytes: usize = rest.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+    (line_start + col_bytes).min(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_offsets_follow_lines_and_characters() {
+        let text = "a: 1\nbé: 2\n";
+        assert_eq!(byte_offset(text, 1, 1), 0);
+        assert_eq!(byte_offset(text, 2, 1), 5);
+        assert_eq!(byte_offset(text, 2, 4), 9);
+    }
+}

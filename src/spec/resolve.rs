@@ -1,0 +1,136 @@
+//! Effective topics of one environment: `defaults` ← environment `defaults`
+//! ← topic ← environment `topics.<name>`, config maps merged key by key.
+//! Each effective value remembers where it came from, so a limit violation
+//! points at the line that set it.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+
+use super::finding::Pointer;
+use super::model::{Cluster, Environment, Spec, TopicSettings};
+use super::values;
+
+/// A value and the place in the spec that set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub at: Pointer,
+}
+
+/// Merged settings of one topic in one environment, before normalisation.
+#[derive(Debug, Clone, Default)]
+pub struct Effective {
+    /// Partition count, if any layer set one.
+    pub partitions: Option<Sourced<u32>>,
+    /// Replication factor, if any layer set one.
+    pub replication_factor: Option<Sourced<u16>>,
+    /// Config keys in spec order, as written.
+    pub config: IndexMap<String, Sourced<String>>,
+}
+
+/// The layers that make up a topic's settings in an environment, lowest first,
+/// with the path each one lives at.
+fn layers<'a>(spec: &'a Spec, env_name: &str, env: &'a Environment, topic: &str) -> Vec<(TopicSettings, Vec<String>)> {
+    let mut out = vec![
+        (spec.defaults.clone(), vec!["defaults".to_owned()]),
+        (env.defaults.clone(), vec!["environments".into(), env_name.into(), "defaults".into()]),
+    ];
+    if let Some(t) = spec.topics.get(topic) {
+        out.push((t.settings(), vec!["topics".into(), topic.into()]));
+    }
+    if let Some(o) = env.topics.get(topic) {
+        out.push((o.clone(), vec!["environments".into(), env_name.into(), "topics".into(), topic.into()]));
+    }
+    out
+}
+
+fn child(base: &[String], key: &str) -> Pointer {
+    let mut path = base.to_vec();
+    path.push(key.to_owned());
+    Pointer::value(path)
+}
+
+/// Merges the layers of `topic` in environment `env_name`.
+pub fn effective(spec: &Spec, env_name: &str, env: &Environment, topic: &str) -> Effective {
+    let mut eff = Effective::default();
+    for (layer, base) in layers(spec, env_name, env, topic) {
+        if let Some(p) = layer.partitions {
+            eff.partitions = Some(Sourced { value: p, at: child(&base, "partitions") });
+        }
+        if let Some(rf) = layer.replication_factor {
+            eff.replication_factor = Some(Sourced { value: rf, at: child(&base, "replicationFactor") });
+        }
+        for (k, v) in &layer.config {
+            let mut path = base.clone();
+            path.extend(["config".to_owned(), k.clone()]);
+            eff.config.insert(k.clone(), Sourced { value: v.0.clone(), at: Pointer::value(path) });
+        }
+    }
+    eff
+}
+
+/// A topic as the cluster should have it, values normalised.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredTopic {
+    /// Topic name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: u32,
+    /// Replication factor; `None` where the service manages it (Event Hubs).
+    pub replication_factor: Option<u16>,
+    /// Normalised config values (durations in ms).
+    pub config: BTreeMap<String, String>,
+}
+
+/// One environment, ready to plan: variables expanded, topics merged.
+#[derive(Debug, Clone)]
+pub struct ResolvedEnvironment {
+    /// Environment name.
+    pub name: String,
+    /// Cluster block with `${VAR}` expanded.
+    pub cluster: Cluster,
+    /// Whether unmanaged topics may be deleted (with `--allow-delete`).
+    pub prune: bool,
+    /// Pinned cluster id, if any.
+    pub cluster_id: Option<String>,
+    /// Desired topics in spec order.
+    pub topics: Vec<DesiredTopic>,
+}
+
+impl ResolvedEnvironment {
+    /// Config keys the spec mentions for any topic: the backend reports the
+    /// broker's default for these, so "equal to the default" is not drift.
+    pub fn config_keys(&self) -> std::collections::BTreeSet<String> {
+        self.topics.iter().flat_map(|t| t.config.keys().cloned()).collect()
+    }
+}
+
+/// Builds a desired topic from merged settings. Validation has already
+/// checked that partitions exist and values normalise; anything missing here
+/// is reported as `Err` with the reason.
+pub fn desired_topic(name: &str, eff: &Effective, service_managed_replication: bool) -> Result<DesiredTopic, String> {
+    let partitions = eff
+        .partitions
+        .as_ref()
+        .map(|p| p.value)
+        .ok_or_else(|| format!("topic `{name}` has no partition count"))?;
+    let replication_factor = if service_managed_replication {
+        None
+    } else {
+        Some(
+            eff.replication_factor
+                .as_ref()
+                .map(|r| r.value)
+                .ok_or_else(|| format!("topic `{name}` has no replication factor"))?,
+        )
+    };
+    let mut config = BTreeMap::new();
+    for (k, v) in &eff.config {
+        config.insert(k.clone(), values::normalise(k, &v.value)?);
+    }
+    Ok(DesiredTopic { name: name.to_owned(), partitions, replication_factor, config })
+}
