@@ -143,12 +143,36 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
             .map(str::to_owned),
         _ => None,
     };
-    if let (Some(field), Some(m)) = (&unknown, marker) {
-        if let Some(key_marker) = find_key_under(root, m, field) {
-            return (Some(key_marker), field.len());
+    match (&unknown, marker) {
+        (Some(field), Some(m)) => {
+            if let Some(key_marker) = find_key_under(root, m, field) {
+                return (Some(key_marker), field.len());
+            }
         }
+        // Errors from inside tagged enums carry no span: the first key of
+        // that name in the document is the best guess, and usually right.
+        (Some(field), None) => {
+            if let Some(key_marker) = find_key_anywhere(root, field) {
+                return (Some(key_marker), field.len());
+            }
+        }
+        _ => {}
     }
     (marker, 1)
+}
+
+fn find_key_anywhere(node: &Node, field: &str) -> Option<Marker> {
+    match node {
+        Node::Mapping(map) => map.iter().find_map(|(k, v)| {
+            if k.as_str() == field {
+                k.span().start().copied()
+            } else {
+                find_key_anywhere(v, field)
+            }
+        }),
+        Node::Sequence(seq) => seq.iter().find_map(|n| find_key_anywhere(n, field)),
+        Node::Scalar(_) => None,
+    }
 }
 
 /// Finds the key `field` in the mapping that starts at `at` (or whose key
