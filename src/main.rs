@@ -8,6 +8,7 @@ use topicform::cli::{self, Cli, LogFormat, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    install_error_renderer();
     init_logging(cli.global.log_format, &cli.global.log_level);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(cli::run(cli)) {
@@ -18,6 +19,17 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Errors wrap to the terminal's width on a TTY and never wrap in logs, so
+/// CI logs keep `file:line:col: message` on one line.
+fn install_error_renderer() {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let _ = miette::set_hook(Box::new(move |_| {
+        let opts = miette::MietteHandlerOpts::new().terminal_links(false);
+        Box::new(if tty { opts } else { opts.wrap_lines(false) }.build())
+    }));
 }
 
 fn init_logging(format: LogFormat, level: &str) {

@@ -124,8 +124,8 @@ pub fn check_saved_plan(path: &Path, saved: &Plan, env: &ResolvedEnvironment, st
             state.cluster_id.as_deref().unwrap_or("(unknown)")
         )));
     }
-    if saved.state_fingerprint != state.fingerprint() {
-        return Err(stale("the cluster's topics changed since the plan was made".into()));
+    if saved.state_fingerprint != saved.fingerprint_of(state) {
+        return Err(stale("the topics it changes were changed on the cluster since the plan was made".into()));
     }
     Ok(())
 }

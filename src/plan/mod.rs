@@ -145,7 +145,8 @@ pub struct Plan {
     pub cluster_type: String,
     /// Cluster id the plan was made against.
     pub cluster_id: Option<String>,
-    /// Fingerprint of the observed state ([`ClusterState::fingerprint`]).
+    /// Fingerprint of the observed state of the plan's topics
+    /// ([`ClusterState::fingerprint`]).
     pub state_fingerprint: String,
     /// Flags the plan was made with.
     pub options: PlanOptions,
@@ -169,6 +170,11 @@ impl Plan {
     /// True when any topic is refused (apply then changes nothing).
     pub fn has_refusals(&self) -> bool {
         self.summary.refused > 0
+    }
+
+    /// The fingerprint `observed` has for this plan's topics.
+    pub fn fingerprint_of(&self, observed: &ClusterState) -> String {
+        observed.fingerprint(self.topics.iter().map(|t| t.topic.as_str()))
     }
 
     /// Topic plans that change something.
@@ -226,12 +232,13 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
             Action::Refused => summary.refused += 1,
         }
     }
+    let state_fingerprint = observed.fingerprint(topics.iter().map(|t| t.topic.as_str()));
     Plan {
         format_version: FORMAT_VERSION,
         environment: env.name.clone(),
         cluster_type: env.cluster.kind().to_owned(),
         cluster_id: observed.cluster_id.clone(),
-        state_fingerprint: observed.fingerprint(),
+        state_fingerprint,
         options,
         summary,
         topics,

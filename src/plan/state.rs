@@ -52,15 +52,25 @@ pub struct ClusterState {
 }
 
 impl ClusterState {
-    /// A digest of what a plan depends on: cluster id, topic names,
-    /// partitions, replication and config overrides. A saved plan whose
-    /// fingerprint differs from the cluster's is stale.
-    pub fn fingerprint(&self) -> String {
+    /// A digest of what a plan over `topics` depends on: the cluster id and,
+    /// for each of those topics, whether it exists, its partitions,
+    /// replication and config overrides. A saved plan whose fingerprint
+    /// differs from the cluster's is stale. Topics the plan does not touch
+    /// are left out, so unrelated activity on a shared cluster does not
+    /// invalidate it.
+    pub fn fingerprint<'a>(&self, topics: impl IntoIterator<Item = &'a str>) -> String {
+        let mut names: Vec<&str> = topics.into_iter().collect();
+        names.sort_unstable();
+        names.dedup();
         let mut h = Sha256::new();
         h.update(self.cluster_id.as_deref().unwrap_or("").as_bytes());
-        for t in self.topics.values() {
+        for name in names {
             h.update([0]);
-            h.update(t.name.as_bytes());
+            h.update(name.as_bytes());
+            let Some(t) = self.topics.get(name) else {
+                h.update([3]);
+                continue;
+            };
             h.update(t.partitions.to_be_bytes());
             h.update(t.replication_factor.unwrap_or(0).to_be_bytes());
             for (k, v) in t.overrides() {

@@ -66,7 +66,12 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
         Err(e) => {
             let (message, help) = describe_type_error(&e);
             let (marker, len) = refine_marker(&root, &e);
-            Err(fail(message, help, marker, len))
+            let mut failure = fail(message, help, marker, len);
+            if failure.problem.finding.message.contains("literal secret") {
+                // Keep file:line:col but never show the line: it holds the secret.
+                failure.problem.span = None;
+            }
+            Err(failure)
         }
     }
 }
@@ -158,7 +163,44 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
         }
         _ => {}
     }
+    if marker.is_none() {
+        if let Some(found) = fallback_marker(root, e) {
+            return found;
+        }
+    }
     (marker, 1)
+}
+
+/// Secret fields of the model: a scalar here is a literal secret.
+const SECRET_KEYS: [&str; 5] = ["username", "password", "key", "clientSecret", "connectionString"];
+
+/// Errors raised inside tagged enums (the `cluster:` block) carry no span.
+/// Find the node they are about from the message: the literal secret, or the
+/// unknown variant's value.
+fn fallback_marker(root: &Node, e: &marked_yaml::FromNodeError) -> Option<(Option<Marker>, usize)> {
+    let marked_yaml::Error::Other(msg, _) = &**e else { return None };
+    if msg.contains("literal secret") {
+        return find_node(root, &|k, v| SECRET_KEYS.contains(&k) && matches!(v, Node::Scalar(_))).map(|(k, _)| (Some(k), 1));
+    }
+    let variant = msg.strip_prefix("unknown variant `").and_then(|r| r.split('`').next())?;
+    find_node(root, &|_, v| matches!(v, Node::Scalar(s) if s.as_str() == variant))
+        .map(|(_, v)| (Some(v), variant.len()))
+}
+
+/// The first mapping entry (depth first) for which `pred(key, value)` holds:
+/// the key's and the value's markers.
+fn find_node(node: &Node, pred: &dyn Fn(&str, &Node) -> bool) -> Option<(Marker, Marker)> {
+    match node {
+        Node::Mapping(map) => map.iter().find_map(|(k, v)| {
+            if pred(k.as_str(), v) {
+                Some((*k.span().start()?, *v.span().start()?))
+            } else {
+                find_node(v, pred)
+            }
+        }),
+        Node::Sequence(seq) => seq.iter().find_map(|n| find_node(n, pred)),
+        Node::Scalar(_) => None,
+    }
 }
 
 fn find_key_anywhere(node: &Node, field: &str) -> Option<Marker> {

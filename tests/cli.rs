@@ -1,0 +1,193 @@
+//! CLI tests that need no broker: validation corpus, schema, help, exit codes.
+
+mod support;
+
+use std::fs;
+
+use predicates::prelude::*;
+use support::{repo, topicform, Workspace};
+
+/// Every file in tests/testdata/invalid starts with `# expect: LINE:COL message`;
+/// validate must fail with exactly that location and message on one line.
+#[test]
+fn invalid_corpus_reports_file_line_col_and_message() {
+    let dir = repo().join("tests/testdata/invalid");
+    let mut files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 20, "the corpus shrank: {files:?}");
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap();
+        let expect = text.lines().next().unwrap().strip_prefix("# expect: ").expect("first line is `# expect: L:C message`");
+        let (loc, message) = expect.split_once(' ').unwrap();
+        let rel = file.strip_prefix(repo()).unwrap().display().to_string();
+        let out = topicform().args(["validate", "-f", &rel]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{rel}: exit code\n{stderr}");
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&format!("{rel}:{loc}: ")))
+            .unwrap_or_else(|| panic!("{rel}: no `{rel}:{loc}: ` in\n{stderr}"));
+        assert!(line.contains(message), "{rel}: `{message}` not in `{line}`");
+        assert!(out.stdout.is_empty(), "{rel}: validate printed on stdout");
+    }
+}
+
+#[test]
+fn literal_secret_is_never_echoed() {
+    let out = topicform().args(["validate", "-f", "tests/testdata/invalid/literal_secret.yaml"]).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("literal secret"), "{all}");
+    assert!(!all.contains("hunter2"), "the secret leaked:\n{all}");
+}
+
+#[test]
+fn example_spec_validates_and_names_unset_variables_as_warnings() {
+    topicform()
+        .args(["validate", "--all", "-f", "examples/etelios/topicform.yaml"])
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("AZURE_SUBSCRIPTION_ID` is not set"))
+        .stderr(predicate::str::contains("valid (35 topics; environments: local, staging, prod; 1 warning(s))"));
+    topicform()
+        .args(["validate", "-f", "examples/etelios/topicform.yaml"])
+        .env("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+}
+
+#[test]
+fn standard_tier_example_fails_on_hubs_per_namespace() {
+    topicform()
+        .args(["validate", "-f", "examples/etelios/topicform.standard-tier.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("35 topics exceed the standard tier's limit of 10 event hubs per namespace"));
+}
+
+#[test]
+fn schema_in_repo_is_current() {
+    let out = topicform().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let kept = fs::read_to_string(repo().join("schema/topicform.schema.json")).unwrap_or_default();
+    assert!(
+        generated == kept,
+        "schema/topicform.schema.json is stale; regenerate it with `cargo run -q -- schema > schema/topicform.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(schema["additionalProperties"], false, "the spec's root must deny unknown keys");
+}
+
+#[test]
+fn help_texts_are_stable() {
+    for args in [vec!["--help"], vec!["plan", "--help"], vec!["apply", "--help"], vec!["validate", "--help"], vec!["export", "--help"]] {
+        let out = topicform().args(&args).output().unwrap();
+        assert!(out.status.success());
+        let name = format!("help_{}", args.join("_").replace("--", ""));
+        insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn version_and_completions() {
+    topicform().arg("--version").assert().success().stdout(predicate::str::starts_with("topicform "));
+    for shell in ["bash", "zsh", "fish"] {
+        topicform().args(["completions", shell]).assert().success().stdout(predicate::str::contains("topicform"));
+    }
+}
+
+#[test]
+fn missing_environment_lists_the_defined_ones() {
+    topicform()
+        .args(["plan", "-f", "examples/etelios/topicform.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no environment given"))
+        .stderr(predicate::str::contains("local, staging, prod"));
+    topicform()
+        .args(["plan", "-f", "examples/etelios/topicform.yaml"])
+        .env("TOPICFORM_ENV", "qa")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("environment `qa` is not defined"));
+}
+
+#[test]
+fn unset_variable_fails_plan_with_its_name() {
+    topicform()
+        .args(["plan", "-e", "prod", "-f", "examples/etelios/topicform.yaml"])
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("environment variable `AZURE_SUBSCRIPTION_ID` is not set"));
+}
+
+#[test]
+fn event_hubs_plan_says_it_is_not_supported_yet() {
+    topicform()
+        .args(["plan", "-e", "prod", "-f", "examples/etelios/topicform.yaml"])
+        .env("AZURE_SUBSCRIPTION_ID", "sub")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Event Hubs"));
+}
+
+#[test]
+fn missing_spec_file_says_what_to_pass() {
+    topicform()
+        .args(["validate", "-f", "does-not-exist.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read spec does-not-exist.yaml"))
+        .stderr(predicate::str::contains("-f FILE"));
+}
+
+#[test]
+fn unreadable_saved_plan_is_refused_before_connecting() {
+    let ws = Workspace::new();
+    let spec = ws.spec(&support::kafka_spec("127.0.0.1:1", "", "  a: {}\n"));
+    let plan = ws.file("plan.json", "{\"formatVersion\": 99}");
+    topicform()
+        .args(["apply", "-e", "test", "--auto-approve", "-f"])
+        .arg(&spec)
+        .arg("--plan")
+        .arg(&plan)
+        .args(["--timeout", "2"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn unreachable_broker_fails_clearly_and_quickly() {
+    let ws = Workspace::new();
+    let spec = ws.spec(&support::kafka_spec("127.0.0.1:1", "", "  a: {}\n"));
+    let started = std::time::Instant::now();
+    topicform()
+        .args(["plan", "-e", "test", "--timeout", "3", "-f"])
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot reach the Kafka cluster at 127.0.0.1:1"));
+    assert!(started.elapsed().as_secs() < 30, "took {:?}", started.elapsed());
+}
+
+#[test]
+fn secrets_from_env_never_appear_in_errors() {
+    let ws = Workspace::new();
+    let env = "    cluster:\n      type: kafka\n      bootstrapServers: [127.0.0.1:1]\n      tls: {}\n      sasl:\n        mechanism: PLAIN\n        username: { env: TF_TEST_USER }\n        password: { env: TF_TEST_PASSWORD }\n";
+    let spec = ws.spec(&format!(
+        "version: 1\ndefaults: {{ partitions: 1, replicationFactor: 1 }}\nenvironments:\n  test:\n{env}topics:\n  a: {{}}\n"
+    ));
+    let out = topicform()
+        .args(["plan", "-e", "test", "--timeout", "2", "--log-level", "trace", "-f"])
+        .arg(&spec)
+        .env("TF_TEST_USER", "svc-user")
+        .env("TF_TEST_PASSWORD", "s3cr3t-pa55word-value")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("s3cr3t-pa55word-value"), "password leaked:\n{all}");
+}

@@ -1,0 +1,218 @@
+//! Integration tests against a real Apache Kafka broker (KRaft), started by
+//! the test setup itself. Each test works under its own topic prefix.
+
+mod support;
+
+use predicates::prelude::*;
+use support::{apply, broker, kafka_spec, plan_json, topic_plan, topicform, unique_prefix, Workspace};
+
+fn topics(prefix: &str, lines: &[(&str, &str)]) -> String {
+    lines.iter().map(|(name, body)| format!("  {prefix}{name}: {body}\n")).collect()
+}
+
+#[test]
+fn apply_creates_topics_and_second_plan_is_in_sync() {
+    let p = unique_prefix("create");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(
+        broker(),
+        "",
+        &topics(&p, &[("a", "{ partitions: 3, config: { retention.ms: 2d } }"), ("b", "{}"), ("c", "{ config: { cleanup.policy: compact } }")]),
+    ));
+    topicform().args(["plan", "-e", "test", "--detailed-exitcode", "-f"]).arg(&spec).assert().code(2).stdout(predicate::str::contains("+ create"));
+    let report = apply(&spec, &[]);
+    assert!(report.contains("Apply: 3 succeeded, 0 failed."), "{report}");
+    let plan = plan_json(&spec, &[]);
+    let a = topic_plan(&plan, &format!("{p}a"));
+    assert_eq!(a["action"], "unchanged", "{plan:#}");
+    assert_eq!(topic_plan(&plan, &format!("{p}c"))["action"], "unchanged");
+    topicform().args(["plan", "-e", "test", "--detailed-exitcode", "-f"]).arg(&spec).assert().code(0);
+    // A second apply is a no-op.
+    topicform().args(["apply", "-e", "test", "-f"]).arg(&spec).assert().success().stderr(predicate::str::contains("In sync"));
+}
+
+#[test]
+fn update_adds_partitions_and_changes_only_named_configs() {
+    let p = unique_prefix("update");
+    let ws = Workspace::new();
+    let v1 = kafka_spec(broker(), "", &topics(&p, &[("t", "{ partitions: 2, config: { retention.ms: 1d, segment.ms: 12h } }")]));
+    let spec = ws.spec(&v1);
+    apply(&spec, &[]);
+
+    // v2: more partitions, another retention, and segment.ms no longer mentioned.
+    let spec = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("t", "{ partitions: 4, config: { retention.ms: 3d } }")])));
+    let plan = plan_json(&spec, &[]);
+    let t = topic_plan(&plan, &format!("{p}t"));
+    assert_eq!(t["action"], "update");
+    assert_eq!(t["changes"][0], serde_json::json!({"kind": "addPartitions", "from": 2, "to": 4}));
+    assert_eq!(
+        t["changes"][1],
+        serde_json::json!({"kind": "setConfig", "key": "retention.ms", "current": "86400000", "desired": "259200000"})
+    );
+    assert_eq!(t["drift"], serde_json::json!([{"key": "segment.ms", "value": "43200000"}]));
+    let text = topicform().args(["plan", "-e", "test", "-f"]).arg(&spec).output().unwrap();
+    insta::with_settings!({filters => vec![(p.as_str(), "[prefix]-"), (r"cluster [A-Za-z0-9_-]{22}", "cluster [id]")]}, {
+        insta::assert_snapshot!("plan_text_update", String::from_utf8_lossy(&text.stdout));
+    });
+    let md = topicform().args(["plan", "-e", "test", "-o", "markdown", "-f"]).arg(&spec).output().unwrap();
+    insta::with_settings!({filters => vec![(p.as_str(), "[prefix]-")]}, {
+        insta::assert_snapshot!("plan_markdown_update", String::from_utf8_lossy(&md.stdout));
+    });
+
+    apply(&spec, &[]);
+    let plan = plan_json(&spec, &[]);
+    let t = topic_plan(&plan, &format!("{p}t"));
+    assert_eq!(t["action"], "unchanged", "{plan:#}");
+    // IncrementalAlterConfigs left the unmentioned key alone: it is still drift.
+    assert_eq!(t["drift"], serde_json::json!([{"key": "segment.ms", "value": "43200000"}]));
+
+    // --prune-config removes it, and then the topic is clean.
+    let plan = plan_json(&spec, &["--prune-config"]);
+    assert_eq!(topic_plan(&plan, &format!("{p}t"))["changes"][0], serde_json::json!({"kind": "deleteConfig", "key": "segment.ms", "current": "43200000"}));
+    apply(&spec, &["--prune-config"]);
+    let plan = plan_json(&spec, &["--prune-config"]);
+    let t = topic_plan(&plan, &format!("{p}t"));
+    assert_eq!(t["action"], "unchanged");
+    assert!(t.get("drift").is_none(), "{t:#}");
+}
+
+#[test]
+fn refused_changes_stop_the_whole_apply() {
+    let p = unique_prefix("refuse");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("shrink", "{ partitions: 3 }"), ("rf", "{}")])));
+    apply(&spec, &[]);
+
+    // shrink: 3 → 1 partitions (refused); rf: 1 → 2 replicas (refused);
+    // new: would be created, but a refusal elsewhere stops everything.
+    let spec = ws.spec(&kafka_spec(
+        broker(),
+        "",
+        &topics(&p, &[("shrink", "{ partitions: 1 }"), ("rf", "{ replicationFactor: 2 }"), ("new", "{}")]),
+    ));
+    topicform()
+        .args(["plan", "-e", "test", "-f"])
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("! refused"))
+        .stdout(predicate::str::contains("partitions cannot decrease (3 on the cluster, 1 in the spec)"))
+        .stdout(predicate::str::contains("kafka-reassign-partitions.sh"))
+        .stderr(predicate::str::contains("2 change(s) refused; nothing was applied"));
+    topicform()
+        .args(["apply", "-e", "test", "--auto-approve", "-f"])
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nothing was applied"));
+    // The cluster is untouched: `new` was not created, `shrink` still has 3.
+    let back = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("shrink", "{ partitions: 3 }"), ("rf", "{}"), ("new", "{}")])));
+    let plan = plan_json(&back, &[]);
+    assert_eq!(topic_plan(&plan, &format!("{p}new"))["action"], "create");
+    assert_eq!(topic_plan(&plan, &format!("{p}shrink"))["action"], "unchanged");
+}
+
+#[test]
+fn replication_beyond_the_brokers_is_refused_at_plan_time() {
+    let p = unique_prefix("rf3");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("x", "{ replicationFactor: 3 }")])));
+    topicform()
+        .args(["plan", "-e", "test", "-f"])
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("replication factor 3 needs at least 3 brokers, but the cluster has 1"));
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve_and_changes_nothing() {
+    let p = unique_prefix("approve");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("x", "{}")])));
+    topicform()
+        .args(["apply", "-e", "test", "-f"])
+        .arg(&spec)
+        .write_stdin("yes\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--auto-approve"));
+    topicform().args(["apply", "-e", "test", "--dry-run", "-f"]).arg(&spec).assert().success().stderr(predicate::str::contains("Dry run"));
+    assert_eq!(topic_plan(&plan_json(&spec, &[]), &format!("{p}x"))["action"], "create");
+}
+
+#[test]
+fn saved_plan_applies_and_a_stale_one_is_refused() {
+    let p = unique_prefix("saved");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("a", "{}")])));
+    let saved = ws.path("plan.json");
+    topicform().args(["plan", "-e", "test", "-f"]).arg(&spec).arg("--out").arg(&saved).assert().success();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(json["formatVersion"], 1);
+    topicform().args(["apply", "-e", "test", "--auto-approve", "-f"]).arg(&spec).arg("--plan").arg(&saved).assert().success();
+    // The plan described a cluster without `a`; now `a` exists: stale.
+    topicform()
+        .args(["apply", "-e", "test", "--auto-approve", "-f"])
+        .arg(&spec)
+        .arg("--plan")
+        .arg(&saved)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is stale"));
+}
+
+#[test]
+fn pinned_cluster_id_must_match() {
+    let p = unique_prefix("pin");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(broker(), "    clusterId: not-this-cluster\n", &topics(&p, &[("a", "{}")])));
+    topicform()
+        .args(["plan", "-e", "test", "-f"])
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("pins cluster id `not-this-cluster`, but the brokers report"));
+}
+
+#[test]
+fn export_round_trips_to_an_in_sync_plan() {
+    let p = unique_prefix("export");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(
+        broker(),
+        "",
+        &topics(&p, &[("a", "{ partitions: 2, config: { retention.ms: 36h } }"), ("b", "{ config: { cleanup.policy: compact } }")]),
+    ));
+    apply(&spec, &[]);
+    let out = topicform()
+        .args(["export", "-e", "test", "--include"])
+        .arg(format!("^{p}"))
+        .arg("-f")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exported = String::from_utf8(out.stdout).unwrap();
+    assert!(exported.contains("retention.ms: 36h"), "{exported}");
+    assert!(!exported.contains("__consumer_offsets"), "{exported}");
+    let exported_spec = ws.file("exported.yaml", &exported);
+    topicform().args(["validate", "-f"]).arg(&exported_spec).assert().success();
+    let plan = plan_json(&exported_spec, &[]);
+    assert_eq!(plan["summary"]["create"], 0, "{plan:#}");
+    assert_eq!(plan["summary"]["update"], 0, "{plan:#}");
+    assert_eq!(plan["summary"]["unchanged"], 2, "{plan:#}");
+}
+
+#[test]
+fn example_platform_applies_to_local_and_is_then_in_sync() {
+    let ws = Workspace::new();
+    let example = std::fs::read_to_string(support::repo().join("examples/etelios/topicform.yaml")).unwrap();
+    assert!(example.contains("bootstrapServers: [localhost:9092]"), "the example's local environment moved");
+    let spec = ws.spec(&example.replacen("bootstrapServers: [localhost:9092]", &format!("bootstrapServers: [{}]", broker()), 1));
+    topicform().args(["apply", "-e", "local", "--auto-approve", "-f"]).arg(&spec).assert().success();
+    let out = topicform().args(["plan", "-e", "local", "-o", "json", "--detailed-exitcode", "-f"]).arg(&spec).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["summary"]["unchanged"], 35);
+}
