@@ -74,7 +74,10 @@ pub enum Error {
 
     /// A secret reference could not be read.
     #[error("cannot read secret {reference}: {reason}")]
-    #[diagnostic(code(topicform::secret), help("set the variable or mount the file; topicform never takes literal secrets"))]
+    #[diagnostic(
+        code(topicform::secret),
+        help("set the variable or mount the file; topicform never takes literal secrets")
+    )]
     Secret {
         /// `env NAME` or `file PATH`, never the value.
         reference: String,
@@ -86,7 +89,9 @@ pub enum Error {
     #[error("cannot reach the Kafka cluster at {bootstrap}: {message}")]
     #[diagnostic(
         code(topicform::kafka::unreachable),
-        help("check that the brokers run and the address is right (for the local broker: deploy/local/kafka.sh start)")
+        help(
+            "check that the brokers run and the address is right (for the local broker: deploy/local/kafka.sh start)"
+        )
     )]
     Unreachable {
         /// Bootstrap servers.
@@ -130,7 +135,10 @@ pub enum Error {
 
     /// A saved plan no longer matches the cluster.
     #[error("the saved plan {path} is stale: {reason}")]
-    #[diagnostic(code(topicform::plan::stale), help("run `topicform plan --out {path}` again and review the new plan"))]
+    #[diagnostic(
+        code(topicform::plan::stale),
+        help("run `topicform plan --out {path}` again and review the new plan")
+    )]
     StalePlan {
         /// Plan file.
         path: String,
@@ -150,7 +158,10 @@ pub enum Error {
 
     /// Apply needs confirmation but cannot ask.
     #[error("apply needs confirmation, but stdin is not a terminal")]
-    #[diagnostic(code(topicform::apply::confirm), help("review the plan and pass --auto-approve to apply without asking"))]
+    #[diagnostic(
+        code(topicform::apply::confirm),
+        help("review the plan and pass --auto-approve to apply without asking")
+    )]
     NeedsApproval,
 
     /// The user answered no.

@@ -20,11 +20,16 @@ use crate::{Error, Result};
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::ReadSpec { path: path.to_owned(), source })?;
     let name = path.display().to_string();
-    crate::spec::parse(&name, &text).map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))
+    crate::spec::parse(&name, &text)
+        .map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))
 }
 
 /// Picks and resolves one environment; returns it with its warnings.
-pub fn resolve_env(loaded: &LoadedSpec, env: Option<&str>, vars: VarLookup) -> Result<(ResolvedEnvironment, Vec<Located>)> {
+pub fn resolve_env(
+    loaded: &LoadedSpec,
+    env: Option<&str>,
+    vars: VarLookup,
+) -> Result<(ResolvedEnvironment, Vec<Located>)> {
     let known = loaded.environment_names().join(", ");
     let name = env.ok_or_else(|| Error::NoEnvironment { known: known.clone() })?;
     if !loaded.spec.environments.contains_key(name) {
@@ -90,7 +95,11 @@ pub fn check_cluster_id(env: &ResolvedEnvironment, state: &ClusterState) -> Resu
 }
 
 /// Observes the cluster and plans `env` against it.
-pub async fn make_plan(backend: &Backend, env: &ResolvedEnvironment, options: PlanOptions) -> Result<(Plan, ClusterState)> {
+pub async fn make_plan(
+    backend: &Backend,
+    env: &ResolvedEnvironment,
+    options: PlanOptions,
+) -> Result<(Plan, ClusterState)> {
     let state = backend.observe(&env.config_keys()).await?;
     check_cluster_id(env, &state)?;
     let plan = plan::plan(env, &state, &backend.capabilities(), options);
@@ -100,8 +109,10 @@ pub async fn make_plan(backend: &Backend, env: &ResolvedEnvironment, options: Pl
 /// Reads a plan written by `plan --out`.
 pub fn read_plan(path: &Path) -> Result<Plan> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::ReadPlan { path: shown.clone(), reason: e.to_string() })?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| Error::ReadPlan { path: shown.clone(), reason: e.to_string() })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::ReadPlan { path: shown.clone(), reason: e.to_string() })?;
+    let plan: Plan =
+        serde_json::from_str(&text).map_err(|e| Error::ReadPlan { path: shown.clone(), reason: e.to_string() })?;
     if plan.format_version != plan::FORMAT_VERSION {
         return Err(Error::ReadPlan {
             path: shown,

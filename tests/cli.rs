@@ -17,7 +17,8 @@ fn invalid_corpus_reports_file_line_col_and_message() {
     assert!(files.len() >= 20, "the corpus shrank: {files:?}");
     for file in files {
         let text = fs::read_to_string(&file).unwrap();
-        let expect = text.lines().next().unwrap().strip_prefix("# expect: ").expect("first line is `# expect: L:C message`");
+        let expect =
+            text.lines().next().unwrap().strip_prefix("# expect: ").expect("first line is `# expect: L:C message`");
         let (loc, message) = expect.split_once(' ').unwrap();
         let rel = file.strip_prefix(repo()).unwrap().display().to_string();
         let out = topicform().args(["validate", "-f", &rel]).output().unwrap();
@@ -82,7 +83,13 @@ fn schema_in_repo_is_current() {
 
 #[test]
 fn help_texts_are_stable() {
-    for args in [vec!["--help"], vec!["plan", "--help"], vec!["apply", "--help"], vec!["validate", "--help"], vec!["export", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["plan", "--help"],
+        vec!["apply", "--help"],
+        vec!["validate", "--help"],
+        vec!["export", "--help"],
+    ] {
         let out = topicform().args(&args).output().unwrap();
         assert!(out.status.success());
         let name = format!("help_{}", args.join("_").replace("--", ""));

@@ -17,9 +17,21 @@ fn apply_creates_topics_and_second_plan_is_in_sync() {
     let spec = ws.spec(&kafka_spec(
         broker(),
         "",
-        &topics(&p, &[("a", "{ partitions: 3, config: { retention.ms: 2d } }"), ("b", "{}"), ("c", "{ config: { cleanup.policy: compact } }")]),
+        &topics(
+            &p,
+            &[
+                ("a", "{ partitions: 3, config: { retention.ms: 2d } }"),
+                ("b", "{}"),
+                ("c", "{ config: { cleanup.policy: compact } }"),
+            ],
+        ),
     ));
-    topicform().args(["plan", "-e", "test", "--detailed-exitcode", "-f"]).arg(&spec).assert().code(2).stdout(predicate::str::contains("+ create"));
+    topicform()
+        .args(["plan", "-e", "test", "--detailed-exitcode", "-f"])
+        .arg(&spec)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("+ create"));
     let report = apply(&spec, &[]);
     assert!(report.contains("Apply: 3 succeeded, 0 failed."), "{report}");
     let plan = plan_json(&spec, &[]);
@@ -28,7 +40,12 @@ fn apply_creates_topics_and_second_plan_is_in_sync() {
     assert_eq!(topic_plan(&plan, &format!("{p}c"))["action"], "unchanged");
     topicform().args(["plan", "-e", "test", "--detailed-exitcode", "-f"]).arg(&spec).assert().code(0);
     // A second apply is a no-op.
-    topicform().args(["apply", "-e", "test", "-f"]).arg(&spec).assert().success().stderr(predicate::str::contains("In sync"));
+    topicform()
+        .args(["apply", "-e", "test", "-f"])
+        .arg(&spec)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("In sync"));
 }
 
 #[test]
@@ -36,12 +53,17 @@ fn update_adds_partitions_and_changes_only_named_configs() {
     let p = unique_prefix("update");
     let ws = Workspace::new();
     // `gone` is dropped from v2, so v2's plan always has an unmanaged topic.
-    let v1 = kafka_spec(broker(), "", &topics(&p, &[("t", "{ partitions: 2, config: { retention.ms: 1d, segment.ms: 12h } }"), ("gone", "{}")]));
+    let v1 = kafka_spec(
+        broker(),
+        "",
+        &topics(&p, &[("t", "{ partitions: 2, config: { retention.ms: 1d, segment.ms: 12h } }"), ("gone", "{}")]),
+    );
     let spec = ws.spec(&v1);
     apply(&spec, &[]);
 
     // v2: more partitions, another retention, and segment.ms no longer mentioned.
-    let spec = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("t", "{ partitions: 4, config: { retention.ms: 3d } }")])));
+    let spec =
+        ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("t", "{ partitions: 4, config: { retention.ms: 3d } }")])));
     let plan = plan_json(&spec, &[]);
     let t = topic_plan(&plan, &format!("{p}t"));
     assert_eq!(t["action"], "update");
@@ -78,7 +100,10 @@ fn update_adds_partitions_and_changes_only_named_configs() {
 
     // --prune-config removes it, and then the topic is clean.
     let plan = plan_json(&spec, &["--prune-config"]);
-    assert_eq!(topic_plan(&plan, &format!("{p}t"))["changes"][0], serde_json::json!({"kind": "deleteConfig", "key": "segment.ms", "current": "43200000"}));
+    assert_eq!(
+        topic_plan(&plan, &format!("{p}t"))["changes"][0],
+        serde_json::json!({"kind": "deleteConfig", "key": "segment.ms", "current": "43200000"})
+    );
     apply(&spec, &["--prune-config"]);
     let plan = plan_json(&spec, &["--prune-config"]);
     let t = topic_plan(&plan, &format!("{p}t"));
@@ -116,7 +141,11 @@ fn refused_changes_stop_the_whole_apply() {
         .code(1)
         .stderr(predicate::str::contains("nothing was applied"));
     // The cluster is untouched: `new` was not created, `shrink` still has 3.
-    let back = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("shrink", "{ partitions: 3 }"), ("rf", "{}"), ("new", "{}")])));
+    let back = ws.spec(&kafka_spec(
+        broker(),
+        "",
+        &topics(&p, &[("shrink", "{ partitions: 3 }"), ("rf", "{}"), ("new", "{}")]),
+    ));
     let plan = plan_json(&back, &[]);
     assert_eq!(topic_plan(&plan, &format!("{p}new"))["action"], "create");
     assert_eq!(topic_plan(&plan, &format!("{p}shrink"))["action"], "unchanged");
@@ -147,7 +176,12 @@ fn apply_without_a_terminal_needs_auto_approve_and_changes_nothing() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--auto-approve"));
-    topicform().args(["apply", "-e", "test", "--dry-run", "-f"]).arg(&spec).assert().success().stderr(predicate::str::contains("Dry run"));
+    topicform()
+        .args(["apply", "-e", "test", "--dry-run", "-f"])
+        .arg(&spec)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Dry run"));
     assert_eq!(topic_plan(&plan_json(&spec, &[]), &format!("{p}x"))["action"], "create");
 }
 
@@ -160,7 +194,13 @@ fn saved_plan_applies_and_a_stale_one_is_refused() {
     topicform().args(["plan", "-e", "test", "-f"]).arg(&spec).arg("--out").arg(&saved).assert().success();
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
     assert_eq!(json["formatVersion"], 1);
-    topicform().args(["apply", "-e", "test", "--auto-approve", "-f"]).arg(&spec).arg("--plan").arg(&saved).assert().success();
+    topicform()
+        .args(["apply", "-e", "test", "--auto-approve", "-f"])
+        .arg(&spec)
+        .arg("--plan")
+        .arg(&saved)
+        .assert()
+        .success();
     // The plan described a cluster without `a`; now `a` exists: stale.
     topicform()
         .args(["apply", "-e", "test", "--auto-approve", "-f"])
@@ -192,7 +232,13 @@ fn export_round_trips_to_an_in_sync_plan() {
     let spec = ws.spec(&kafka_spec(
         broker(),
         "",
-        &topics(&p, &[("a", "{ partitions: 2, config: { retention.ms: 36h } }"), ("b", "{ config: { cleanup.policy: compact } }")]),
+        &topics(
+            &p,
+            &[
+                ("a", "{ partitions: 2, config: { retention.ms: 36h } }"),
+                ("b", "{ config: { cleanup.policy: compact } }"),
+            ],
+        ),
     ));
     apply(&spec, &[]);
     let out = topicform()
@@ -219,9 +265,17 @@ fn example_platform_applies_to_local_and_is_then_in_sync() {
     let ws = Workspace::new();
     let example = std::fs::read_to_string(support::repo().join("examples/etelios/topicform.yaml")).unwrap();
     assert!(example.contains("bootstrapServers: [localhost:9092]"), "the example's local environment moved");
-    let spec = ws.spec(&example.replacen("bootstrapServers: [localhost:9092]", &format!("bootstrapServers: [{}]", broker()), 1));
+    let spec = ws.spec(&example.replacen(
+        "bootstrapServers: [localhost:9092]",
+        &format!("bootstrapServers: [{}]", broker()),
+        1,
+    ));
     topicform().args(["apply", "-e", "local", "--auto-approve", "-f"]).arg(&spec).assert().success();
-    let out = topicform().args(["plan", "-e", "local", "-o", "json", "--detailed-exitcode", "-f"]).arg(&spec).output().unwrap();
+    let out = topicform()
+        .args(["plan", "-e", "local", "-o", "json", "--detailed-exitcode", "-f"])
+        .arg(&spec)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["summary"]["unchanged"], 35);

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 
-pub use args::{Cli, Command, LogFormat};
 use args::{ApplyArgs, ExportArgs, OutputFormat, PlanArgs, ValidateArgs, WidenArgs};
+pub use args::{Cli, Command, LogFormat};
 
 use crate::error::SpecProblem;
 use crate::ops::{self, Backend, ExportFilter};
@@ -134,7 +134,12 @@ async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
     print_stdout(&render::render_plan(&plan, format, term::stdout_color()))?;
     if let Some(out) = &a.out {
         write_file(out, &render::plan_json(&plan), "the plan")?;
-        eprintln!("Saved the plan to {}; apply it with `topicform apply -e {} --plan {}`.", out.display(), env.name, out.display());
+        eprintln!(
+            "Saved the plan to {}; apply it with `topicform apply -e {} --plan {}`.",
+            out.display(),
+            env.name,
+            out.display()
+        );
     }
     if plan.has_refusals() {
         return Err(Error::Refused { count: plan.summary.refused });
@@ -143,7 +148,8 @@ async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
 }
 
 fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
-    std::fs::write(path, content).map_err(|source| Error::Write { what: format!("{what} to {}", path.display()), source })
+    std::fs::write(path, content)
+        .map_err(|source| Error::Write { what: format!("{what} to {}", path.display()), source })
 }
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
@@ -194,7 +200,9 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
     let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
     report_findings(&loaded.name, &loaded.source, &warnings);
     let regex = |flag: &str, re: &Option<String>| {
-        re.as_deref().map(|r| regex::Regex::new(r).map_err(|source| Error::Pattern { flag: flag.into(), source })).transpose()
+        re.as_deref()
+            .map(|r| regex::Regex::new(r).map_err(|source| Error::Pattern { flag: flag.into(), source }))
+            .transpose()
     };
     let filter = ExportFilter { include: regex("--include", &a.include)?, exclude: regex("--exclude", &a.exclude)? };
     let backend = connect(&env, a.connect.timeout, "export")?;

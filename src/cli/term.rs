@@ -82,6 +82,8 @@ pub fn progress() -> Box<dyn Progress> {
         return Box::new(NoProgress);
     }
     let pb = ProgressBar::new(0);
-    pb.set_style(ProgressStyle::with_template("{msg:20} [{bar:40}] {pos}/{len}").expect("valid template").progress_chars("=> "));
+    pb.set_style(
+        ProgressStyle::with_template("{msg:20} [{bar:40}] {pos}/{len}").expect("valid template").progress_chars("=> "),
+    );
     Box::new(Bar(pb))
 }

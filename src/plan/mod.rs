@@ -317,7 +317,11 @@ fn plan_existing(d: &DesiredTopic, o: &ObservedTopic, caps: &Capabilities, optio
             ));
             continue;
         }
-        changes.push(Change::SetConfig { key: key.clone(), current: current.map(|c| c.value.clone()), desired: want.clone() });
+        changes.push(Change::SetConfig {
+            key: key.clone(),
+            current: current.map(|c| c.value.clone()),
+            desired: want.clone(),
+        });
     }
     for (key, value) in o.overrides() {
         if d.config.contains_key(key) {

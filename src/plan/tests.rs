@@ -9,7 +9,11 @@ use crate::spec::model::{Cluster, KafkaCluster};
 fn env(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
     ResolvedEnvironment {
         name: "test".into(),
-        cluster: Cluster::Kafka(KafkaCluster { bootstrap_servers: vec!["localhost:9092".into()], tls: None, sasl: None }),
+        cluster: Cluster::Kafka(KafkaCluster {
+            bootstrap_servers: vec!["localhost:9092".into()],
+            tls: None,
+            sasl: None,
+        }),
         prune,
         cluster_id: None,
         topics,
@@ -69,7 +73,8 @@ fn missing_topic_is_created_with_its_configs() {
 fn identical_topic_is_unchanged_and_defaults_are_not_drift() {
     let e = env(vec![desired("a", 3, 2, &[("cleanup.policy", "delete")])], false);
     // The broker reports cleanup.policy=delete as its default, plus other defaults.
-    let s = state(vec![observed("a", 3, 2, &[("cleanup.policy", "delete", false), ("segment.ms", "604800000", false)])]);
+    let s =
+        state(vec![observed("a", 3, 2, &[("cleanup.policy", "delete", false), ("segment.ms", "604800000", false)])]);
     let p = plan_of(&e, &s, PlanOptions::default());
     assert_eq!(p.topics[0].action, Action::Unchanged);
     assert!(p.topics[0].drift.is_empty());
@@ -78,8 +83,14 @@ fn identical_topic_is_unchanged_and_defaults_are_not_drift() {
 
 #[test]
 fn values_compare_after_normalisation() {
-    let e = env(vec![desired("a", 3, 2, &[("retention.ms", "604800000"), ("cleanup.policy", "compact,delete")])], false);
-    let s = state(vec![observed("a", 3, 2, &[("retention.ms", "604800000", true), ("cleanup.policy", "delete,compact", true)])]);
+    let e =
+        env(vec![desired("a", 3, 2, &[("retention.ms", "604800000"), ("cleanup.policy", "compact,delete")])], false);
+    let s = state(vec![observed(
+        "a",
+        3,
+        2,
+        &[("retention.ms", "604800000", true), ("cleanup.policy", "delete,compact", true)],
+    )]);
     assert_eq!(plan_of(&e, &s, PlanOptions::default()).topics[0].action, Action::Unchanged);
 }
 
@@ -94,7 +105,11 @@ fn partitions_grow_and_configs_change_in_one_update() {
         t.changes,
         vec![
             Change::AddPartitions { from: 3, to: 6 },
-            Change::SetConfig { key: "retention.ms".into(), current: Some("604800000".into()), desired: "3600000".into() },
+            Change::SetConfig {
+                key: "retention.ms".into(),
+                current: Some("604800000".into()),
+                desired: "3600000".into()
+            },
         ]
     );
     assert!(t.warnings[0].contains("partition a key maps to"));
@@ -135,7 +150,10 @@ fn unmanaged_override_is_drift_unless_pruned() {
 
     let pruned = plan_of(&e, &s, PlanOptions { prune_config: true, ..Default::default() });
     assert_eq!(pruned.topics[0].action, Action::Update);
-    assert_eq!(pruned.topics[0].changes, vec![Change::DeleteConfig { key: "segment.bytes".into(), current: "1048576".into() }]);
+    assert_eq!(
+        pruned.topics[0].changes,
+        vec![Change::DeleteConfig { key: "segment.bytes".into(), current: "1048576".into() }]
+    );
 }
 
 #[test]
@@ -153,7 +171,11 @@ fn unmanaged_topics_are_deleted_only_with_prune_and_allow_delete() {
 
 #[test]
 fn internal_topics_are_never_listed_or_deleted() {
-    let s = state(vec![observed("__consumer_offsets", 50, 1, &[]), observed("_schemas", 1, 1, &[]), observed("_confluent-metrics", 1, 1, &[])]);
+    let s = state(vec![
+        observed("__consumer_offsets", 50, 1, &[]),
+        observed("_schemas", 1, 1, &[]),
+        observed("_confluent-metrics", 1, 1, &[]),
+    ]);
     let p = plan_of(&env(vec![], true), &s, PlanOptions { allow_delete: true, prune_config: true });
     assert!(p.topics.is_empty());
     assert!(p.unmanaged.is_empty());
@@ -161,7 +183,11 @@ fn internal_topics_are_never_listed_or_deleted() {
 
 #[test]
 fn immutable_keys_and_fixed_partitions_are_refused_where_the_backend_says_so() {
-    let caps = Capabilities { can_add_partitions: false, manages_replication: true, immutable_config_keys: vec!["cleanup.policy".into()] };
+    let caps = Capabilities {
+        can_add_partitions: false,
+        manages_replication: true,
+        immutable_config_keys: vec!["cleanup.policy".into()],
+    };
     let mut d = desired("a", 4, 3, &[("cleanup.policy", "compact")]);
     d.replication_factor = None;
     let mut o = observed("a", 2, 0, &[("cleanup.policy", "delete", true)]);

@@ -19,7 +19,11 @@ pub fn plan_markdown(plan: &Plan) -> String {
     let s = &plan.summary;
     let _ = writeln!(out, "| create | update | delete | unchanged | refused | unmanaged |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
-    let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |\n", s.create, s.update, s.delete, s.unchanged, s.refused, s.unmanaged);
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} |\n",
+        s.create, s.update, s.delete, s.unchanged, s.refused, s.unmanaged
+    );
     let changing: Vec<_> = plan.topics.iter().filter(|t| t.action != Action::Unchanged).collect();
     if !changing.is_empty() {
         let _ = writeln!(out, "| | topic | change | cluster (current) | spec (new) |");
@@ -56,7 +60,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
                         current.as_deref().map(|v| values::display(key, v)).unwrap_or_default(),
                         values::display(key, desired),
                     ),
-                    Change::DeleteConfig { key, current } => (format!("`{key}`"), values::display(key, current), "(broker default)".into()),
+                    Change::DeleteConfig { key, current } => {
+                        (format!("`{key}`"), values::display(key, current), "(broker default)".into())
+                    }
                     Change::DeleteTopic => ("delete topic".into(), String::new(), String::new()),
                 };
                 let _ = writeln!(out, "| {sign} | `{}` | {what} | {} | {} |", t.topic, escape(&cur), escape(&new));

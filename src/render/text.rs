@@ -16,19 +16,39 @@ struct Paint {
 
 impl Paint {
     fn green(&self, s: &str) -> String {
-        if self.color { s.green().to_string() } else { s.to_owned() }
+        if self.color {
+            s.green().to_string()
+        } else {
+            s.to_owned()
+        }
     }
     fn yellow(&self, s: &str) -> String {
-        if self.color { s.yellow().to_string() } else { s.to_owned() }
+        if self.color {
+            s.yellow().to_string()
+        } else {
+            s.to_owned()
+        }
     }
     fn red(&self, s: &str) -> String {
-        if self.color { s.red().bold().to_string() } else { s.to_owned() }
+        if self.color {
+            s.red().bold().to_string()
+        } else {
+            s.to_owned()
+        }
     }
     fn dim(&self, s: &str) -> String {
-        if self.color { s.dimmed().to_string() } else { s.to_owned() }
+        if self.color {
+            s.dimmed().to_string()
+        } else {
+            s.to_owned()
+        }
     }
     fn bold(&self, s: &str) -> String {
-        if self.color { s.bold().to_string() } else { s.to_owned() }
+        if self.color {
+            s.bold().to_string()
+        } else {
+            s.to_owned()
+        }
     }
 }
 
@@ -37,7 +57,8 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     let p = Paint { color };
     let mut out = String::new();
     let cluster = plan.cluster_id.as_deref().map(|id| format!(", cluster {id}")).unwrap_or_default();
-    let _ = writeln!(out, "{}", p.bold(&format!("Environment `{}` ({}{cluster})", plan.environment, plan.cluster_type)));
+    let _ =
+        writeln!(out, "{}", p.bold(&format!("Environment `{}` ({}{cluster})", plan.environment, plan.cluster_type)));
     let _ = writeln!(out);
     for t in &plan.topics {
         match t.action {
@@ -53,7 +74,8 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
             let _ = writeln!(out, "    {} {w}", p.yellow("warning:"));
         }
         if !t.drift.is_empty() {
-            let keys: Vec<String> = t.drift.iter().map(|d| format!("{}={}", d.key, values::display(&d.key, &d.value))).collect();
+            let keys: Vec<String> =
+                t.drift.iter().map(|d| format!("{}={}", d.key, values::display(&d.key, &d.value))).collect();
             let _ = writeln!(
                 out,
                 "  {} {}: {} {}",
@@ -70,7 +92,8 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     for note in &plan.notes {
         let _ = writeln!(out, "  {} {note}", p.dim("note:"));
     }
-    if plan.topics.iter().any(|t| t.action != Action::Unchanged) || !plan.unmanaged.is_empty() || !plan.notes.is_empty() {
+    if plan.topics.iter().any(|t| t.action != Action::Unchanged) || !plan.unmanaged.is_empty() || !plan.notes.is_empty()
+    {
         let _ = writeln!(out);
     }
     let verdict = if plan.has_refusals() {
@@ -99,17 +122,19 @@ fn write_create(out: &mut String, p: &Paint, t: &TopicPlan) {
 fn write_update(out: &mut String, p: &Paint, t: &TopicPlan) {
     let _ = writeln!(out, "{} {}", p.yellow("~ update "), t.topic);
     let mut table = Table::new();
-    table
-        .load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec!["key", "cluster (current)", "spec (new)"]);
+    table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).set_header(vec![
+        "key",
+        "cluster (current)",
+        "spec (new)",
+    ]);
     for c in &t.changes {
         match c {
             Change::AddPartitions { from, to } => {
                 table.add_row(vec!["partitions".to_owned(), from.to_string(), to.to_string()]);
             }
             Change::SetConfig { key, current, desired } => {
-                let cur = current.as_deref().map(|v| values::display(key, v)).unwrap_or_else(|| "(not reported)".into());
+                let cur =
+                    current.as_deref().map(|v| values::display(key, v)).unwrap_or_else(|| "(not reported)".into());
                 table.add_row(vec![key.clone(), cur, values::display(key, desired)]);
             }
             Change::DeleteConfig { key, current } => {

@@ -51,7 +51,11 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
         let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default() };
         let line_col = marker.map(|m| (m.line(), m.column()));
         let span = line_col.map(|(l, c)| (byte_offset(text, l, c), len.max(1)));
-        Box::new(ParseFailure { name: name.to_owned(), source: source.clone(), problem: Located { finding, line_col, span } })
+        Box::new(ParseFailure {
+            name: name.to_owned(),
+            source: source.clone(),
+            problem: Located { finding, line_col, span },
+        })
     };
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
@@ -89,12 +93,9 @@ fn describe_load_error(e: &marked_yaml::LoadError) -> (String, Option<String>, O
             )
         }
         ScanError(m, scan) => (format!("invalid YAML: {}", scan.info()), None, Some(*m), 1),
-        TopLevelMustBeMapping(m) => (
-            "the spec must be a YAML mapping".into(),
-            Some("start with `version: 1`".into()),
-            Some(*m),
-            1,
-        ),
+        TopLevelMustBeMapping(m) => {
+            ("the spec must be a YAML mapping".into(), Some("start with `version: 1`".into()), Some(*m), 1)
+        }
         UnexpectedAnchor(m) => (
             "YAML anchors and aliases are not supported".into(),
             Some("write the values out; use `defaults:` for shared settings".into()),
@@ -142,10 +143,9 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
     let marker = e.start_mark();
     let unknown = match &**e {
         marked_yaml::Error::UnknownFieldError(field, _, _) => Some(field.clone()),
-        marked_yaml::Error::Other(msg, _) => msg
-            .strip_prefix("unknown field `")
-            .and_then(|r| r.split('`').next())
-            .map(str::to_owned),
+        marked_yaml::Error::Other(msg, _) => {
+            msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).map(str::to_owned)
+        }
         _ => None,
     };
     match (&unknown, marker) {
@@ -178,9 +178,12 @@ const SECRET_KEYS: [&str; 5] = ["username", "password", "key", "clientSecret", "
 /// Find the node they are about from the message: the literal secret, or the
 /// unknown variant's value.
 fn fallback_marker(root: &Node, e: &marked_yaml::FromNodeError) -> Option<(Option<Marker>, usize)> {
-    let marked_yaml::Error::Other(msg, _) = &**e else { return None };
+    let marked_yaml::Error::Other(msg, _) = &**e else {
+        return None;
+    };
     if msg.contains("literal secret") {
-        return find_node(root, &|k, v| SECRET_KEYS.contains(&k) && matches!(v, Node::Scalar(_))).map(|(k, _)| (Some(k), 1));
+        return find_node(root, &|k, v| SECRET_KEYS.contains(&k) && matches!(v, Node::Scalar(_)))
+            .map(|(k, _)| (Some(k), 1));
     }
     let variant = msg.strip_prefix("unknown variant `").and_then(|r| r.split('`').next())?;
     find_node(root, &|_, v| matches!(v, Node::Scalar(s) if s.as_str() == variant))
@@ -254,14 +257,22 @@ impl LoadedSpec {
         for (i, seg) in finding.at.path.iter().enumerate() {
             let last = i + 1 == finding.at.path.len();
             let next = match (seg, node) {
-                (Seg::Key(k), Node::Mapping(map)) => map.iter().find(|(key, _)| key.as_str() == k).map(|(key, value)| {
-                    if last && finding.at.at_key {
-                        (key.span().start().copied(), key.as_str().len(), value)
-                    } else {
-                        (value.span().start().copied().or(key.span().start().copied()), scalar_len(value, key.as_str().len()), value)
-                    }
-                }),
-                (Seg::Index(i), Node::Sequence(seq)) => seq.get(*i).map(|v| (v.span().start().copied(), scalar_len(v, 1), v)),
+                (Seg::Key(k), Node::Mapping(map)) => {
+                    map.iter().find(|(key, _)| key.as_str() == k).map(|(key, value)| {
+                        if last && finding.at.at_key {
+                            (key.span().start().copied(), key.as_str().len(), value)
+                        } else {
+                            (
+                                value.span().start().copied().or(key.span().start().copied()),
+                                scalar_len(value, key.as_str().len()),
+                                value,
+                            )
+                        }
+                    })
+                }
+                (Seg::Index(i), Node::Sequence(seq)) => {
+                    seq.get(*i).map(|v| (v.span().start().copied(), scalar_len(v, 1), v))
+                }
                 _ => None,
             };
             match next {

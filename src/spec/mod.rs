@@ -37,7 +37,11 @@ impl LoadedSpec {
     /// Resolves environment `env` for use against a cluster: validates it
     /// (unset variables are errors), expands `${VAR}` and merges the topics.
     /// On failure returns every located finding (warnings included).
-    pub fn resolve(&self, env_name: &str, vars: VarLookup) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
+    pub fn resolve(
+        &self,
+        env_name: &str,
+        vars: VarLookup,
+    ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
         let findings = self.validate(&[env_name], vars, UnsetVars::Fail);
         if findings.iter().any(|l| l.finding.is_error()) {
             return Err(findings);
@@ -51,13 +55,12 @@ impl LoadedSpec {
             let eff = resolve::effective(&self.spec, env_name, env, name);
             match resolve::desired_topic(name, &eff, service_managed) {
                 Ok(t) => topics.push(t),
-                Err(why) => return Err(vec![self.locate(Finding::error(Pointer::key(["topics", name.as_str()]), why))]),
+                Err(why) => {
+                    return Err(vec![self.locate(Finding::error(Pointer::key(["topics", name.as_str()]), why))])
+                }
             }
         }
-        Ok((
-            ResolvedEnvironment { name: env_name.to_owned(), cluster, prune: env.prune, cluster_id, topics },
-            findings,
-        ))
+        Ok((ResolvedEnvironment { name: env_name.to_owned(), cluster, prune: env.prune, cluster_id, topics }, findings))
     }
 }
 

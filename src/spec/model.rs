@@ -318,9 +318,7 @@ pub struct EventHubsKafka {
 
 /// A reference to a secret: never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
-#[schemars(
-    description = "A secret reference: `{ env: NAME }` or `{ file: PATH }`. Literal secrets are rejected."
-)]
+#[schemars(description = "A secret reference: `{ env: NAME }` or `{ file: PATH }`. Literal secrets are rejected.")]
 pub enum SecretRef {
     /// Read from this environment variable.
     #[schemars(rename = "env")]
@@ -357,9 +355,9 @@ impl<'de> Deserialize<'de> for SecretRef {
                 ))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
-                let key: String = map
-                    .next_key()?
-                    .ok_or_else(|| de::Error::custom("empty secret reference; write `{ env: NAME }` or `{ file: PATH }`"))?;
+                let key: String = map.next_key()?.ok_or_else(|| {
+                    de::Error::custom("empty secret reference; write `{ env: NAME }` or `{ file: PATH }`")
+                })?;
                 let value: String = map.next_value()?;
                 let secret = match key.as_str() {
                     "env" => SecretRef::Env(value),

@@ -113,11 +113,8 @@ impl ResolvedEnvironment {
 /// checked that partitions exist and values normalise; anything missing here
 /// is reported as `Err` with the reason.
 pub fn desired_topic(name: &str, eff: &Effective, service_managed_replication: bool) -> Result<DesiredTopic, String> {
-    let partitions = eff
-        .partitions
-        .as_ref()
-        .map(|p| p.value)
-        .ok_or_else(|| format!("topic `{name}` has no partition count"))?;
+    let partitions =
+        eff.partitions.as_ref().map(|p| p.value).ok_or_else(|| format!("topic `{name}` has no partition count"))?;
     let replication_factor = if service_managed_replication {
         None
     } else {

@@ -30,9 +30,9 @@ pub enum UnsetVars {
 }
 
 static TOPIC_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9._-]{1,249}$").unwrap());
-static HOST_PORT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\[[0-9A-Fa-f:.]+\]|[^:\s/]+):[0-9]{1,5}$").unwrap());
-static NAMESPACE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9-]{4,48}[A-Za-z0-9]$").unwrap());
+static HOST_PORT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\[[0-9A-Fa-f:.]+\]|[^:\s/]+):[0-9]{1,5}$").unwrap());
+static NAMESPACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9-]{4,48}[A-Za-z0-9]$").unwrap());
 
 /// True for topics Kafka and its ecosystem own (`__consumer_offsets`,
 /// `_schemas`, `_confluent-*`). topicform never touches them.
@@ -86,12 +86,18 @@ fn check_topic_names(spec: &Spec, out: &mut Vec<Finding>) {
                 out.push(Finding::error(p, "empty consumer group name"));
             }
         }
-        for field in [topic.partitions.map(|p| ("partitions", p as u64)), topic.replication_factor.map(|r| ("replicationFactor", r as u64))]
-            .into_iter()
-            .flatten()
+        for field in [
+            topic.partitions.map(|p| ("partitions", p as u64)),
+            topic.replication_factor.map(|r| ("replicationFactor", r as u64)),
+        ]
+        .into_iter()
+        .flatten()
         {
             if field.1 == 0 {
-                out.push(Finding::error(Pointer::value(["topics", name.as_str(), field.0]), format!("{} must be at least 1", field.0)));
+                out.push(Finding::error(
+                    Pointer::value(["topics", name.as_str(), field.0]),
+                    format!("{} must be at least 1", field.0),
+                ));
             }
         }
     }
@@ -100,7 +106,10 @@ fn check_topic_names(spec: &Spec, out: &mut Vec<Finding>) {
             out.push(
                 Finding::warning(
                     Pointer::key(["topics", *name]),
-                    format!("topic `{name}` collides with `{}` in Kafka metrics (`.` and `_` map to the same name)", names[0]),
+                    format!(
+                        "topic `{name}` collides with `{}` in Kafka metrics (`.` and `_` map to the same name)",
+                        names[0]
+                    ),
                 )
                 .help("rename one of them; metrics and quotas of the two topics will mix"),
             );
@@ -135,7 +144,14 @@ fn check_config_values(spec: &Spec, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_environment(spec: &Spec, name: &str, env: &Environment, vars: VarLookup, unset: UnsetVars, out: &mut Vec<Finding>) {
+fn check_environment(
+    spec: &Spec,
+    name: &str,
+    env: &Environment,
+    vars: VarLookup,
+    unset: UnsetVars,
+    out: &mut Vec<Finding>,
+) {
     let env_path = |rest: &[&str]| {
         let mut p = vec!["environments", name];
         p.extend_from_slice(rest);
@@ -158,8 +174,11 @@ fn check_environment(spec: &Spec, name: &str, env: &Environment, vars: VarLookup
     for (topic, eff) in &effective {
         if eff.partitions.is_none() {
             out.push(
-                Finding::error(Pointer::key(["topics", topic.as_str()]), format!("topic `{topic}` has no partition count in environment `{name}`"))
-                    .help("set `partitions` on the topic or in `defaults`"),
+                Finding::error(
+                    Pointer::key(["topics", topic.as_str()]),
+                    format!("topic `{topic}` has no partition count in environment `{name}`"),
+                )
+                .help("set `partitions` on the topic or in `defaults`"),
             );
         }
         if eff.replication_factor.is_none() && !service_managed_rf {
@@ -231,7 +250,10 @@ fn check_variables(name: &str, env: &Environment, vars: VarLookup, unset: UnsetV
 
 fn check_kafka(k: &KafkaCluster, env_path: &dyn Fn(&[&str]) -> Pointer, out: &mut Vec<Finding>) {
     if k.bootstrap_servers.is_empty() {
-        out.push(Finding::error(env_path(&["cluster", "bootstrapServers"]), "no bootstrap servers").help("list at least one `host:port`"));
+        out.push(
+            Finding::error(env_path(&["cluster", "bootstrapServers"]), "no bootstrap servers")
+                .help("list at least one `host:port`"),
+        );
     }
     for s in &k.bootstrap_servers {
         if !s.contains("${") && !HOST_PORT.is_match(s) {
@@ -242,11 +264,15 @@ fn check_kafka(k: &KafkaCluster, env_path: &dyn Fn(&[&str]) -> Pointer, out: &mu
         }
     }
     if let Some(sasl) = &k.sasl {
-        let needs_password = matches!(sasl.mechanism, SaslMechanism::Plain | SaslMechanism::ScramSha256 | SaslMechanism::ScramSha512);
+        let needs_password =
+            matches!(sasl.mechanism, SaslMechanism::Plain | SaslMechanism::ScramSha256 | SaslMechanism::ScramSha512);
         if needs_password && (sasl.username.is_none() || sasl.password.is_none()) {
             out.push(
-                Finding::error(env_path(&["cluster", "sasl"]), format!("SASL {} needs `username` and `password`", sasl.mechanism.as_str()))
-                    .help("write `username: { env: NAME }` and `password: { env: NAME }`"),
+                Finding::error(
+                    env_path(&["cluster", "sasl"]),
+                    format!("SASL {} needs `username` and `password`", sasl.mechanism.as_str()),
+                )
+                .help("write `username: { env: NAME }` and `password: { env: NAME }`"),
             );
         }
     }
@@ -329,7 +355,13 @@ fn check_eventhubs_auth(eh: &EventHubsCluster, env_path: &dyn Fn(&[&str]) -> Poi
     }
 }
 
-fn check_eventhubs_topic(topic: &str, eff: &Effective, tier: EventHubsTier, limits: &TierLimits, out: &mut Vec<Finding>) {
+fn check_eventhubs_topic(
+    topic: &str,
+    eff: &Effective,
+    tier: EventHubsTier,
+    limits: &TierLimits,
+    out: &mut Vec<Finding>,
+) {
     let starts_ok = topic.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     let ends_ok = topic.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
     if !(starts_ok && ends_ok) {
@@ -341,15 +373,24 @@ fn check_eventhubs_topic(topic: &str, eff: &Effective, tier: EventHubsTier, limi
     if let Some(p) = &eff.partitions {
         if p.value > limits.max_partitions {
             out.push(
-                Finding::error(p.at.clone(), format!("{} partitions exceed the {tier} tier's limit of {} for `{topic}`", p.value, limits.max_partitions))
-                    .help(if tier == EventHubsTier::Dedicated { "lower the partition count" } else { "lower the partition count or use a higher tier" }),
+                Finding::error(
+                    p.at.clone(),
+                    format!(
+                        "{} partitions exceed the {tier} tier's limit of {} for `{topic}`",
+                        p.value, limits.max_partitions
+                    ),
+                )
+                .help(if tier == EventHubsTier::Dedicated {
+                    "lower the partition count"
+                } else {
+                    "lower the partition count or use a higher tier"
+                }),
             );
         }
     }
-    let compact = eff
-        .config
-        .get("cleanup.policy")
-        .is_some_and(|v| values::normalise("cleanup.policy", &v.value).is_ok_and(|n| n.split(',').any(|p| p == "compact")));
+    let compact = eff.config.get("cleanup.policy").is_some_and(|v| {
+        values::normalise("cleanup.policy", &v.value).is_ok_and(|n| n.split(',').any(|p| p == "compact"))
+    });
     for (key, v) in &eff.config {
         if !MAPPED_CONFIG_KEYS.contains(&key.as_str()) {
             out.push(
@@ -363,11 +404,17 @@ fn check_eventhubs_topic(topic: &str, eff: &Effective, tier: EventHubsTier, limi
                 let norm = values::normalise(key, &v.value).unwrap_or_default();
                 if norm != "delete" && norm != "compact" {
                     out.push(
-                        Finding::error(v.at.clone(), format!("cleanup.policy `{}` is not available on Event Hubs", v.value))
-                            .help("use `delete` or `compact`"),
+                        Finding::error(
+                            v.at.clone(),
+                            format!("cleanup.policy `{}` is not available on Event Hubs", v.value),
+                        )
+                        .help("use `delete` or `compact`"),
                     );
                 } else if norm == "compact" && !limits.compaction {
-                    out.push(Finding::error(v.at.clone(), format!("the {tier} tier has no log compaction")).help("use standard or higher"));
+                    out.push(
+                        Finding::error(v.at.clone(), format!("the {tier} tier has no log compaction"))
+                            .help("use standard or higher"),
+                    );
                 }
             }
             "retention.ms" | "delete.retention.ms" => check_hours(topic, key, v, compact, tier, limits, out),
@@ -385,12 +432,17 @@ fn check_hours(
     limits: &TierLimits,
     out: &mut Vec<Finding>,
 ) {
-    let Ok(ms) = values::parse_duration_ms(&v.value) else { return };
+    let Ok(ms) = values::parse_duration_ms(&v.value) else {
+        return;
+    };
     if ms == -1 {
         if key == "retention.ms" && !compact {
             out.push(
-                Finding::error(v.at.clone(), format!("infinite retention of `{topic}` needs `cleanup.policy: compact` on Event Hubs"))
-                    .help(format!("set a retention of at most {}h", limits.max_retention_hours)),
+                Finding::error(
+                    v.at.clone(),
+                    format!("infinite retention of `{topic}` needs `cleanup.policy: compact` on Event Hubs"),
+                )
+                .help(format!("set a retention of at most {}h", limits.max_retention_hours)),
             );
         }
         return;
@@ -405,8 +457,14 @@ fn check_hours(
     let hours = ms / 3_600_000;
     if key == "retention.ms" && hours > limits.max_retention_hours {
         out.push(
-            Finding::error(v.at.clone(), format!("retention of `{topic}` ({hours}h) exceeds the {tier} tier's maximum of {}h", limits.max_retention_hours))
-                .help("shorten the retention or use a higher tier"),
+            Finding::error(
+                v.at.clone(),
+                format!(
+                    "retention of `{topic}` ({hours}h) exceeds the {tier} tier's maximum of {}h",
+                    limits.max_retention_hours
+                ),
+            )
+            .help("shorten the retention or use a higher tier"),
         );
     }
 }

@@ -8,11 +8,7 @@
 pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
     let t = text.trim();
     if let Ok(ms) = t.parse::<i64>() {
-        return if ms >= -1 {
-            Ok(ms)
-        } else {
-            Err(format!("`{t}` is negative; only -1 (infinite) is allowed"))
-        };
+        return if ms >= -1 { Ok(ms) } else { Err(format!("`{t}` is negative; only -1 (infinite) is allowed")) };
     }
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
@@ -26,8 +22,7 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
         _ => return Err(invalid_duration(t)),
     };
     let n: i64 = digits.parse().map_err(|_| invalid_duration(t))?;
-    n.checked_mul(factor)
-        .ok_or_else(|| format!("`{t}` is too large"))
+    n.checked_mul(factor).ok_or_else(|| format!("`{t}` is too large"))
 }
 
 fn invalid_duration(t: &str) -> String {

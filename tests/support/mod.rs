@@ -103,7 +103,12 @@ pub fn plan_json(spec: &Path, extra: &[&str]) -> serde_json::Value {
 
 /// The plan entry of `topic`.
 pub fn topic_plan<'a>(plan: &'a serde_json::Value, topic: &str) -> &'a serde_json::Value {
-    plan["topics"].as_array().unwrap().iter().find(|t| t["topic"] == topic).unwrap_or_else(|| panic!("{topic} not in plan: {plan:#}"))
+    plan["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["topic"] == topic)
+        .unwrap_or_else(|| panic!("{topic} not in plan: {plan:#}"))
 }
 
 /// Applies `spec` with --auto-approve and asserts success.

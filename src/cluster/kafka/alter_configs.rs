@@ -122,15 +122,24 @@ pub fn incremental_alter_topic_configs(
         let name = cstring(topic, "topic name")?;
         // SAFETY: rk is a live client handle; name is a valid C string that
         // librdkafka copies.
-        let res = unsafe { rdsys::rd_kafka_ConfigResource_new(rdsys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC, name.as_ptr()) };
+        let res = unsafe {
+            rdsys::rd_kafka_ConfigResource_new(rdsys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC, name.as_ptr())
+        };
         if res.is_null() {
-            return Err(RequestError { retriable: false, message: format!("cannot describe topic `{topic}` as a config resource") });
+            return Err(RequestError {
+                retriable: false,
+                message: format!("cannot describe topic `{topic}` as a config resource"),
+            });
         }
         resources.0.push(res);
         for op in topic_ops {
             let (key, value, op_type) = match op {
-                ConfigOp::Set(k, v) => (k, Some(v), rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET),
-                ConfigOp::Delete(k) => (k, None, rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE),
+                ConfigOp::Set(k, v) => {
+                    (k, Some(v), rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET)
+                }
+                ConfigOp::Delete(k) => {
+                    (k, None, rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE)
+                }
             };
             let ckey = cstring(key, "config key")?;
             let cvalue = value.map(|v| cstring(v, "config value")).transpose()?;
@@ -148,7 +157,10 @@ pub fn incremental_alter_topic_configs(
                 // SAFETY: err is a live error object we own and destroy here.
                 let message = unsafe { owned(rdsys::rd_kafka_error_string(err)) }.unwrap_or_default();
                 unsafe { rdsys::rd_kafka_error_destroy(err) };
-                return Err(RequestError { retriable: false, message: format!("topic `{topic}`, key `{key}`: {message}") });
+                return Err(RequestError {
+                    retriable: false,
+                    message: format!("topic `{topic}`, key `{key}`: {message}"),
+                });
             }
         }
     }
@@ -160,7 +172,9 @@ pub fn incremental_alter_topic_configs(
     let mut errstr = [0 as std::os::raw::c_char; 256];
     let timeout_ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: options is live; errstr is a writable buffer of the given size.
-    let code = unsafe { rdsys::rd_kafka_AdminOptions_set_request_timeout(options.0, timeout_ms, errstr.as_mut_ptr(), errstr.len()) };
+    let code = unsafe {
+        rdsys::rd_kafka_AdminOptions_set_request_timeout(options.0, timeout_ms, errstr.as_mut_ptr(), errstr.len())
+    };
     if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
         let message = unsafe { owned(errstr.as_ptr()) }.unwrap_or_else(|| err_name(code));
         return Err(RequestError { retriable: false, message });

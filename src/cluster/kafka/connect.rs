@@ -50,14 +50,13 @@ pub fn client_config(env: &str, cluster: &KafkaCluster) -> Result<ClientConfig> 
     }
     if let Some(sasl) = &cluster.sasl {
         match sasl.mechanism {
-            SaslMechanism::OauthBearer => {
-                return Err(Error::Unsupported {
-                    env: env.to_owned(),
-                    kind: "Kafka OAUTHBEARER".into(),
-                    command: "this build".into(),
-                    help: "OAUTHBEARER token sources arrive with the secure-connections work; use PLAIN or SCRAM meanwhile".into(),
-                })
-            }
+            SaslMechanism::OauthBearer => return Err(Error::Unsupported {
+                env: env.to_owned(),
+                kind: "Kafka OAUTHBEARER".into(),
+                command: "this build".into(),
+                help: "OAUTHBEARER token sources arrive with the secure-connections work; use PLAIN or SCRAM meanwhile"
+                    .into(),
+            }),
             mechanism => {
                 cfg.set("sasl.mechanism", mechanism.as_str());
                 if let Some(u) = &sasl.username {

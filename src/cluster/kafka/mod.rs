@@ -146,7 +146,13 @@ impl KafkaBackend {
         progress.start("creating topics", creates.len());
         let mut created = Vec::new();
         for chunk in creates.chunks(BATCH) {
-            let results = retry_per_topic("CreateTopics", chunk, |batch| self.admin.create_topics(batch, &self.options()), |t| t.name).await?;
+            let results = retry_per_topic(
+                "CreateTopics",
+                chunk,
+                |batch| self.admin.create_topics(batch, &self.options()),
+                |t| t.name,
+            )
+            .await?;
             for (name, outcome) in results {
                 if outcome.is_ok() {
                     created.push(name.clone());
@@ -159,12 +165,15 @@ impl KafkaBackend {
         let wanted: BTreeSet<&str> = created.iter().map(String::as_str).collect();
         let visible = self
             .wait_for_metadata(|md| {
-                let present: BTreeSet<&str> = md.topics().iter().filter(|t| !t.partitions().is_empty()).map(|t| t.name()).collect();
+                let present: BTreeSet<&str> =
+                    md.topics().iter().filter(|t| !t.partitions().is_empty()).map(|t| t.name()).collect();
                 wanted.is_subset(&present)
             })
             .await?;
         if !visible {
-            tracing::warn!("created topics are not all visible in metadata yet; the next plan may show them as pending");
+            tracing::warn!(
+                "created topics are not all visible in metadata yet; the next plan may show them as pending"
+            );
         }
         Ok(())
     }
@@ -183,25 +192,35 @@ impl KafkaBackend {
             return Ok(());
         }
         progress.start("adding partitions", grows.len());
-        let requests: Vec<NewPartitions> = grows.iter().map(|(name, _, to)| NewPartitions::new(name, *to as usize)).collect();
+        let requests: Vec<NewPartitions> =
+            grows.iter().map(|(name, _, to)| NewPartitions::new(name, *to as usize)).collect();
         let counts: HashMap<&str, (u32, u32)> = grows.iter().map(|(name, f, t)| (*name, (*f, *t))).collect();
         let mut grown = HashMap::new();
         for chunk in requests.chunks(BATCH) {
-            let results =
-                retry_per_topic("CreatePartitions", chunk, |batch| self.admin.create_partitions(batch, &self.options()), |p| p.topic_name)
-                    .await?;
+            let results = retry_per_topic(
+                "CreatePartitions",
+                chunk,
+                |batch| self.admin.create_partitions(batch, &self.options()),
+                |p| p.topic_name,
+            )
+            .await?;
             for (name, outcome) in results {
                 let (from, to) = counts[name.as_str()];
                 if outcome.is_ok() {
                     grown.insert(name.clone(), to as usize);
                 }
-                report.outcomes.push(ChangeOutcome { topic: name, change: format!("add partitions {from} → {to}"), error: outcome.err() });
+                report.outcomes.push(ChangeOutcome {
+                    topic: name,
+                    change: format!("add partitions {from} → {to}"),
+                    error: outcome.err(),
+                });
             }
             progress.advance(chunk.len());
         }
         progress.finish();
         self.wait_for_metadata(|md| {
-            md.topics().iter().filter(|t| grown.get(t.name()).is_some_and(|want| t.partitions().len() >= *want)).count() == grown.len()
+            md.topics().iter().filter(|t| grown.get(t.name()).is_some_and(|want| t.partitions().len() >= *want)).count()
+                == grown.len()
         })
         .await?;
         Ok(())
@@ -236,13 +255,19 @@ impl KafkaBackend {
                 let admin = self.admin.clone();
                 let timeout = self.timeout;
                 let batch = pending.clone();
-                let result = tokio::task::spawn_blocking(move || alter_configs::incremental_alter_topic_configs(&admin, &batch, timeout))
-                    .await
-                    .expect("alter configs task panicked");
+                let result = tokio::task::spawn_blocking(move || {
+                    alter_configs::incremental_alter_topic_configs(&admin, &batch, timeout)
+                })
+                .await
+                .expect("alter configs task panicked");
                 match result {
                     Ok(results) => {
                         for (name, outcome) in results {
-                            let keys = pending.iter().find(|(t, _)| *t == name).map(|(_, o)| describe_ops(o)).unwrap_or_default();
+                            let keys = pending
+                                .iter()
+                                .find(|(t, _)| *t == name)
+                                .map(|(_, o)| describe_ops(o))
+                                .unwrap_or_default();
                             report.outcomes.push(ChangeOutcome { topic: name, change: keys, error: outcome.err() });
                         }
                         pending.clear();
@@ -251,7 +276,9 @@ impl KafkaBackend {
                         tracing::warn!(attempt, error = %e.message, "IncrementalAlterConfigs failed; retrying");
                         tokio::time::sleep(backoff(attempt)).await;
                     }
-                    Err(e) => return Err(Error::Kafka { operation: "IncrementalAlterConfigs".into(), message: e.message }),
+                    Err(e) => {
+                        return Err(Error::Kafka { operation: "IncrementalAlterConfigs".into(), message: e.message })
+                    }
                 }
             }
             progress.advance(chunk.len());
@@ -273,10 +300,16 @@ impl KafkaBackend {
         progress.start("deleting topics", names.len());
         let mut deleted = BTreeSet::new();
         for chunk in names.chunks(BATCH) {
-            let results = retry_per_topic("DeleteTopics", chunk, |batch| {
-                let names: Vec<&str> = batch.into_iter().copied().collect();
-                self.admin.delete_topics(&names, &self.options())
-            }, |n| n).await?;
+            let results = retry_per_topic(
+                "DeleteTopics",
+                chunk,
+                |batch| {
+                    let names: Vec<&str> = batch.into_iter().copied().collect();
+                    self.admin.delete_topics(&names, &self.options())
+                },
+                |n| n,
+            )
+            .await?;
             for (name, outcome) in results {
                 if outcome.is_ok() {
                     deleted.insert(name.clone());
@@ -310,7 +343,10 @@ impl Cluster for KafkaBackend {
     async fn observe(&self, config_keys: &BTreeSet<String>) -> Result<ClusterState> {
         let md = self.metadata().await?;
         if md.brokers().is_empty() {
-            return Err(Error::Unreachable { bootstrap: self.bootstrap.clone(), message: "no brokers in metadata".into() });
+            return Err(Error::Unreachable {
+                bootstrap: self.bootstrap.clone(),
+                message: "no brokers in metadata".into(),
+            });
         }
         let cluster_id = self.cluster_id().await;
         let mut topics = BTreeMap::new();
@@ -420,7 +456,13 @@ where
         for result in results {
             match result {
                 Ok(name) => done.push((name, Ok(()))),
-                Err((name, code)) if attempt > 1 && matches!(code, RDKafkaErrorCode::TopicAlreadyExists | RDKafkaErrorCode::UnknownTopicOrPartition) => {
+                Err((name, code))
+                    if attempt > 1
+                        && matches!(
+                            code,
+                            RDKafkaErrorCode::TopicAlreadyExists | RDKafkaErrorCode::UnknownTopicOrPartition
+                        ) =>
+                {
                     done.push((name, Ok(())))
                 }
                 Err((name, code)) if is_retriable(&code) && attempt < ATTEMPTS => {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# deploy/test.sh — the project's one test command (the README's, and CI's).
+#
+# 1. deploy/setup.sh installs what a fresh Debian machine lacks (build deps,
+#    Java 17, Maven) and caches the pinned Kafka jars under $TOPICFORM_CACHE
+#    (default: <repo>/.cache).
+# 2. fmt and clippy (-D warnings) must be clean.
+# 3. cargo test runs every test; the Kafka tests start their own brokers
+#    (deploy/local/kafka.sh, instances `test` on 39092 and `test-prune` on
+#    39192) and this script stops them at the end, pass or fail.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export TOPICFORM_CACHE="${TOPICFORM_CACHE:-$repo/.cache}"
+
+stop_brokers() {
+  for instance in test test-prune; do
+    KAFKA_INSTANCE=$instance bash deploy/local/kafka.sh stop >/dev/null 2>&1 || true
+  done
+}
+trap stop_brokers EXIT
+
+bash deploy/setup.sh
+
+# A fresh broker per run: leftovers of an earlier run would only be noise.
+for instance in test:39092 test-prune:39192; do
+  KAFKA_RESET=1 KAFKA_INSTANCE=${instance%%:*} KAFKA_PORT=${instance##*:} bash deploy/local/kafka.sh start >/dev/null
+done
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo test"
+# CI=true makes insta fail on a missing or changed snapshot instead of writing one.
+CI="${CI:-true}" cargo test --locked
