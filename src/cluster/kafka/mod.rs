@@ -148,6 +148,7 @@ impl KafkaBackend {
         for chunk in creates.chunks(BATCH) {
             let results = retry_per_topic(
                 "CreateTopics",
+                Some(RDKafkaErrorCode::TopicAlreadyExists),
                 chunk,
                 |batch| self.admin.create_topics(batch, &self.options()),
                 |t| t.name,
@@ -199,6 +200,7 @@ impl KafkaBackend {
         for chunk in requests.chunks(BATCH) {
             let results = retry_per_topic(
                 "CreatePartitions",
+                None,
                 chunk,
                 |batch| self.admin.create_partitions(batch, &self.options()),
                 |p| p.topic_name,
@@ -302,6 +304,7 @@ impl KafkaBackend {
         for chunk in names.chunks(BATCH) {
             let results = retry_per_topic(
                 "DeleteTopics",
+                Some(RDKafkaErrorCode::UnknownTopicOrPartition),
                 chunk,
                 |batch| {
                     let names: Vec<&str> = batch.into_iter().copied().collect();
@@ -434,10 +437,12 @@ where
 }
 
 /// Runs a per-topic admin request, retrying only the topics that failed with
-/// a retriable error. A topic that "already exists" (or is "already
-/// deleted") on a retry counts as done: the earlier attempt succeeded.
+/// a retriable error. On a retry, `done_if` names the error that means an
+/// earlier attempt already succeeded (a create answered "already exists", a
+/// delete "unknown topic").
 async fn retry_per_topic<'a, R, F, Fut>(
     operation: &str,
+    done_if: Option<RDKafkaErrorCode>,
     items: &'a [R],
     mut call: F,
     name_of: impl Fn(&'a R) -> &'a str,
@@ -456,15 +461,7 @@ where
         for result in results {
             match result {
                 Ok(name) => done.push((name, Ok(()))),
-                Err((name, code))
-                    if attempt > 1
-                        && matches!(
-                            code,
-                            RDKafkaErrorCode::TopicAlreadyExists | RDKafkaErrorCode::UnknownTopicOrPartition
-                        ) =>
-                {
-                    done.push((name, Ok(())))
-                }
+                Err((name, code)) if attempt > 1 && Some(code) == done_if => done.push((name, Ok(()))),
                 Err((name, code)) if is_retriable(&code) && attempt < ATTEMPTS => {
                     tracing::warn!(operation, topic = %name, error = %code, "retrying topic");
                     if let Some(item) = pending.iter().find(|i| name_of(i) == name) {
