@@ -114,15 +114,22 @@ fn plan_options(w: &WidenArgs) -> PlanOptions {
     PlanOptions { allow_delete: w.allow_delete, prune_config: w.prune_config }
 }
 
-fn connect(env: &crate::spec::ResolvedEnvironment, timeout: u64, command: &str) -> Result<Backend> {
-    Backend::connect(env, Duration::from_secs(timeout.max(1)), command)
+/// Loads the spec, resolves the environment (printing its warnings) and
+/// connects to its cluster: the common start of plan, apply and export.
+fn open_environment(
+    target: &args::Target,
+    timeout: u64,
+    command: &str,
+) -> Result<(crate::spec::LoadedSpec, crate::spec::ResolvedEnvironment, Backend)> {
+    let loaded = ops::load_spec(&target.file)?;
+    let (env, warnings) = ops::resolve_env(&loaded, target.env.as_deref(), &env_var)?;
+    report_findings(&loaded.name, &loaded.source, &warnings);
+    let backend = Backend::connect(&env, Duration::from_secs(timeout.max(1)), command)?;
+    Ok((loaded, env, backend))
 }
 
 async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
-    let loaded = ops::load_spec(&a.target.file)?;
-    let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
-    report_findings(&loaded.name, &loaded.source, &warnings);
-    let backend = connect(&env, a.connect.timeout, "plan")?;
+    let (_, env, backend) = open_environment(&a.target, a.connect.timeout, "plan")?;
     let spinner = term::spinner("reading the cluster");
     let (plan, _) = ops::make_plan(&backend, &env, plan_options(&a.widen)).await?;
     drop(spinner);
@@ -153,10 +160,7 @@ fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
 }
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
-    let loaded = ops::load_spec(&a.target.file)?;
-    let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
-    report_findings(&loaded.name, &loaded.source, &warnings);
-    let backend = connect(&env, a.connect.timeout, "apply")?;
+    let (_, env, backend) = open_environment(&a.target, a.connect.timeout, "apply")?;
     let spinner = term::spinner("reading the cluster");
     let plan = match &a.plan {
         Some(path) => {
@@ -196,16 +200,13 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
 }
 
 async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
-    let loaded = ops::load_spec(&a.target.file)?;
-    let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
-    report_findings(&loaded.name, &loaded.source, &warnings);
     let regex = |flag: &str, re: &Option<String>| {
         re.as_deref()
             .map(|r| regex::Regex::new(r).map_err(|source| Error::Pattern { flag: flag.into(), source }))
             .transpose()
     };
     let filter = ExportFilter { include: regex("--include", &a.include)?, exclude: regex("--exclude", &a.exclude)? };
-    let backend = connect(&env, a.connect.timeout, "export")?;
+    let (loaded, env, backend) = open_environment(&a.target, a.connect.timeout, "export")?;
     let state = backend.observe(&Default::default()).await?;
     ops::check_cluster_id(&env, &state)?;
     let spec = ops::export(&env.name, &loaded.spec.environments[&env.name], &state, &filter);
