@@ -7,7 +7,8 @@
 # 2. fmt and clippy (-D warnings) must be clean.
 # 3. cargo test runs every test; the Kafka tests start their own brokers
 #    (deploy/local/kafka.sh, instances `test` on 39092 and `test-prune` on
-#    39192) and this script stops them at the end, pass or fail.
+#    39192; TOPICFORM_TEST_PORT moves both) and this script stops them at the
+#    end, pass or fail.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,7 +25,9 @@ trap stop_brokers EXIT
 bash deploy/setup.sh
 
 # A fresh broker per run: leftovers of an earlier run would only be noise.
-for instance in test:39092 test-prune:39192; do
+port=${TOPICFORM_TEST_PORT:-39092}
+export TOPICFORM_TEST_PORT=$port
+for instance in test:$port test-prune:$((port + 100)); do
   KAFKA_RESET=1 KAFKA_INSTANCE=${instance%%:*} KAFKA_PORT=${instance##*:} bash deploy/local/kafka.sh start >/dev/null
 done
 

@@ -280,3 +280,40 @@ fn example_platform_applies_to_local_and_is_then_in_sync() {
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["summary"]["unchanged"], 35);
 }
+
+/// On a terminal, apply shows the plan and asks; only `yes` applies.
+/// `script` (util-linux) gives the command a pseudo-terminal, as a person's
+/// shell would.
+#[test]
+fn apply_on_a_terminal_asks_and_only_yes_applies() {
+    let p = unique_prefix("tty");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("x", "{}")])));
+    let bin = assert_cmd::cargo::cargo_bin("topicform");
+    let run = |answer: &str| {
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &format!("{} apply -e test -f {}", bin.display(), spec.display()), "/dev/null"])
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("`script` from util-linux runs (apt-get install bsdutils)");
+        // Give the prompt time to appear before answering, like a person.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, screen) = run("no\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(screen.contains("Only 'yes' is accepted"), "{screen}");
+    assert!(screen.contains("apply cancelled; nothing was changed"), "{screen}");
+    assert_eq!(topic_plan(&plan_json(&spec, &[]), &format!("{p}x"))["action"], "create");
+
+    let (code, screen) = run("yes\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Apply: 1 succeeded, 0 failed."), "{screen}");
+    assert_eq!(topic_plan(&plan_json(&spec, &[]), &format!("{p}x"))["action"], "unchanged");
+}

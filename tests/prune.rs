@@ -8,7 +8,7 @@ use support::{apply, kafka_spec, plan_json, start_broker, topic_plan, Workspace}
 
 #[test]
 fn unmanaged_topics_are_deleted_only_with_prune_and_allow_delete() {
-    let broker = start_broker("test-prune", 39192);
+    let broker = start_broker("test-prune", support::test_port(100));
     let ws = Workspace::new();
     let both = ws.spec(&kafka_spec(&broker, "", "  keep: {}\n  old: {}\n"));
     apply(&both, &[]);

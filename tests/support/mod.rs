@@ -43,10 +43,17 @@ pub fn start_broker(instance: &str, port: u16) -> String {
     format!("localhost:{port}")
 }
 
+/// Port of the shared test broker; `TOPICFORM_TEST_PORT` moves it (and the
+/// prune test's broker, 100 above) when another checkout's tests run.
+pub fn test_port(offset: u16) -> u16 {
+    let base = std::env::var("TOPICFORM_TEST_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(39092u16);
+    base + offset
+}
+
 /// The broker shared by every test of a run.
 pub fn broker() -> &'static str {
     static BROKER: OnceLock<String> = OnceLock::new();
-    BROKER.get_or_init(|| start_broker("test", 39092))
+    BROKER.get_or_init(|| start_broker("test", test_port(0)))
 }
 
 /// A prefix no other test (or earlier run against the same broker) uses.

@@ -28,7 +28,10 @@ pub fn client_config(env: &str, cluster: &KafkaCluster) -> Result<ClientConfig> 
         .set("socket.connection.setup.timeout.ms", "10000")
         .set("socket.keepalive.enable", "true")
         // librdkafka logs go through `log`; keep them off stderr unless asked.
-        .set("log_level", "3");
+        .set("log_level", "3")
+        // Fails client creation if the bundled librdkafka lacks any of these,
+        // so a mis-built binary says so instead of failing at handshake time.
+        .set("builtin.features", "ssl,sasl_plain,sasl_scram,sasl_oauthbearer,zstd");
     let tls = cluster.tls.is_some();
     let protocol = match (tls, cluster.sasl.is_some()) {
         (false, false) => "plaintext",
