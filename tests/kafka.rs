@@ -317,3 +317,56 @@ fn apply_on_a_terminal_asks_and_only_yes_applies() {
     assert!(screen.contains("Apply: 1 succeeded, 0 failed."), "{screen}");
     assert_eq!(topic_plan(&plan_json(&spec, &[]), &format!("{p}x"))["action"], "unchanged");
 }
+
+/// A change the broker rejects is reported with the broker's own message;
+/// the other changes are applied, apply exits 1, and fixing the spec and
+/// applying again converges.
+#[test]
+fn broker_rejections_carry_the_broker_message_and_apply_converges() {
+    let p = unique_prefix("reject");
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(
+        broker(),
+        "",
+        &topics(&p, &[("good", "{}"), ("bad", "{ config: { max.message.bytes: lots } }")]),
+    ));
+    let out = topicform().args(["apply", "-e", "test", "--auto-approve", "-f"]).arg(&spec).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("✓ {p}good: create")), "{stdout}");
+    assert!(
+        stdout.contains("Invalid value lots for configuration max.message.bytes"),
+        "the broker's message is missing:\n{stdout}"
+    );
+    assert!(stderr.contains("1 of 2 change(s) failed"), "{stderr}");
+
+    // Config changes rejected by IncrementalAlterConfigs say why, too.
+    let spec = ws.spec(&kafka_spec(
+        broker(),
+        "",
+        &topics(
+            &p,
+            &[("good", "{ config: { segment.bytes: 1 } }"), ("bad", "{ config: { max.message.bytes: 1048588 } }")],
+        ),
+    ));
+    let out = topicform().args(["apply", "-e", "test", "--auto-approve", "-f"]).arg(&spec).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(&format!("✓ {p}bad: create")), "{stdout}");
+    assert!(stdout.contains("for configuration segment.bytes"), "{stdout}");
+
+    let spec = ws.spec(&kafka_spec(
+        broker(),
+        "",
+        &topics(
+            &p,
+            &[
+                ("good", "{ config: { segment.bytes: 1048576 } }"),
+                ("bad", "{ config: { max.message.bytes: 1048588 } }"),
+            ],
+        ),
+    ));
+    apply(&spec, &[]);
+    topicform().args(["plan", "-e", "test", "--detailed-exitcode", "-f"]).arg(&spec).assert().code(0);
+}

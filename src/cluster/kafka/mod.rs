@@ -6,24 +6,35 @@
 //! creating, growing or deleting topics, apply waits until metadata shows
 //! the result, so the next plan sees what apply did.
 
-mod alter_configs;
 mod connect;
+mod native;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{
-    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
-};
+use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
+use rdkafka_sys::types::RDKafkaRespErr;
 
-pub use alter_configs::ConfigOp;
 pub use connect::read_secret;
+pub use native::ConfigOp;
+use native::{NewTopicSpec, Request};
 
 use super::{ApplyReport, ChangeOutcome, Cluster, Progress};
+
+/// One step of apply: its progress label, the error that means "already
+/// done" on a retry, and how each topic's change is described in the report.
+struct Phase<'a> {
+    name: &'static str,
+    done_on_retry: Option<RDKafkaRespErr>,
+    describe: &'a (dyn Fn(&str) -> String + Sync),
+}
+
+/// A topic's outcome: `Err` holds the broker's message.
+type TopicResult = (String, std::result::Result<(), String>);
 use crate::plan::{Capabilities, Change, ClusterState, ObservedConfig, ObservedTopic, Plan};
 use crate::spec::model::KafkaCluster;
 use crate::{Error, Result};
@@ -104,226 +115,95 @@ impl KafkaBackend {
         Ok(out)
     }
 
-    /// Polls metadata until `ready` holds for it, for up to the timeout.
-    async fn wait_for_metadata(&self, ready: impl Fn(&Metadata) -> bool) -> Result<bool> {
+    /// Polls metadata until `ready` holds, for up to the timeout, so the
+    /// next plan sees what apply did. Not seeing it in time is a warning:
+    /// the change was accepted, metadata is only slow.
+    async fn wait_until(&self, what: &str, ready: impl Fn(&Metadata) -> bool) -> Result<()> {
         let deadline = Instant::now() + self.timeout;
         let mut pause = Duration::from_millis(50);
         loop {
             if ready(&self.metadata().await?) {
-                return Ok(true);
+                return Ok(());
             }
             if Instant::now() >= deadline {
-                return Ok(false);
+                tracing::warn!("{what} are not all visible in metadata yet; the next plan may still show them");
+                return Ok(());
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
         }
     }
 
-    async fn create_topics(&self, plan: &Plan, report: &mut ApplyReport, progress: &dyn Progress) -> Result<()> {
-        let creates: Vec<NewTopic> = plan
-            .topics
-            .iter()
-            .flat_map(|t| t.changes.iter().map(move |c| (t, c)))
-            .filter_map(|(t, c)| match c {
-                Change::CreateTopic { partitions, replication_factor, config } => {
-                    let mut nt = NewTopic::new(
-                        &t.topic,
-                        *partitions as i32,
-                        TopicReplication::Fixed(replication_factor.map_or(-1, i32::from)),
-                    );
-                    for (k, v) in config {
-                        nt = nt.set(k, v);
-                    }
-                    Some(nt)
-                }
-                _ => None,
-            })
-            .collect();
-        if creates.is_empty() {
-            return Ok(());
-        }
-        progress.start("creating topics", creates.len());
-        let mut created = Vec::new();
-        for chunk in creates.chunks(BATCH) {
-            let results = retry_per_topic(
-                "CreateTopics",
-                Some(RDKafkaErrorCode::TopicAlreadyExists),
-                chunk,
-                |batch| self.admin.create_topics(batch, &self.options()),
-                |t| t.name,
-            )
-            .await?;
-            for (name, outcome) in results {
-                if outcome.is_ok() {
-                    created.push(name.clone());
-                }
-                report.outcomes.push(ChangeOutcome { topic: name, change: "create".into(), error: outcome.err() });
-            }
-            progress.advance(chunk.len());
-        }
-        progress.finish();
-        let wanted: BTreeSet<&str> = created.iter().map(String::as_str).collect();
-        let visible = self
-            .wait_for_metadata(|md| {
-                let present: BTreeSet<&str> =
-                    md.topics().iter().filter(|t| !t.partitions().is_empty()).map(|t| t.name()).collect();
-                wanted.is_subset(&present)
-            })
-            .await?;
-        if !visible {
-            tracing::warn!(
-                "created topics are not all visible in metadata yet; the next plan may show them as pending"
-            );
-        }
-        Ok(())
-    }
-
-    async fn add_partitions(&self, plan: &Plan, report: &mut ApplyReport, progress: &dyn Progress) -> Result<()> {
-        let grows: Vec<(&str, u32, u32)> = plan
-            .topics
-            .iter()
-            .flat_map(|t| t.changes.iter().map(move |c| (t, c)))
-            .filter_map(|(t, c)| match c {
-                Change::AddPartitions { from, to } => Some((t.topic.as_str(), *from, *to)),
-                _ => None,
-            })
-            .collect();
-        if grows.is_empty() {
-            return Ok(());
-        }
-        progress.start("adding partitions", grows.len());
-        let requests: Vec<NewPartitions> =
-            grows.iter().map(|(name, _, to)| NewPartitions::new(name, *to as usize)).collect();
-        let counts: HashMap<&str, (u32, u32)> = grows.iter().map(|(name, f, t)| (*name, (*f, *t))).collect();
-        let mut grown = HashMap::new();
-        for chunk in requests.chunks(BATCH) {
-            let results = retry_per_topic(
-                "CreatePartitions",
-                None,
-                chunk,
-                |batch| self.admin.create_partitions(batch, &self.options()),
-                |p| p.topic_name,
-            )
-            .await?;
-            for (name, outcome) in results {
-                let (from, to) = counts[name.as_str()];
-                if outcome.is_ok() {
-                    grown.insert(name.clone(), to as usize);
-                }
-                report.outcomes.push(ChangeOutcome {
-                    topic: name,
-                    change: format!("add partitions {from} → {to}"),
-                    error: outcome.err(),
-                });
-            }
-            progress.advance(chunk.len());
-        }
-        progress.finish();
-        self.wait_for_metadata(|md| {
-            md.topics().iter().filter(|t| grown.get(t.name()).is_some_and(|want| t.partitions().len() >= *want)).count()
-                == grown.len()
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn alter_configs(&self, plan: &Plan, report: &mut ApplyReport, progress: &dyn Progress) -> Result<()> {
-        let ops: Vec<(String, Vec<ConfigOp>)> = plan
-            .topics
-            .iter()
-            .filter_map(|t| {
-                let ops: Vec<ConfigOp> = t
-                    .changes
-                    .iter()
-                    .filter_map(|c| match c {
-                        Change::SetConfig { key, desired, .. } => Some(ConfigOp::Set(key.clone(), desired.clone())),
-                        Change::DeleteConfig { key, .. } => Some(ConfigOp::Delete(key.clone())),
-                        _ => None,
-                    })
-                    .collect();
-                (!ops.is_empty()).then(|| (t.topic.clone(), ops))
-            })
-            .collect();
-        if ops.is_empty() {
-            return Ok(());
-        }
-        progress.start("altering configs", ops.len());
-        for chunk in ops.chunks(BATCH) {
-            let mut pending: Vec<(String, Vec<ConfigOp>)> = chunk.to_vec();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                let admin = self.admin.clone();
-                let timeout = self.timeout;
-                let batch = pending.clone();
-                let result = tokio::task::spawn_blocking(move || {
-                    alter_configs::incremental_alter_topic_configs(&admin, &batch, timeout)
-                })
+    /// Sends `request` (one batch), retrying the whole request on retriable
+    /// errors and, per topic, only the topics that failed retriably. On a
+    /// retry, `done_on_retry` is the error that means an earlier attempt
+    /// already succeeded (a create answered "already exists", a delete
+    /// "unknown topic").
+    async fn execute(&self, request: Request, done_on_retry: Option<RDKafkaRespErr>) -> Result<Vec<TopicResult>> {
+        let mut pending = request;
+        let mut done = Vec::with_capacity(pending.len());
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let (admin, timeout, batch) = (self.admin.clone(), self.timeout, pending.clone());
+            let result = tokio::task::spawn_blocking(move || native::run(&admin, &batch, timeout))
                 .await
-                .expect("alter configs task panicked");
-                match result {
-                    Ok(results) => {
-                        for (name, outcome) in results {
-                            let keys = pending
-                                .iter()
-                                .find(|(t, _)| *t == name)
-                                .map(|(_, o)| describe_ops(o))
-                                .unwrap_or_default();
-                            report.outcomes.push(ChangeOutcome { topic: name, change: keys, error: outcome.err() });
-                        }
-                        pending.clear();
+                .expect("admin request task panicked");
+            let outcomes = match result {
+                Ok(outcomes) => outcomes,
+                Err(e) if e.retriable && attempt < ATTEMPTS => {
+                    tracing::warn!(operation = pending.name(), attempt, error = %e.message, "retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(Error::Kafka { operation: pending.name().to_owned(), message: e.message }),
+            };
+            let mut again = Vec::new();
+            for (name, outcome) in outcomes {
+                match outcome {
+                    Ok(()) => done.push((name, Ok(()))),
+                    Err(e) if attempt > 1 && Some(e.code) == done_on_retry => done.push((name, Ok(()))),
+                    Err(e) if native::is_retriable(e.code) && attempt < ATTEMPTS => {
+                        tracing::warn!(operation = pending.name(), topic = %name, error = %e.message, "retrying topic");
+                        again.push(name);
                     }
-                    Err(e) if e.retriable && attempt < ATTEMPTS => {
-                        tracing::warn!(attempt, error = %e.message, "IncrementalAlterConfigs failed; retrying");
-                        tokio::time::sleep(backoff(attempt)).await;
-                    }
-                    Err(e) => {
-                        return Err(Error::Kafka { operation: "IncrementalAlterConfigs".into(), message: e.message })
-                    }
+                    Err(e) => done.push((name, Err(e.message))),
                 }
             }
-            progress.advance(chunk.len());
+            if !again.is_empty() {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            pending = pending.only(&again);
         }
-        progress.finish();
-        Ok(())
+        Ok(done)
     }
 
-    async fn delete_topics(&self, plan: &Plan, report: &mut ApplyReport, progress: &dyn Progress) -> Result<()> {
-        let names: Vec<&str> = plan
-            .topics
-            .iter()
-            .filter(|t| t.changes.iter().any(|c| matches!(c, Change::DeleteTopic)))
-            .map(|t| t.topic.as_str())
-            .collect();
-        if names.is_empty() {
-            return Ok(());
+    /// Sends `items` in batches of [`BATCH`], reporting each topic's outcome
+    /// as `what(topic)` and returning the topics that succeeded.
+    async fn execute_batched<T: Clone>(
+        &self,
+        phase: Phase<'_>,
+        items: Vec<T>,
+        make: impl Fn(Vec<T>) -> Request,
+        report: &mut ApplyReport,
+        progress: &dyn Progress,
+    ) -> Result<BTreeSet<String>> {
+        let mut succeeded = BTreeSet::new();
+        if items.is_empty() {
+            return Ok(succeeded);
         }
-        progress.start("deleting topics", names.len());
-        let mut deleted = BTreeSet::new();
-        for chunk in names.chunks(BATCH) {
-            let results = retry_per_topic(
-                "DeleteTopics",
-                Some(RDKafkaErrorCode::UnknownTopicOrPartition),
-                chunk,
-                |batch| {
-                    let names: Vec<&str> = batch.into_iter().copied().collect();
-                    self.admin.delete_topics(&names, &self.options())
-                },
-                |n| n,
-            )
-            .await?;
-            for (name, outcome) in results {
+        progress.start(phase.name, items.len());
+        for chunk in items.chunks(BATCH) {
+            for (topic, outcome) in self.execute(make(chunk.to_vec()), phase.done_on_retry).await? {
                 if outcome.is_ok() {
-                    deleted.insert(name.clone());
+                    succeeded.insert(topic.clone());
                 }
-                report.outcomes.push(ChangeOutcome { topic: name, change: "delete".into(), error: outcome.err() });
+                report.outcomes.push(ChangeOutcome { change: (phase.describe)(&topic), topic, error: outcome.err() });
             }
             progress.advance(chunk.len());
         }
         progress.finish();
-        self.wait_for_metadata(|md| md.topics().iter().all(|t| !deleted.contains(t.name()))).await?;
-        Ok(())
+        Ok(succeeded)
     }
 }
 
@@ -378,12 +258,120 @@ impl Cluster for KafkaBackend {
 
     async fn apply(&self, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
         let mut report = ApplyReport::default();
-        // Creates first (nothing depends on them), deletes last (so a
-        // failed earlier step never leaves the cluster with less than before).
-        self.create_topics(plan, &mut report, progress).await?;
-        self.add_partitions(plan, &mut report, progress).await?;
-        self.alter_configs(plan, &mut report, progress).await?;
-        self.delete_topics(plan, &mut report, progress).await?;
+        let mut creates = Vec::new();
+        let mut grows = Vec::new();
+        let mut alters = Vec::new();
+        let mut deletes = Vec::new();
+        for t in &plan.topics {
+            let mut ops = Vec::new();
+            for c in &t.changes {
+                match c {
+                    Change::CreateTopic { partitions, replication_factor, config } => creates.push(NewTopicSpec {
+                        name: t.topic.clone(),
+                        partitions: *partitions,
+                        replication_factor: *replication_factor,
+                        config: config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    }),
+                    Change::AddPartitions { to, .. } => grows.push((t.topic.clone(), *to)),
+                    Change::SetConfig { key, desired, .. } => ops.push(ConfigOp::Set(key.clone(), desired.clone())),
+                    Change::DeleteConfig { key, .. } => ops.push(ConfigOp::Delete(key.clone())),
+                    Change::DeleteTopic => deletes.push(t.topic.clone()),
+                }
+            }
+            if !ops.is_empty() {
+                alters.push((t.topic.clone(), ops));
+            }
+        }
+        let partitions_of: HashMap<String, u32> = grows.iter().cloned().collect();
+        let config_ops: HashMap<String, String> =
+            alters.iter().map(|(t, ops)| (t.clone(), describe_ops(ops))).collect();
+
+        // Creates first (nothing depends on them), deletes last (so a failed
+        // earlier step never leaves the cluster with less than before).
+        let created = self
+            .execute_batched(
+                Phase {
+                    name: "creating topics",
+                    done_on_retry: Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS),
+                    describe: &|_| "create".into(),
+                },
+                creates,
+                Request::CreateTopics,
+                &mut report,
+                progress,
+            )
+            .await?;
+        if !created.is_empty() {
+            self.wait_until("created topics", |md| {
+                let present: BTreeSet<&str> =
+                    md.topics().iter().filter(|t| !t.partitions().is_empty()).map(|t| t.name()).collect();
+                created.iter().all(|c| present.contains(c.as_str()))
+            })
+            .await?;
+        }
+        let from: HashMap<&str, u32> = plan
+            .topics
+            .iter()
+            .flat_map(|t| t.changes.iter().map(move |c| (t, c)))
+            .filter_map(|(t, c)| match c {
+                Change::AddPartitions { from, .. } => Some((t.topic.as_str(), *from)),
+                _ => None,
+            })
+            .collect();
+        let grown = self
+            .execute_batched(
+                Phase {
+                    name: "adding partitions",
+                    done_on_retry: None,
+                    describe: &|t| {
+                        let (from, to) =
+                            (from.get(t).copied().unwrap_or(0), partitions_of.get(t).copied().unwrap_or(0));
+                        format!("add partitions {from} → {to}")
+                    },
+                },
+                grows,
+                Request::CreatePartitions,
+                &mut report,
+                progress,
+            )
+            .await?;
+        if !grown.is_empty() {
+            self.wait_until("new partitions", |md| {
+                md.topics()
+                    .iter()
+                    .filter(|t| grown.contains(t.name()))
+                    .all(|t| t.partitions().len() as u32 >= partitions_of.get(t.name()).copied().unwrap_or(0))
+            })
+            .await?;
+        }
+        self.execute_batched(
+            Phase {
+                name: "altering configs",
+                done_on_retry: None,
+                describe: &|t| config_ops.get(t).cloned().unwrap_or_default(),
+            },
+            alters,
+            Request::AlterConfigs,
+            &mut report,
+            progress,
+        )
+        .await?;
+        let deleted = self
+            .execute_batched(
+                Phase {
+                    name: "deleting topics",
+                    done_on_retry: Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART),
+                    describe: &|_| "delete".into(),
+                },
+                deletes,
+                Request::DeleteTopics,
+                &mut report,
+                progress,
+            )
+            .await?;
+        if !deleted.is_empty() {
+            self.wait_until("deleted topics", |md| md.topics().iter().all(|t| !deleted.contains(t.name()))).await?;
+        }
         Ok(report)
     }
 }
@@ -434,47 +422,4 @@ where
             Err(e) => return Err(Error::Kafka { operation: operation.to_owned(), message: describe_kafka_error(&e) }),
         }
     }
-}
-
-/// Runs a per-topic admin request, retrying only the topics that failed with
-/// a retriable error. On a retry, `done_if` names the error that means an
-/// earlier attempt already succeeded (a create answered "already exists", a
-/// delete "unknown topic").
-async fn retry_per_topic<'a, R, F, Fut>(
-    operation: &str,
-    done_if: Option<RDKafkaErrorCode>,
-    items: &'a [R],
-    mut call: F,
-    name_of: impl Fn(&'a R) -> &'a str,
-) -> Result<Vec<(String, Result<(), String>)>>
-where
-    F: FnMut(Vec<&'a R>) -> Fut,
-    Fut: std::future::Future<Output = rdkafka::error::KafkaResult<Vec<rdkafka::admin::TopicResult>>>,
-{
-    let mut pending: Vec<&R> = items.iter().collect();
-    let mut done = Vec::with_capacity(items.len());
-    let mut attempt = 0;
-    while !pending.is_empty() {
-        attempt += 1;
-        let results = retry(operation, || call(pending.clone())).await?;
-        let mut again = Vec::new();
-        for result in results {
-            match result {
-                Ok(name) => done.push((name, Ok(()))),
-                Err((name, code)) if attempt > 1 && Some(code) == done_if => done.push((name, Ok(()))),
-                Err((name, code)) if is_retriable(&code) && attempt < ATTEMPTS => {
-                    tracing::warn!(operation, topic = %name, error = %code, "retrying topic");
-                    if let Some(item) = pending.iter().find(|i| name_of(i) == name) {
-                        again.push(*item);
-                    }
-                }
-                Err((name, code)) => done.push((name, Err(code.to_string()))),
-            }
-        }
-        if !again.is_empty() {
-            tokio::time::sleep(backoff(attempt)).await;
-        }
-        pending = again;
-    }
-    Ok(done)
 }
