@@ -8,15 +8,31 @@ use topicform::cli::{self, Cli, LogFormat, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log_format = cli.global.log_format;
     install_error_renderer();
-    init_logging(cli.global.log_format, &cli.global.log_level);
+    init_logging(log_format, &cli.global.log_level);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(cli::run(cli)) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::ChangesPending) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
+            report_error(e, log_format);
             ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints the error once: with source snippets for people, or as one JSON
+/// object (message, code, help, related findings) with `--log-format json`.
+fn report_error(e: topicform::Error, format: LogFormat) {
+    match format {
+        LogFormat::Text => eprintln!("{:?}", miette::Report::new(e)),
+        LogFormat::Json => {
+            let mut out = String::new();
+            match miette::JSONReportHandler::new().render_report(&mut out, &e) {
+                Ok(()) => eprintln!("{out}"),
+                Err(_) => eprintln!("{}", serde_json::json!({ "message": e.to_string() })),
+            }
         }
     }
 }

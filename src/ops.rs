@@ -101,8 +101,25 @@ pub async fn make_plan(
     options: PlanOptions,
 ) -> Result<(Plan, ClusterState)> {
     let state = backend.observe(&env.config_keys()).await?;
+    tracing::info!(
+        environment = %env.name,
+        cluster_id = state.cluster_id.as_deref().unwrap_or(""),
+        brokers = state.broker_count,
+        topics = state.topics.len(),
+        "observed the cluster"
+    );
     check_cluster_id(env, &state)?;
     let plan = plan::plan(env, &state, &backend.capabilities(), options);
+    let s = &plan.summary;
+    tracing::info!(
+        create = s.create,
+        update = s.update,
+        delete = s.delete,
+        unchanged = s.unchanged,
+        refused = s.refused,
+        unmanaged = s.unmanaged,
+        "planned"
+    );
     Ok((plan, state))
 }
 

@@ -198,3 +198,39 @@ fn secrets_from_env_never_appear_in_errors() {
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!all.contains("s3cr3t-pa55word-value"), "password leaked:\n{all}");
 }
+
+#[test]
+fn unknown_kafka_config_key_is_one_warning_with_a_suggestion() {
+    let out = topicform().args(["validate", "-f", "tests/testdata/valid/typo_warning.yaml"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("is not a Kafka topic config").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("tests/testdata/valid/typo_warning.yaml:7:13: `retention.msx` is not a Kafka topic config"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `retention.ms`?"), "{stderr}");
+}
+
+#[test]
+fn json_logs_are_json_lines() {
+    let ws = Workspace::new();
+    let spec = ws.spec(&support::kafka_spec("127.0.0.1:1", "", "  a: {}\n"));
+    let out = topicform()
+        .args(["plan", "-e", "test", "--timeout", "2", "--log-format", "json", "--log-level", "debug", "-f"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Every line is JSON: the log events, then the error itself.
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{stderr}")))
+        .collect();
+    assert!(lines.iter().any(|v| v["level"] == "DEBUG" && v.get("timestamp").is_some()), "{stderr}");
+    let error = lines.last().unwrap();
+    assert!(error["message"].as_str().unwrap().contains("cannot reach the Kafka cluster"), "{stderr}");
+    assert_eq!(error["code"], "topicform::kafka::unreachable");
+}

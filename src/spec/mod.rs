@@ -4,6 +4,7 @@
 
 pub mod expand;
 pub mod finding;
+pub mod kafka_configs;
 pub mod load;
 pub mod model;
 pub mod resolve;

@@ -51,6 +51,16 @@ pub fn validate(spec: &Spec, envs: &[&str], vars: VarLookup, unset: UnsetVars) -
             check_environment(spec, name, env, vars, unset, &mut out);
         }
     }
+    // The same finding from several environments (a key in `defaults`) once.
+    let mut seen = Vec::new();
+    out.retain(|f| {
+        let key = (f.severity, f.message.clone(), f.at.clone());
+        let fresh = !seen.contains(&key);
+        if fresh {
+            seen.push(key);
+        }
+        fresh
+    });
     out
 }
 
@@ -192,8 +202,31 @@ fn check_environment(
         }
     }
     match &env.cluster {
-        Cluster::Kafka(k) => check_kafka(k, &env_path, out),
+        Cluster::Kafka(k) => {
+            check_kafka(k, &env_path, out);
+            check_kafka_config_keys(&effective, out);
+        }
         Cluster::Eventhubs(eh) => check_eventhubs(name, eh, &effective, &env_path, out),
+    }
+}
+
+/// Warns about unknown keys at the place they are written (repeats are
+/// merged by `validate`), with the nearest known key when it looks like a typo.
+fn check_kafka_config_keys(topics: &[(&String, Effective)], out: &mut Vec<Finding>) {
+    for (_, eff) in topics {
+        for (key, v) in &eff.config {
+            if super::kafka_configs::TOPIC_CONFIG_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let at = Pointer { at_key: true, ..v.at.clone() };
+            let finding = Finding::warning(at, format!("`{key}` is not a Kafka topic config"));
+            out.push(match super::kafka_configs::suggestion(key) {
+                Some(near) => {
+                    finding.help(format!("did you mean `{near}`? The broker will reject unknown keys at apply"))
+                }
+                None => finding.help("the broker will reject it at apply unless a plugin defines it"),
+            });
+        }
     }
 }
 

@@ -57,6 +57,7 @@ impl KafkaBackend {
     /// Connects lazily (librdkafka connects on first use) to `cluster`.
     pub fn connect(env: &str, cluster: &KafkaCluster, timeout: Duration) -> Result<Self> {
         let cfg = connect::client_config(env, cluster)?;
+        tracing::debug!(environment = env, bootstrap = %cluster.bootstrap_servers.join(","), "creating the Kafka admin client");
         let admin = cfg
             .create::<AdminClient<DefaultClientContext>>()
             .map_err(|e| Error::Kafka { operation: "creating the Kafka client".into(), message: e.to_string() })?;
@@ -193,6 +194,7 @@ impl KafkaBackend {
             return Ok(succeeded);
         }
         progress.start(phase.name, items.len());
+        tracing::info!(phase = phase.name, topics = items.len(), "applying");
         for chunk in items.chunks(BATCH) {
             for (topic, outcome) in self.execute(make(chunk.to_vec()), phase.done_on_retry).await? {
                 if outcome.is_ok() {
