@@ -9,6 +9,7 @@
 //! - [`cluster`]: backends behind the [`cluster::Cluster`] trait. The only
 //!   place that talks to a broker.
 //! - [`render`]: plans and specs as text, JSON, Markdown and YAML.
+//! - [`secret`]: secret references read at the last moment, never printed.
 //! - [`ops`]: the workflows (`plan`, `apply`, `export`) that wire the above.
 //! - [`cli`]: clap types and the `cmd_*` functions behind each subcommand.
 #![deny(missing_docs)]
@@ -19,6 +20,7 @@ pub mod error;
 pub mod ops;
 pub mod plan;
 pub mod render;
+pub mod secret;
 pub mod spec;
 
 pub use error::{Error, Result};

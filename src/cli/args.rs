@@ -53,6 +53,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Write a spec for the topics that exist on a cluster.
     Export(ExportArgs),
+    /// Print the broker environment a service needs (KAFKA_BROKERS, ...).
+    Env(EnvArgs),
     /// Print the JSON Schema of the spec.
     Schema,
     /// Print shell completions.
@@ -196,4 +198,40 @@ pub struct ExportArgs {
     /// Connection options.
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// `env`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Spec and environment.
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EnvFormatArg::Dotenv)]
+    pub format: EnvFormatArg,
+
+    /// Print secret values instead of references (reads them from their
+    /// `{ env }` / `{ file }` sources). Never use in CI logs.
+    #[arg(long)]
+    pub reveal_secrets: bool,
+
+    /// Name of the Kubernetes Secret (k8s-secret, helm-values).
+    #[arg(long, default_value = "kafka-broker", value_name = "NAME")]
+    pub secret_name: String,
+}
+
+/// `env` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormatArg {
+    /// NAME=value lines.
+    Dotenv,
+    /// export NAME=value lines, for eval.
+    Shell,
+    /// A JSON object.
+    Json,
+    /// A Kubernetes Secret and the env block referencing it.
+    K8sSecret,
+    /// The Helm charts' `broker:` values block.
+    HelmValues,
 }

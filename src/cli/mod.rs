@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 
-use args::{ApplyArgs, ExportArgs, OutputFormat, PlanArgs, ValidateArgs, WidenArgs};
+use args::{ApplyArgs, EnvArgs, EnvFormatArg, ExportArgs, OutputFormat, PlanArgs, ValidateArgs, WidenArgs};
 pub use args::{Cli, Command, LogFormat};
 
 use crate::error::SpecProblem;
@@ -36,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Plan(a) => cmd_plan(a).await,
         Command::Apply(a) => cmd_apply(a).await,
         Command::Export(a) => cmd_export(a).await,
+        Command::Env(a) => cmd_env(a),
         Command::Schema => {
             print_stdout(&schema_json())?;
             Ok(Outcome::Success)
@@ -217,5 +218,34 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
         state.cluster_id.as_deref().map(|c| format!(" (cluster {c})")).unwrap_or_default()
     );
     print_stdout(&format!("{header}{}", render::to_yaml(&spec)))?;
+    Ok(Outcome::Success)
+}
+
+fn cmd_env(a: EnvArgs) -> Result<Outcome> {
+    use crate::render::{EnvFormat, Revealed};
+    use crate::spec::broker_env::{broker_env, EnvValue};
+    let loaded = ops::load_spec(&a.target.file)?;
+    let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
+    report_findings(&loaded.name, &loaded.source, &warnings);
+    let vars = broker_env(&env.cluster);
+    let revealed: Option<Revealed> = if a.reveal_secrets {
+        let mut values = Revealed::new();
+        for v in &vars {
+            if let EnvValue::Secret(r) = &v.value {
+                values.insert(v.name, crate::secret::read(r)?);
+            }
+        }
+        Some(values)
+    } else {
+        None
+    };
+    let format = match a.format {
+        EnvFormatArg::Dotenv => EnvFormat::Dotenv,
+        EnvFormatArg::Shell => EnvFormat::Shell,
+        EnvFormatArg::Json => EnvFormat::Json,
+        EnvFormatArg::K8sSecret => EnvFormat::K8sSecret,
+        EnvFormatArg::HelmValues => EnvFormat::HelmValues,
+    };
+    print_stdout(&crate::render::render_env(&vars, format, &a.secret_name, revealed.as_ref()))?;
     Ok(Outcome::Success)
 }

@@ -34,6 +34,14 @@ fn emit(v: &Value, indent: usize, out: &mut String) {
         Value::Array(items) => {
             for item in items {
                 match item {
+                    Value::Object(m) if !m.is_empty() => {
+                        // `- key: value` with the rest of the mapping aligned under it.
+                        let mut item_text = String::new();
+                        emit(item, indent + 1, &mut item_text);
+                        out.push_str(&pad);
+                        out.push_str("- ");
+                        out.push_str(&item_text[pad.len() + 2..]);
+                    }
                     Value::Object(_) | Value::Array(_) => {
                         out.push_str(&format!("{pad}-\n"));
                         emit(item, indent + 1, out);
@@ -87,12 +95,12 @@ mod tests {
         let v = serde_json::json!({
             "version": 1,
             "topics": { "a.b": { "partitions": 3, "config": { "retention.ms": "7d", "x": "true" } } },
-            "list": ["localhost:9092", "-dash"],
+            "list": ["localhost:9092", "-dash", {"name": "A", "valueFrom": {"k": 1}}],
             "empty": {}
         });
         assert_eq!(
             to_yaml(&v),
-            "version: 1\ntopics:\n  a.b:\n    partitions: 3\n    config:\n      retention.ms: 7d\n      x: \"true\"\nlist:\n  - localhost:9092\n  - \"-dash\"\nempty: {}\n"
+            "version: 1\ntopics:\n  a.b:\n    partitions: 3\n    config:\n      retention.ms: 7d\n      x: \"true\"\nlist:\n  - localhost:9092\n  - \"-dash\"\n  - name: A\n    valueFrom:\n      k: 1\nempty: {}\n"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! environment. Pure: no file, network or process access (variables come in
 //! through a lookup function; the caller reads the file).
 
+pub mod broker_env;
 pub mod expand;
 pub mod finding;
 pub mod kafka_configs;

@@ -3,21 +3,9 @@
 
 use rdkafka::ClientConfig;
 
-use crate::spec::model::{KafkaCluster, SaslMechanism, SecretRef};
+use crate::secret;
+use crate::spec::model::{KafkaCluster, SaslMechanism};
 use crate::{Error, Result};
-
-/// Reads a secret reference. The error names the reference, never a value.
-pub fn read_secret(secret: &SecretRef) -> Result<String> {
-    match secret {
-        SecretRef::Env(name) => std::env::var(name).map_err(|_| Error::Secret {
-            reference: format!("{{ env: {name} }}"),
-            reason: "the environment variable is not set".into(),
-        }),
-        SecretRef::File(path) => std::fs::read_to_string(path)
-            .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-            .map_err(|e| Error::Secret { reference: format!("{{ file: {path} }}"), reason: e.to_string() }),
-    }
-}
 
 /// Client settings for an admin client of `cluster`.
 pub fn client_config(env: &str, cluster: &KafkaCluster) -> Result<ClientConfig> {
@@ -48,7 +36,7 @@ pub fn client_config(env: &str, cluster: &KafkaCluster) -> Result<ClientConfig> 
             cfg.set("ssl.certificate.location", cert);
         }
         if let Some(key) = &t.key {
-            cfg.set("ssl.key.pem", read_secret(key)?);
+            cfg.set("ssl.key.pem", secret::read(key)?.expose());
         }
     }
     if let Some(sasl) = &cluster.sasl {
@@ -63,10 +51,10 @@ pub fn client_config(env: &str, cluster: &KafkaCluster) -> Result<ClientConfig> 
             mechanism => {
                 cfg.set("sasl.mechanism", mechanism.as_str());
                 if let Some(u) = &sasl.username {
-                    cfg.set("sasl.username", read_secret(u)?);
+                    cfg.set("sasl.username", secret::read(u)?.expose());
                 }
                 if let Some(p) = &sasl.password {
-                    cfg.set("sasl.password", read_secret(p)?);
+                    cfg.set("sasl.password", secret::read(p)?.expose());
                 }
             }
         }

@@ -19,7 +19,6 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
 use rdkafka_sys::types::RDKafkaRespErr;
 
-pub use connect::read_secret;
 pub use native::ConfigOp;
 use native::{NewTopicSpec, Request};
 

@@ -1,0 +1,80 @@
+//! `topicform env`: the broker environment contract of DESIGN section 5 in
+//! every format, secrets as references unless revealed.
+
+mod support;
+
+use support::topicform;
+
+const SPEC: &str = "tests/testdata/valid/profiles.yaml";
+/// An Event Hubs-format connection string made up for the test.
+const CONNECTION_STRING: &str =
+    "Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=test-send;SharedAccessKey=made-up-for-tests";
+
+fn env(profile: &str, format: &str, extra: &[&str]) -> String {
+    let out = topicform()
+        .args(["env", "-f", SPEC, "-e", profile, "--format", format])
+        .args(extra)
+        .env("TEST_EVENTHUBS_CONNECTION_STRING", CONNECTION_STRING)
+        .env("TEST_KAFKA_USERNAME", "svc-orders")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn local_kafka_is_brokers_and_plaintext_only() {
+    assert_eq!(env("local", "dotenv", &[]), "KAFKA_BROKERS=localhost:9092\nKAFKA_SECURITY_PROTOCOL=PLAINTEXT\n");
+}
+
+#[test]
+fn event_hubs_plain_uses_the_connection_string_user_and_a_secret_password() {
+    assert_eq!(
+        env("eventhubs-plain", "dotenv", &[]),
+        "KAFKA_BROKERS=etelios-prod.servicebus.windows.net:9093\n\
+         KAFKA_SECURITY_PROTOCOL=SASL_SSL\n\
+         KAFKA_SASL_MECHANISM=PLAIN\n\
+         KAFKA_SASL_USERNAME='$ConnectionString'\n\
+         KAFKA_SASL_PASSWORD=${TEST_EVENTHUBS_CONNECTION_STRING}\n"
+    );
+}
+
+#[test]
+fn event_hubs_oauthbearer_has_no_username_or_password() {
+    assert_eq!(
+        env("eventhubs-oauth", "dotenv", &[]),
+        "KAFKA_BROKERS=etelios-prod.servicebus.windows.net:9093\nKAFKA_SECURITY_PROTOCOL=SASL_SSL\nKAFKA_SASL_MECHANISM=OAUTHBEARER\n"
+    );
+}
+
+#[test]
+fn every_format_of_every_profile_is_stable_and_secret_free() {
+    for profile in ["local", "eventhubs-plain", "eventhubs-oauth", "staging-scram"] {
+        for format in ["dotenv", "shell", "json", "k8s-secret", "helm-values"] {
+            let text = env(profile, format, &[]);
+            assert!(!text.contains("made-up-for-tests"), "{profile}/{format} leaked the secret:\n{text}");
+            assert!(!text.contains("svc-orders"), "{profile}/{format} leaked the user name:\n{text}");
+            insta::assert_snapshot!(format!("env_{profile}_{format}"), text);
+        }
+    }
+}
+
+#[test]
+fn reveal_secrets_prints_values_only_when_asked() {
+    let dotenv = env("eventhubs-plain", "dotenv", &["--reveal-secrets"]);
+    assert!(dotenv.contains(&format!("KAFKA_SASL_PASSWORD='{CONNECTION_STRING}'")), "{dotenv}");
+    let secret = env("eventhubs-plain", "k8s-secret", &["--reveal-secrets", "--secret-name", "orders-kafka"]);
+    assert!(secret.contains("kind: Secret"), "{secret}");
+    assert!(secret.contains(&format!("KAFKA_SASL_PASSWORD: {CONNECTION_STRING}")), "{secret}");
+    assert!(secret.contains("name: orders-kafka"), "{secret}");
+}
+
+#[test]
+fn reveal_fails_naming_the_missing_reference() {
+    topicform()
+        .args(["env", "-f", SPEC, "-e", "eventhubs-plain", "--reveal-secrets"])
+        .env_remove("TEST_EVENTHUBS_CONNECTION_STRING")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("cannot read secret { env: TEST_EVENTHUBS_CONNECTION_STRING }"));
+}
