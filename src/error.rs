@@ -192,6 +192,28 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `check --from-env` found unusable variables.
+    #[error("{message}")]
+    #[diagnostic(code(topicform::check::input), help("{help}"))]
+    CheckInput {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
+    /// `check` found a step that fails; the report above says which and why.
+    #[error("check failed at step `{step}`: {cause}")]
+    #[diagnostic(code(topicform::check::failed), help("{fix}"))]
+    CheckFailed {
+        /// The failing step.
+        step: String,
+        /// Why.
+        cause: String,
+        /// What to do.
+        fix: String,
+    },
+
     /// A regular expression given on the command line is invalid.
     #[error("invalid {flag} pattern: {source}")]
     #[diagnostic(code(topicform::cli::regex))]

@@ -8,12 +8,14 @@
 //! - [`plan`]: the diff between desired and observed topics. Pure.
 //! - [`cluster`]: backends behind the [`cluster::Cluster`] trait. The only
 //!   place that talks to a broker.
+//! - [`check`]: connect like a service and name what fails.
 //! - [`render`]: plans and specs as text, JSON, Markdown and YAML.
 //! - [`secret`]: secret references read at the last moment, never printed.
 //! - [`ops`]: the workflows (`plan`, `apply`, `export`) that wire the above.
 //! - [`cli`]: clap types and the `cmd_*` functions behind each subcommand.
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod error;

@@ -55,6 +55,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the broker environment a service needs (KAFKA_BROKERS, ...).
     Env(EnvArgs),
+    /// Connect and authenticate like a service; report each step and what fails.
+    Check(CheckArgs),
     /// Print the JSON Schema of the spec.
     Schema,
     /// Print shell completions.
@@ -234,4 +236,38 @@ pub enum EnvFormatArg {
     K8sSecret,
     /// The Helm charts' `broker:` values block.
     HelmValues,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Spec and environment (not needed with --from-env).
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Check the KAFKA_* variables of this process (as a service's pod has
+    /// them) instead of a spec environment.
+    #[arg(long)]
+    pub from_env: bool,
+
+    /// Also produce one message to TOPIC and consume it back.
+    #[arg(long, value_name = "TOPIC")]
+    pub roundtrip: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = CheckFormat::Text)]
+    pub output: CheckFormat,
+
+    /// Timeout of each step, in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+/// `check` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line per step, with cause and fix for a failure.
+    Text,
+    /// The report as JSON.
+    Json,
 }

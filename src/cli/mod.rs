@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 
-use args::{ApplyArgs, EnvArgs, EnvFormatArg, ExportArgs, OutputFormat, PlanArgs, ValidateArgs, WidenArgs};
+use args::{
+    ApplyArgs, CheckArgs, CheckFormat, EnvArgs, EnvFormatArg, ExportArgs, OutputFormat, PlanArgs, ValidateArgs,
+    WidenArgs,
+};
 pub use args::{Cli, Command, LogFormat};
 
 use crate::error::SpecProblem;
@@ -37,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Apply(a) => cmd_apply(a).await,
         Command::Export(a) => cmd_export(a).await,
         Command::Env(a) => cmd_env(a),
+        Command::Check(a) => cmd_check(a).await,
         Command::Schema => {
             print_stdout(&schema_json())?;
             Ok(Outcome::Success)
@@ -248,4 +252,29 @@ fn cmd_env(a: EnvArgs) -> Result<Outcome> {
     };
     print_stdout(&crate::render::render_env(&vars, format, &a.secret_name, revealed.as_ref()))?;
     Ok(Outcome::Success)
+}
+
+async fn cmd_check(a: CheckArgs) -> Result<Outcome> {
+    use crate::check::{self, Connection, Status};
+    let connection = if a.from_env {
+        Connection::from_env(&env_var)?
+    } else {
+        let loaded = ops::load_spec(&a.target.file)?;
+        let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
+        report_findings(&loaded.name, &loaded.source, &warnings);
+        Connection::from_cluster(&env.name, &env.cluster)?
+    };
+    let report = check::run(&connection, a.roundtrip.as_deref(), Duration::from_secs(a.timeout.max(1))).await;
+    match a.output {
+        CheckFormat::Text => print_stdout(&render::check_text(&report, term::stdout_color()))?,
+        CheckFormat::Json => print_stdout(&(serde_json::to_string_pretty(&report).expect("JSON") + "\n"))?,
+    }
+    match report.steps.iter().find(|s| s.status == Status::Failed) {
+        None => Ok(Outcome::Success),
+        Some(s) => Err(Error::CheckFailed {
+            step: s.name.to_owned(),
+            cause: s.cause.clone().unwrap_or_default(),
+            fix: s.fix.clone().unwrap_or_default(),
+        }),
+    }
 }

@@ -1,11 +1,13 @@
 //! Presentation: plans as text, JSON and Markdown; specs as YAML. Pure
 //! functions from data to strings, so every format is snapshot-tested.
 
+mod check;
 mod env;
 mod markdown;
 mod text;
 mod yaml;
 
+pub use check::check_text;
 pub use env::{render_env, EnvFormat, Revealed};
 pub use markdown::plan_markdown;
 pub use text::{apply_report_text, plan_text};

@@ -1,63 +1,200 @@
-//! librdkafka client settings for a `type: kafka` cluster block. Secrets are
-//! read here, at the last moment, and only handed to librdkafka.
+//! How clients connect: a [`Connection`] from a spec environment or from a
+//! service's `KAFKA_*` variables, and the librdkafka settings for it. Secrets
+//! are read here, at the last moment, and only handed to librdkafka.
 
 use rdkafka::ClientConfig;
 
-use crate::secret;
-use crate::spec::model::{KafkaCluster, SaslMechanism};
+use crate::secret::{self, SecretString};
+use crate::spec::broker_env;
+use crate::spec::model::{Cluster, EventHubsTier, SaslMechanism};
 use crate::{Error, Result};
 
-/// Client settings for an admin client of `cluster`.
-pub fn client_config(env: &str, cluster: &KafkaCluster) -> Result<ClientConfig> {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", cluster.bootstrap_servers.join(","))
-        .set("client.id", concat!("topicform/", env!("CARGO_PKG_VERSION")))
-        // Fail fast on a wrong address instead of retrying for minutes.
-        .set("socket.connection.setup.timeout.ms", "10000")
-        .set("socket.keepalive.enable", "true")
-        // librdkafka logs go through `log`; keep them off stderr unless asked.
-        .set("log_level", "3")
-        // Fails client creation if the bundled librdkafka lacks any of these,
-        // so a mis-built binary says so instead of failing at handshake time.
-        .set("builtin.features", "ssl,sasl_plain,sasl_scram,sasl_oauthbearer,zstd");
-    let tls = cluster.tls.is_some();
-    let protocol = match (tls, cluster.sasl.is_some()) {
-        (false, false) => "plaintext",
-        (true, false) => "ssl",
-        (false, true) => "sasl_plaintext",
-        (true, true) => "sasl_ssl",
-    };
-    cfg.set("security.protocol", protocol);
-    if let Some(t) = &cluster.tls {
-        if let Some(ca) = &t.ca_file {
-            cfg.set("ssl.ca.location", ca);
-        }
-        if let Some(cert) = &t.cert_file {
-            cfg.set("ssl.certificate.location", cert);
-        }
-        if let Some(key) = &t.key {
-            cfg.set("ssl.key.pem", secret::read(key)?.expose());
+/// Where and how a client connects, from a spec environment or from a
+/// service's `KAFKA_*` variables. Secrets are read when this is built.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// What the target is called in the report (`environment local`, `KAFKA_* variables`).
+    pub source: String,
+    /// `host:port` of the bootstrap brokers.
+    pub brokers: Vec<String>,
+    /// Whether the connection uses TLS.
+    pub tls: bool,
+    /// Extra CA file to trust (besides the system store).
+    pub ca_file: Option<String>,
+    /// Client certificate for mutual TLS.
+    pub cert_file: Option<String>,
+    /// Client private key (PEM) for mutual TLS.
+    pub key: Option<SecretString>,
+    /// SASL mechanism, if any.
+    pub mechanism: Option<SaslMechanism>,
+    /// SASL user name.
+    pub username: Option<SecretString>,
+    /// SASL password.
+    pub password: Option<SecretString>,
+    /// The Event Hubs tier when the target is an Event Hubs namespace.
+    pub event_hubs_tier: Option<EventHubsTier>,
+}
+
+impl Connection {
+    /// The security protocol name.
+    pub fn protocol(&self) -> &'static str {
+        match (self.tls, self.mechanism.is_some()) {
+            (false, false) => "PLAINTEXT",
+            (true, false) => "SSL",
+            (false, true) => "SASL_PLAINTEXT",
+            (true, true) => "SASL_SSL",
         }
     }
-    if let Some(sasl) = &cluster.sasl {
-        match sasl.mechanism {
-            SaslMechanism::OauthBearer => return Err(Error::Unsupported {
-                env: env.to_owned(),
-                kind: "Kafka OAUTHBEARER".into(),
-                command: "this build".into(),
-                help: "OAUTHBEARER token sources arrive with the secure-connections work; use PLAIN or SCRAM meanwhile"
-                    .into(),
-            }),
-            mechanism => {
-                cfg.set("sasl.mechanism", mechanism.as_str());
-                if let Some(u) = &sasl.username {
-                    cfg.set("sasl.username", secret::read(u)?.expose());
-                }
-                if let Some(p) = &sasl.password {
-                    cfg.set("sasl.password", secret::read(p)?.expose());
-                }
+
+    /// True when the brokers are an Event Hubs namespace.
+    pub fn is_event_hubs(&self) -> bool {
+        self.event_hubs_tier.is_some() || self.brokers.iter().any(|b| b.contains(".servicebus."))
+    }
+
+    /// The target of a spec environment's cluster; secrets are read now.
+    pub fn from_cluster(env_name: &str, cluster: &Cluster) -> Result<Connection> {
+        let source = format!("environment `{env_name}`");
+        match cluster {
+            Cluster::Kafka(k) => {
+                let sasl = k.sasl.as_ref();
+                Ok(Connection {
+                    source,
+                    brokers: k.bootstrap_servers.clone(),
+                    tls: k.tls.is_some(),
+                    ca_file: k.tls.as_ref().and_then(|t| t.ca_file.clone()),
+                    cert_file: k.tls.as_ref().and_then(|t| t.cert_file.clone()),
+                    key: k.tls.as_ref().and_then(|t| t.key.as_ref()).map(secret::read).transpose()?,
+                    mechanism: sasl.map(|s| s.mechanism),
+                    username: sasl.and_then(|s| s.username.as_ref()).map(secret::read).transpose()?,
+                    password: sasl.and_then(|s| s.password.as_ref()).map(secret::read).transpose()?,
+                    event_hubs_tier: None,
+                })
+            }
+            Cluster::Eventhubs(eh) => {
+                let mechanism = eh.kafka.as_ref().map_or(SaslMechanism::OauthBearer, |k| k.mechanism);
+                let plain = mechanism == SaslMechanism::Plain;
+                let password = match eh.kafka.as_ref().and_then(|k| k.connection_string.as_ref()) {
+                    Some(cs) if plain => Some(secret::read(cs)?),
+                    _ => None,
+                };
+                Ok(Connection {
+                    source,
+                    brokers: eh.kafka_bootstrap(),
+                    tls: true,
+                    ca_file: eh.tls.as_ref().and_then(|t| t.ca_file.clone()),
+                    cert_file: None,
+                    key: None,
+                    mechanism: Some(mechanism),
+                    username: plain.then(|| SecretString::new(broker_env::EVENT_HUBS_PLAIN_USERNAME.to_owned())),
+                    password,
+                    event_hubs_tier: Some(eh.tier),
+                })
             }
         }
     }
-    Ok(cfg)
+
+    /// The target a service sees through the DESIGN section 5 variables
+    /// (plus `KAFKA_SSL_CA_LOCATION` for an extra CA), read by `lookup`.
+    pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Connection> {
+        let brokers =
+            lookup(broker_env::KAFKA_BROKERS).filter(|b| !b.trim().is_empty()).ok_or_else(|| Error::CheckInput {
+                message: "KAFKA_BROKERS is not set".into(),
+                help: "set the variables of `topicform env`, or check a spec environment with -e ENV".into(),
+            })?;
+        let protocol =
+            lookup(broker_env::KAFKA_SECURITY_PROTOCOL).unwrap_or_else(|| "PLAINTEXT".into()).to_ascii_uppercase();
+        let (tls, sasl) = match protocol.as_str() {
+            "PLAINTEXT" => (false, false),
+            "SSL" => (true, false),
+            "SASL_PLAINTEXT" => (false, true),
+            "SASL_SSL" => (true, true),
+            other => {
+                return Err(Error::CheckInput {
+                    message: format!("KAFKA_SECURITY_PROTOCOL `{other}` is not a Kafka security protocol"),
+                    help: "use PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL".into(),
+                })
+            }
+        };
+        let mechanism = if sasl {
+            let name = lookup(broker_env::KAFKA_SASL_MECHANISM).unwrap_or_default();
+            Some(match name.to_ascii_uppercase().as_str() {
+                "PLAIN" => SaslMechanism::Plain,
+                "SCRAM-SHA-256" => SaslMechanism::ScramSha256,
+                "SCRAM-SHA-512" => SaslMechanism::ScramSha512,
+                "OAUTHBEARER" => SaslMechanism::OauthBearer,
+                _ => {
+                    return Err(Error::CheckInput {
+                        message: format!("KAFKA_SASL_MECHANISM `{name}` is not supported with {protocol}"),
+                        help: "use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER".into(),
+                    })
+                }
+            })
+        } else {
+            None
+        };
+        Ok(Connection {
+            source: "the KAFKA_* variables".into(),
+            brokers: brokers.split(',').map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect(),
+            tls,
+            ca_file: lookup("KAFKA_SSL_CA_LOCATION"),
+            cert_file: None,
+            key: None,
+            mechanism,
+            username: lookup(broker_env::KAFKA_SASL_USERNAME).map(SecretString::new),
+            password: lookup(broker_env::KAFKA_SASL_PASSWORD).map(SecretString::new),
+            event_hubs_tier: None,
+        })
+    }
+}
+
+impl Connection {
+    /// librdkafka settings for a client of this connection.
+    pub fn client_config(&self) -> Result<ClientConfig> {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", self.brokers.join(","))
+            .set("client.id", concat!("topicform/", env!("CARGO_PKG_VERSION")))
+            // Fail fast on a wrong address instead of retrying for minutes.
+            .set("socket.connection.setup.timeout.ms", "10000")
+            .set("socket.keepalive.enable", "true")
+            // librdkafka logs go through `log`; keep them off stderr unless asked.
+            .set("log_level", "3")
+            // Fails client creation if the bundled librdkafka lacks any of these,
+            // so a mis-built binary says so instead of failing at handshake time.
+            .set("builtin.features", "ssl,sasl_plain,sasl_scram,sasl_oauthbearer,zstd")
+            .set("security.protocol", self.protocol().to_ascii_lowercase());
+        if self.is_event_hubs() {
+            // Microsoft's recommended client settings for the Kafka endpoint.
+            cfg.set("metadata.max.age.ms", "180000").set("request.timeout.ms", "60000");
+        }
+        if let Some(ca) = &self.ca_file {
+            cfg.set("ssl.ca.location", ca);
+        }
+        if let Some(cert) = &self.cert_file {
+            cfg.set("ssl.certificate.location", cert);
+        }
+        if let Some(key) = &self.key {
+            cfg.set("ssl.key.pem", key.expose());
+        }
+        match self.mechanism {
+            None => {}
+            Some(SaslMechanism::OauthBearer) => {
+                return Err(Error::Unsupported {
+                    env: self.source.clone(),
+                    kind: "SASL OAUTHBEARER".into(),
+                    command: "this build".into(),
+                    help: "OAUTHBEARER token sources (Entra ID, workload identity, OIDC) are not implemented yet; use PLAIN or SCRAM meanwhile".into(),
+                })
+            }
+            Some(mechanism) => {
+                cfg.set("sasl.mechanism", mechanism.as_str());
+                if let Some(u) = &self.username {
+                    cfg.set("sasl.username", u.expose());
+                }
+                if let Some(p) = &self.password {
+                    cfg.set("sasl.password", p.expose());
+                }
+            }
+        }
+        Ok(cfg)
+    }
 }

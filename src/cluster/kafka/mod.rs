@@ -19,6 +19,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
 use rdkafka_sys::types::RDKafkaRespErr;
 
+pub use connect::Connection;
 pub use native::ConfigOp;
 use native::{NewTopicSpec, Request};
 
@@ -55,7 +56,8 @@ pub struct KafkaBackend {
 impl KafkaBackend {
     /// Connects lazily (librdkafka connects on first use) to `cluster`.
     pub fn connect(env: &str, cluster: &KafkaCluster, timeout: Duration) -> Result<Self> {
-        let cfg = connect::client_config(env, cluster)?;
+        let cfg =
+            Connection::from_cluster(env, &crate::spec::model::Cluster::Kafka(cluster.clone()))?.client_config()?;
         tracing::debug!(environment = env, bootstrap = %cluster.bootstrap_servers.join(","), "creating the Kafka admin client");
         let admin = cfg
             .create::<AdminClient<DefaultClientContext>>()

@@ -1,0 +1,324 @@
+//! The Kafka steps of `check`: SASL and metadata through one librdkafka
+//! client, and the produce/consume round trip.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::{ClusterInfo, Connection, Status, Step};
+
+/// Keeps librdkafka's error callbacks: the reason behind "all brokers down"
+/// (an authentication failure, an SSL error) only arrives there.
+#[derive(Default, Clone)]
+struct Capture {
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl Capture {
+    fn text(&self) -> String {
+        self.errors.lock().map(|e| e.join("; ")).unwrap_or_default()
+    }
+}
+
+impl ClientContext for Capture {
+    fn log(&self, _: RDKafkaLogLevel, _: &str, _: &str) {}
+    fn error(&self, error: KafkaError, reason: &str) {
+        if let Ok(mut e) = self.errors.lock() {
+            if e.len() < 20 {
+                e.push(format!("{error}: {reason}"));
+            }
+        }
+    }
+}
+impl ConsumerContext for Capture {}
+impl ProducerContext for Capture {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {
+        if let (Err((e, _)), Ok(mut errors)) = (result, self.errors.lock()) {
+            errors.push(format!("delivery failed: {e}"));
+        }
+    }
+}
+
+fn config(target: &Connection) -> Result<ClientConfig, Step> {
+    target.client_config().map_err(|e| {
+        Step::failed(
+            "sasl",
+            e.to_string(),
+            "this client cannot authenticate that way yet",
+            "use PLAIN or SCRAM until OAUTHBEARER support lands",
+        )
+    })
+}
+
+/// Classifies what librdkafka reported into a cause and a fix.
+fn classify(step: &'static str, what: &str, target: &Connection) -> Step {
+    let lower = what.to_ascii_lowercase();
+    if lower.contains("authentication") || lower.contains("sasl") && lower.contains("fail") {
+        let fix = if target.is_event_hubs() {
+            "for Event Hubs PLAIN the user name is the literal `$ConnectionString` and the password the whole connection string (Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...) of this namespace"
+        } else {
+            "check the user name and password (and that the broker has this user for this mechanism)"
+        };
+        return Step::failed(
+            "sasl",
+            what.to_owned(),
+            "the broker rejected the credentials (authentication failed)",
+            fix,
+        );
+    }
+    if lower.contains("ssl") || lower.contains("certificate") {
+        return Step::failed(
+            step,
+            what.to_owned(),
+            "the TLS session failed inside the Kafka client",
+            "check the CA (tls.caFile / KAFKA_SSL_CA_LOCATION) and that the port is a TLS listener",
+        );
+    }
+    if lower.contains("authoriz") {
+        return Step::failed(
+            step,
+            what.to_owned(),
+            "the principal is not allowed to do this (authorization failed)",
+            "grant the service's principal the ACL or role it needs",
+        );
+    }
+    Step::failed(
+        step,
+        what.to_owned(),
+        "the Kafka protocol exchange failed",
+        "check that the port belongs to a Kafka listener with this security protocol",
+    )
+}
+
+/// Connects, authenticates and reads metadata: the SASL step, the metadata
+/// step and what the cluster said about itself.
+pub async fn metadata(target: &Connection, timeout: Duration) -> (Step, Step, Option<ClusterInfo>) {
+    let protocol = target.protocol();
+    let sasl_skipped = move || Step::skipped("sasl", format!("{protocol} does not authenticate"));
+    let cfg = match config(target) {
+        Ok(cfg) => cfg,
+        Err(step) => return (step, Step::skipped("metadata", "an earlier step failed"), None),
+    };
+    let target = target.clone();
+    tokio::task::spawn_blocking(move || {
+        let capture = Capture::default();
+        let client: BaseConsumer<Capture> = match cfg.create_with_context(capture.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                let failed = Step::failed(
+                    "metadata",
+                    e.to_string(),
+                    "the Kafka client could not be created",
+                    "check the client settings",
+                );
+                return (sasl_skipped(), failed, None);
+            }
+        };
+        match client.fetch_metadata(None, timeout) {
+            Ok(md) => {
+                let cluster_id = client.client().fetch_cluster_id(timeout);
+                // SAFETY: the client's handle is live for this call.
+                let controller = unsafe {
+                    rdkafka_sys::rd_kafka_controllerid(client.client().native_ptr(), timeout.as_millis() as i32)
+                };
+                let brokers: Vec<String> =
+                    md.brokers().iter().map(|b| format!("{}@{}:{}", b.id(), b.host(), b.port())).collect();
+                let info = ClusterInfo {
+                    cluster_id: cluster_id.clone(),
+                    controller_id: (controller >= 0).then_some(controller),
+                    brokers: brokers.clone(),
+                    topics: md.topics().len(),
+                };
+                let sasl = match target.mechanism {
+                    Some(m) => Step::ok("sasl", format!("authenticated with {}", m.as_str())),
+                    None => sasl_skipped(),
+                };
+                let detail = format!(
+                    "cluster {}, controller {}, {} broker(s): {}; {} topic(s) visible",
+                    cluster_id.as_deref().unwrap_or("(not reported)"),
+                    info.controller_id.map_or("(not reported)".into(), |c| c.to_string()),
+                    brokers.len(),
+                    brokers.join(", "),
+                    info.topics
+                );
+                (sasl, Step::ok("metadata", detail), Some(info))
+            }
+            Err(e) => {
+                let reported = capture.text();
+                let what = if reported.is_empty() { e.to_string() } else { format!("{e} ({reported})") };
+                let step = classify("metadata", &what, &target);
+                if step.name == "sasl" {
+                    (step, Step::skipped("metadata", "an earlier step failed"), None)
+                } else {
+                    let sasl =
+                        if target.mechanism.is_some() { Step::skipped("sasl", "not reached") } else { sasl_skipped() };
+                    (sasl, step, None)
+                }
+            }
+        }
+    })
+    .await
+    .expect("metadata task panicked")
+}
+
+/// Produces one message to `topic` and reads it back from its partition and
+/// offset.
+pub async fn roundtrip(target: &Connection, topic: &str, timeout: Duration) -> Step {
+    let cfg = match config(target) {
+        Ok(cfg) => cfg,
+        Err(step) => return Step { name: "roundtrip", ..step },
+    };
+    let (target, topic) = (target.clone(), topic.to_owned());
+    tokio::task::spawn_blocking(move || roundtrip_blocking(&target, cfg, &topic, timeout))
+        .await
+        .expect("roundtrip task panicked")
+}
+
+fn roundtrip_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeout: Duration) -> Step {
+    let started = Instant::now();
+    let token = format!("topicform-check-{}", std::process::id());
+    // Name a missing topic at once instead of waiting for the producer to give up.
+    let probe: Result<BaseConsumer<Capture>, _> = cfg.create_with_context(Capture::default());
+    if let Ok(probe) = probe {
+        match probe.fetch_metadata(Some(topic), timeout) {
+            Ok(md) => {
+                let missing = md.topics().first().is_none_or(|t| t.error().is_some() || t.partitions().is_empty());
+                if missing {
+                    return classify_roundtrip(
+                        &format!("no topic `{topic}` in the metadata (unknown topic)"),
+                        target,
+                        topic,
+                    );
+                }
+            }
+            Err(e) => return classify_roundtrip(&e.to_string(), target, topic),
+        }
+    }
+    let mut pcfg = cfg.clone();
+    pcfg.set("message.timeout.ms", timeout.as_millis().to_string()).set("compression.type", "none");
+    let capture = Capture::default();
+    let producer: ThreadedProducer<Capture> = match pcfg.create_with_context(capture.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            return Step::failed(
+                "roundtrip",
+                e.to_string(),
+                "the producer could not be created",
+                "check the client settings",
+            )
+        }
+    };
+    // Deliver synchronously: send, then flush, then look up the offset by
+    // reading the partition's end from the consumer side.
+    let record = BaseRecord::to(topic).key("topicform-check").payload(token.as_str());
+    if let Err((e, _)) = producer.send(record) {
+        return classify_roundtrip(&e.to_string(), target, topic);
+    }
+    if let Err(e) = producer.flush(timeout) {
+        let reported = capture.text();
+        return classify_roundtrip(&format!("{e} {reported}"), target, topic);
+    }
+    let reported = capture.text();
+    if reported.contains("delivery failed") {
+        return classify_roundtrip(&reported, target, topic);
+    }
+
+    let mut ccfg = cfg;
+    ccfg.set("group.id", "topicform-check").set("enable.auto.commit", "false").set("auto.offset.reset", "earliest");
+    let consumer: BaseConsumer<Capture> = match ccfg.create_with_context(Capture::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            return Step::failed(
+                "roundtrip",
+                e.to_string(),
+                "the consumer could not be created",
+                "check the client settings",
+            )
+        }
+    };
+    // Find where the message landed: the newest offsets of every partition.
+    let md = match consumer.fetch_metadata(Some(topic), timeout) {
+        Ok(md) => md,
+        Err(e) => return classify_roundtrip(&e.to_string(), target, topic),
+    };
+    let partitions: Vec<i32> =
+        md.topics().first().map(|t| t.partitions().iter().map(|p| p.id()).collect()).unwrap_or_default();
+    let mut tpl = TopicPartitionList::new();
+    for p in &partitions {
+        let (low, high) = match consumer.fetch_watermarks(topic, *p, timeout) {
+            Ok(w) => w,
+            Err(e) => return classify_roundtrip(&e.to_string(), target, topic),
+        };
+        // Look a few messages back: others may produce concurrently.
+        let _ = tpl.add_partition_offset(topic, *p, Offset::Offset((high - 10).max(low)));
+    }
+    if let Err(e) = consumer.assign(&tpl) {
+        return classify_roundtrip(&e.to_string(), target, topic);
+    }
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) if m.payload() == Some(token.as_bytes()) => {
+                return Step::ok(
+                    "roundtrip",
+                    format!(
+                        "produced to {topic}[{}]@{} and read it back in {} ms",
+                        m.partition(),
+                        m.offset(),
+                        started.elapsed().as_millis()
+                    ),
+                )
+            }
+            Some(Err(e)) => return classify_roundtrip(&e.to_string(), target, topic),
+            _ => {}
+        }
+    }
+    Step::failed(
+        "roundtrip",
+        format!("the message to {topic} did not come back within {} s", timeout.as_secs()),
+        "the message was produced but could not be read back",
+        "check that this principal may read the topic and that consumers can reach every partition leader",
+    )
+}
+
+fn classify_roundtrip(what: &str, target: &Connection, topic: &str) -> Step {
+    let lower = what.to_ascii_lowercase();
+    if lower.contains("authoriz") {
+        return Step::failed(
+            "roundtrip",
+            what.to_owned(),
+            format!("the principal may not produce to or consume from `{topic}` (topic authorization failed)"),
+            "grant Write and Read on the topic (Event Hubs: the Azure Event Hubs Data Sender / Receiver roles, or a SAS policy with Send and Listen)",
+        );
+    }
+    if lower.contains("unknown topic") || lower.contains("unknown_topic") {
+        return Step::failed(
+            "roundtrip",
+            what.to_owned(),
+            format!("the topic `{topic}` does not exist"),
+            "create it with `topicform apply`, or pass an existing topic to --roundtrip",
+        );
+    }
+    let mut step = classify("roundtrip", what, target);
+    step.name = "roundtrip";
+    step
+}
+
+impl Status {
+    /// A single character for text output.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Ok => "✓",
+            Status::Failed => "✗",
+            Status::Skipped => "-",
+        }
+    }
+}
