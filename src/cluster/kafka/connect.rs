@@ -74,7 +74,12 @@ impl Connection {
                 let mechanism = eh.kafka.as_ref().map_or(SaslMechanism::OauthBearer, |k| k.mechanism);
                 let plain = mechanism == SaslMechanism::Plain;
                 let password = match eh.kafka.as_ref().and_then(|k| k.connection_string.as_ref()) {
-                    Some(cs) if plain => Some(secret::read(cs)?),
+                    Some(cs) if plain => {
+                        let value = secret::read(cs)?;
+                        check_connection_string(value.expose(), &eh.namespace)
+                            .map_err(|reason| Error::Secret { reference: cs.to_string(), reason })?;
+                        Some(value)
+                    }
                     _ => None,
                 };
                 Ok(Connection {
@@ -196,5 +201,78 @@ impl Connection {
             }
         }
         Ok(cfg)
+    }
+}
+
+/// Checks an Event Hubs connection string's shape without ever echoing it:
+/// `Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=...;SharedAccessKey=...`,
+/// for this environment's namespace and not scoped to one event hub.
+pub fn check_connection_string(value: &str, namespace: &str) -> std::result::Result<(), String> {
+    let mut endpoint = None;
+    let (mut key_name, mut key, mut entity) = (false, false, false);
+    for part in value.trim().split(';').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').ok_or("it is not a list of Key=Value pairs separated by `;`")?;
+        match k.trim() {
+            "Endpoint" => endpoint = Some(v.trim().to_owned()),
+            "SharedAccessKeyName" => key_name = !v.trim().is_empty(),
+            "SharedAccessKey" => key = !v.trim().is_empty(),
+            "EntityPath" => entity = true,
+            _ => {}
+        }
+    }
+    let endpoint =
+        endpoint.ok_or("it has no `Endpoint=sb://...`; copy the whole connection string of a namespace policy")?;
+    if !(key_name && key) {
+        return Err("it lacks `SharedAccessKeyName` or `SharedAccessKey`; copy the whole connection string of a namespace policy".into());
+    }
+    if entity {
+        return Err(
+            "it is scoped to one event hub (`EntityPath`); use a namespace-level policy's connection string".into()
+        );
+    }
+    let host = endpoint
+        .strip_prefix("sb://")
+        .ok_or("its Endpoint does not start with `sb://`")?
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    let expected = namespace.to_ascii_lowercase();
+    if host.split('.').next() != Some(expected.as_str()) {
+        return Err(format!(
+            "it belongs to namespace `{}`, not `{namespace}`",
+            host.split('.').next().unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_connection_string;
+
+    const GOOD: &str =
+        "Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc=";
+
+    #[test]
+    fn accepts_a_namespace_connection_string() {
+        assert_eq!(check_connection_string(GOOD, "etelios-prod"), Ok(()));
+    }
+
+    #[test]
+    fn names_what_is_wrong_without_echoing_the_value() {
+        let cases = [
+            ("not a connection string", "Key=Value"),
+            ("SharedAccessKeyName=a;SharedAccessKey=b", "no `Endpoint"),
+            ("Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=a", "lacks"),
+            (&format!("{GOOD};EntityPath=orders"), "scoped to one event hub"),
+            (
+                "Endpoint=sb://other.servicebus.windows.net/;SharedAccessKeyName=a;SharedAccessKey=b",
+                "namespace `other`",
+            ),
+        ];
+        for (value, expected) in cases {
+            let err = check_connection_string(value, "etelios-prod").unwrap_err();
+            assert!(err.contains(expected), "{value}: {err}");
+            assert!(!err.contains("SharedAccessKey=b") && !err.contains("abc="), "{err}");
+        }
     }
 }
