@@ -234,3 +234,32 @@ fn json_logs_are_json_lines() {
     assert!(error["message"].as_str().unwrap().contains("cannot reach the Kafka cluster"), "{stderr}");
     assert_eq!(error["code"], "topicform::kafka::unreachable");
 }
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    // 2 means "changes pending" to CI; a typo must never look like that.
+    topicform().args(["plan", "-o", "yaml"]).assert().code(1).stderr(predicate::str::contains("invalid value 'yaml'"));
+    topicform().args(["plan", "--timeout", "abc"]).assert().code(1);
+    topicform().arg("--help").assert().code(0);
+    // --all wins over TOPICFORM_ENV instead of conflicting with it.
+    topicform()
+        .args(["validate", "--all", "-f", "tests/testdata/valid/profiles.yaml"])
+        .env("TOPICFORM_ENV", "local")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("environments: local, eventhubs-plain, eventhubs-oauth, staging-scram"));
+}
+
+#[test]
+fn json_log_format_keeps_stderr_json_even_with_warnings() {
+    let out = topicform()
+        .args(["validate", "--log-format", "json", "-f", "tests/testdata/valid/typo_warning.yaml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{stderr}"));
+    }
+    assert!(stderr.contains("retention.msx"), "{stderr}");
+}

@@ -86,10 +86,10 @@ pub struct ValidateArgs {
     pub file: PathBuf,
 
     /// Validate only this environment (default: all).
-    #[arg(short = 'e', long = "env", env = "TOPICFORM_ENV", value_name = "ENV", conflicts_with = "all")]
+    #[arg(short = 'e', long = "env", env = "TOPICFORM_ENV", value_name = "ENV")]
     pub env: Option<String>,
 
-    /// Validate every environment (the default when -e is not given).
+    /// Validate every environment (the default when -e is not given; wins over TOPICFORM_ENV).
     #[arg(long)]
     pub all: bool,
 }

@@ -2,6 +2,7 @@
 //! subcommand here, terminal helpers in [`term`].
 
 pub mod args;
+pub mod logging;
 mod term;
 
 use std::io::Write;
@@ -79,7 +80,7 @@ fn print_stdout(s: &str) -> Result<()> {
 fn report_findings(name: &str, source: &std::sync::Arc<String>, found: &[Located]) {
     for l in found {
         let problem = SpecProblem::new(name, source, l);
-        eprintln!("{:?}", miette::Report::new(problem));
+        logging::report(&problem, logging::format());
     }
 }
 
@@ -105,13 +106,13 @@ fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
     report_findings(&loaded.name, &loaded.source, &found);
     let checked = if envs.is_empty() { loaded.environment_names() } else { envs };
     let warnings = found.len();
-    eprintln!(
+    logging::status(&format!(
         "{}: valid ({} topics; environments: {}{})",
         loaded.name,
         loaded.spec.topics.len(),
         if checked.is_empty() { "none".to_owned() } else { checked.join(", ") },
         if warnings > 0 { format!("; {warnings} warning(s)") } else { String::new() }
-    );
+    ));
     Ok(Outcome::Success)
 }
 
@@ -146,12 +147,12 @@ async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
     print_stdout(&render::render_plan(&plan, format, term::stdout_color()))?;
     if let Some(out) = &a.out {
         write_file(out, &render::plan_json(&plan), "the plan")?;
-        eprintln!(
+        logging::status(&format!(
             "Saved the plan to {}; apply it with `topicform apply -e {} --plan {}`.",
             out.display(),
             env.name,
             out.display()
-        );
+        ));
     }
     if plan.has_refusals() {
         return Err(Error::Refused { count: plan.summary.refused });
@@ -180,7 +181,9 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     drop(spinner);
     let color = term::stderr_color();
     // The plan goes to stderr so stdout stays clean for the apply report.
-    eprint!("{}", render::plan_text(&plan, color));
+    if logging::format() == LogFormat::Text {
+        eprint!("{}", render::plan_text(&plan, color));
+    }
     if plan.has_refusals() {
         return Err(Error::Refused { count: plan.summary.refused });
     }
@@ -188,7 +191,7 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     if a.dry_run {
-        eprintln!("Dry run: nothing was changed.");
+        logging::status("Dry run: nothing was changed.");
         return Ok(Outcome::Success);
     }
     if !a.auto_approve {
