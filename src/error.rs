@@ -146,6 +146,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A saved plan was made with a widening flag that apply was not given.
+    #[error("the saved plan {path} was made with {flag}")]
+    #[diagnostic(code(topicform::plan::flag), help("pass {flag} to apply it too, so deleting is always asked for twice"))]
+    PlanNeedsFlag {
+        /// Plan file.
+        path: String,
+        /// The missing flag.
+        flag: String,
+    },
+
     /// A saved plan could not be read.
     #[error("cannot read plan {path}: {reason}")]
     #[diagnostic(code(topicform::plan::read), help("pass a file written by `topicform plan --out`"))]

@@ -139,12 +139,26 @@ pub fn read_plan(path: &Path) -> Result<Plan> {
     Ok(plan)
 }
 
-/// Checks that a saved plan still describes `env` on this cluster.
-pub fn check_saved_plan(path: &Path, saved: &Plan, env: &ResolvedEnvironment, state: &ClusterState) -> Result<()> {
+/// Loads a saved plan for `apply --plan` and proves it is still exactly what
+/// `plan` would say now: same environment and cluster, the flags it was made
+/// with given again, the same observed state of its topics, and the same
+/// actions when re-planned. The re-computed plan is what gets applied, so an
+/// edited plan file can never smuggle in a refused change or a delete.
+pub async fn saved_plan(path: &Path, backend: &Backend, env: &ResolvedEnvironment, flags: PlanOptions) -> Result<Plan> {
+    let saved = read_plan(path)?;
     let stale = |reason: String| Error::StalePlan { path: path.display().to_string(), reason };
     if saved.environment != env.name {
         return Err(stale(format!("it was made for environment `{}`, not `{}`", saved.environment, env.name)));
     }
+    for (needed, given, flag) in [
+        (saved.options.allow_delete, flags.allow_delete, "--allow-delete"),
+        (saved.options.prune_config, flags.prune_config, "--prune-config"),
+    ] {
+        if needed && !given {
+            return Err(Error::PlanNeedsFlag { path: path.display().to_string(), flag: flag.into() });
+        }
+    }
+    let (fresh, state) = make_plan(backend, env, saved.options).await?;
     if saved.cluster_id != state.cluster_id {
         return Err(stale(format!(
             "it was made against cluster {}, this is {}",
@@ -152,10 +166,13 @@ pub fn check_saved_plan(path: &Path, saved: &Plan, env: &ResolvedEnvironment, st
             state.cluster_id.as_deref().unwrap_or("(unknown)")
         )));
     }
-    if saved.state_fingerprint != saved.fingerprint_of(state) {
+    if saved.state_fingerprint != saved.fingerprint_of(&state) {
         return Err(stale("the topics it changes were changed on the cluster since the plan was made".into()));
     }
-    Ok(())
+    if fresh.topics != saved.topics {
+        return Err(stale("planning the spec again gives different changes (the spec or the plan file changed)".into()));
+    }
+    Ok(fresh)
 }
 
 /// Filters for `export`.

@@ -163,7 +163,9 @@ fn unreadable_saved_plan_is_refused_before_connecting() {
         .arg(&plan)
         .args(["--timeout", "2"])
         .assert()
-        .code(1);
+        .code(1)
+        .stderr(predicate::str::contains("cannot read plan"))
+        .stderr(predicate::str::contains("missing field"));
 }
 
 #[test]

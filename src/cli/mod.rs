@@ -169,13 +169,7 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     let (_, env, backend) = open_environment(&a.target, a.connect.timeout, "apply")?;
     let spinner = term::spinner("reading the cluster");
     let plan = match &a.plan {
-        Some(path) => {
-            let saved = ops::read_plan(path)?;
-            let state = backend.observe(&env.config_keys()).await?;
-            ops::check_cluster_id(&env, &state)?;
-            ops::check_saved_plan(path, &saved, &env, &state)?;
-            saved
-        }
+        Some(path) => ops::saved_plan(path, &backend, &env, plan_options(&a.widen)).await?,
         None => ops::make_plan(&backend, &env, plan_options(&a.widen)).await?.0,
     };
     drop(spinner);

@@ -265,7 +265,18 @@ impl Cluster for KafkaBackend {
         let mut grows = Vec::new();
         let mut alters = Vec::new();
         let mut deletes = Vec::new();
-        for t in &plan.topics {
+        // Only what the plan changes; a refused topic never gets here (apply
+        // stops first) and an internal topic is never touched, whatever the
+        // plan says.
+        for t in plan.changing() {
+            if crate::spec::is_internal_topic(&t.topic) {
+                report.outcomes.push(ChangeOutcome {
+                    topic: t.topic.clone(),
+                    change: "any change".into(),
+                    error: Some("internal topic: topicform never changes it".into()),
+                });
+                continue;
+            }
             let mut ops = Vec::new();
             for c in &t.changes {
                 match c {
