@@ -148,7 +148,10 @@ pub enum Error {
 
     /// A saved plan was made with a widening flag that apply was not given.
     #[error("the saved plan {path} was made with {flag}")]
-    #[diagnostic(code(topicform::plan::flag), help("pass {flag} to apply it too, so deleting is always asked for twice"))]
+    #[diagnostic(
+        code(topicform::plan::flag),
+        help("pass {flag} to apply it too, so deleting is always asked for twice")
+    )]
     PlanNeedsFlag {
         /// Plan file.
         path: String,

@@ -170,7 +170,9 @@ pub async fn saved_plan(path: &Path, backend: &Backend, env: &ResolvedEnvironmen
         return Err(stale("the topics it changes were changed on the cluster since the plan was made".into()));
     }
     if fresh.topics != saved.topics {
-        return Err(stale("planning the spec again gives different changes (the spec or the plan file changed)".into()));
+        return Err(stale(
+            "planning the spec again gives different changes (the spec or the plan file changed)".into(),
+        ));
     }
     Ok(fresh)
 }

@@ -34,11 +34,16 @@ fn invalid_corpus_reports_file_line_col_and_message() {
 }
 
 #[test]
-fn literal_secret_is_never_echoed() {
-    let out = topicform().args(["validate", "-f", "tests/testdata/invalid/literal_secret.yaml"]).output().unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(all.contains("literal secret"), "{all}");
-    assert!(!all.contains("hunter2"), "the secret leaked:\n{all}");
+fn literal_secrets_are_never_echoed_even_next_to_other_errors() {
+    for (file, message) in [
+        ("tests/testdata/invalid/literal_secret.yaml", "literal secret"),
+        ("tests/testdata/invalid/secret_next_to_error.yaml", "unknown variant `PLAN`"),
+    ] {
+        let out = topicform().args(["validate", "-f", file]).output().unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(all.contains(message), "{all}");
+        assert!(!all.contains("hunter2"), "the secret leaked:\n{all}");
+    }
 }
 
 #[test]

@@ -46,7 +46,13 @@ fn unmanaged_topics_are_deleted_only_with_prune_and_allow_delete() {
 
     // A plan saved with --allow-delete needs --allow-delete again to apply.
     let saved = ws.path("delete-plan.json");
-    topicform().args(["plan", "-e", "test", "--allow-delete", "-f"]).arg(&with_prune).arg("--out").arg(&saved).assert().success();
+    topicform()
+        .args(["plan", "-e", "test", "--allow-delete", "-f"])
+        .arg(&with_prune)
+        .arg("--out")
+        .arg(&saved)
+        .assert()
+        .success();
     topicform()
         .args(["apply", "-e", "test", "--auto-approve", "-f"])
         .arg(&with_prune)

@@ -46,7 +46,10 @@ pub struct ParseFailure {
 /// Parses `text` (named `name` in messages) into a spec. Duplicate keys,
 /// unknown keys and wrong types are errors with their location.
 pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
-    let source = Arc::new(text.to_owned());
+    // Error snippets show lines around the problem; a literal secret on any
+    // of them must not be shown, so snippets come from a masked copy (same
+    // length, so every location stays right).
+    let source = Arc::new(mask_literal_secrets(text));
     let fail = |message: String, help: Option<String>, marker: Option<Marker>, len: usize| {
         let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default() };
         let line_col = marker.map(|m| (m.line(), m.column()));
@@ -65,6 +68,22 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
             return Err(fail(message, help, marker, len));
         }
     };
+    // Cluster blocks are an internally tagged enum, which serde buffers and so
+    // loses every location inside; deserialise each block as its own type
+    // first so a wrong type or missing key there is reported where it is.
+    if let Some((e, node)) = first_cluster_error(&root) {
+        let (message, help) = describe_type_error(&e);
+        let (marker, len) = refine_marker(&node, &e);
+        // serde's path (`sasl.password`) finds the value when the error has no
+        // better location of its own.
+        let by_path = e.path().and_then(|p| marker_at_path(&node, p));
+        let marker = by_path.or(marker).or_else(|| node.span().start().copied());
+        let mut failure = fail(message, help, marker, len);
+        if failure.problem.finding.message.contains("literal secret") {
+            failure.problem.span = None;
+        }
+        return Err(failure);
+    }
     match marked_yaml::from_node::<Spec>(&root) {
         Ok(spec) => Ok(LoadedSpec { name: name.to_owned(), source, spec, root }),
         Err(e) => {
@@ -78,6 +97,48 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
             Err(failure)
         }
     }
+}
+
+/// The start of the node at a dotted serde path (`sasl.password`, `bootstrapServers[0]`).
+fn marker_at_path(node: &Node, path: &str) -> Option<Marker> {
+    let mut current = node;
+    for seg in path.split('.').filter(|s| !s.is_empty()) {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        if !key.is_empty() {
+            current = current.as_mapping()?.get_node(key)?;
+        }
+        if let Some(i) = index {
+            current = current.as_sequence()?.get(i)?;
+        }
+    }
+    current.span().start().copied()
+}
+
+/// The first cluster block that does not deserialise as the type its `type`
+/// names, with the error and the block (without its `type` key).
+fn first_cluster_error(root: &Node) -> Option<(marked_yaml::FromNodeError, Node)> {
+    let envs = root.as_mapping()?.get_mapping("environments")?;
+    for (_, env) in envs.iter() {
+        let Some(cluster) = env.as_mapping().and_then(|e| e.get_node("cluster")) else { continue };
+        let Some(map) = cluster.as_mapping() else { continue };
+        let kind = map.get_scalar("type").map(|t| t.as_str().to_owned());
+        let mut body = map.clone();
+        body.retain(|k, _| k.as_str() != "type");
+        let body = Node::Mapping(body);
+        let result = match kind.as_deref() {
+            Some("kafka") => marked_yaml::from_node::<super::model::KafkaCluster>(&body).err(),
+            Some("eventhubs") => marked_yaml::from_node::<super::model::EventHubsCluster>(&body).err(),
+            // A missing or unknown `type` is reported by the enum itself.
+            _ => None,
+        };
+        if let Some(e) = result {
+            return Some((e, body));
+        }
+    }
+    None
 }
 
 fn describe_load_error(e: &marked_yaml::LoadError) -> (String, Option<String>, Option<Marker>, usize) {
@@ -169,6 +230,24 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
         }
     }
     (marker, 1)
+}
+
+/// Replaces literal values of secret fields (`password: hunter2`, also in
+/// flow style) with `*`, byte for byte. References (`{ env: ... }`) stay.
+pub fn mask_literal_secrets(text: &str) -> String {
+    static LITERAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"\b(?:username|password|key|clientSecret|connectionString)\s*:[ \t]*([^{\s,}\]#][^,}\]\n#]*)"#,
+        )
+        .unwrap()
+    });
+    let mut masked = text.to_owned();
+    for caps in LITERAL.captures_iter(text) {
+        let value = caps.get(1).expect("group 1 always matches");
+        let trimmed = value.as_str().trim_end();
+        masked.replace_range(value.start()..value.start() + trimmed.len(), &"*".repeat(trimmed.len()));
+    }
+    masked
 }
 
 /// Secret fields of the model: a scalar here is a literal secret.
@@ -308,6 +387,17 @@ fn byte_offset(text: &str, line: usize, column: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_secrets_are_masked_in_place() {
+        let text = "sasl:\n  username: { env: U }\n  password: hunter2 # note\ntls: { key: abc, caFile: /x }\n";
+        let masked = mask_literal_secrets(text);
+        assert_eq!(masked.len(), text.len());
+        assert_eq!(
+            masked,
+            "sasl:\n  username: { env: U }\n  password: ******* # note\ntls: { key: ***, caFile: /x }\n"
+        );
+    }
 
     #[test]
     fn byte_offsets_follow_lines_and_characters() {
