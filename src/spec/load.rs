@@ -76,8 +76,12 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
         let (marker, len) = refine_marker(&node, &e);
         // serde's path (`sasl.password`) finds the value when the error has no
         // better location of its own.
+        // serde's path ends at the unknown key's value; the key itself is
+        // what to point at there.
         let by_path = e.path().and_then(|p| marker_at_path(&node, p));
-        let marker = by_path.or(marker).or_else(|| node.span().start().copied());
+        let unknown_key = failure_is_unknown_key(&e);
+        let marker = if unknown_key { marker.or(by_path) } else { by_path.or(marker) };
+        let marker = marker.or_else(|| node.span().start().copied());
         let mut failure = fail(message, help, marker, len);
         if failure.problem.finding.message.contains("literal secret") {
             failure.problem.span = None;
@@ -96,6 +100,14 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
             }
             Err(failure)
         }
+    }
+}
+
+fn failure_is_unknown_key(e: &marked_yaml::FromNodeError) -> bool {
+    match &**e {
+        marked_yaml::Error::UnknownFieldError(..) => true,
+        marked_yaml::Error::Other(msg, _) => msg.starts_with("unknown field"),
+        _ => false,
     }
 }
 
