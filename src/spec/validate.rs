@@ -96,20 +96,6 @@ fn check_topic_names(spec: &Spec, out: &mut Vec<Finding>) {
                 out.push(Finding::error(p, "empty consumer group name"));
             }
         }
-        for field in [
-            topic.partitions.map(|p| ("partitions", p as u64)),
-            topic.replication_factor.map(|r| ("replicationFactor", r as u64)),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if field.1 == 0 {
-                out.push(Finding::error(
-                    Pointer::value(["topics", name.as_str(), field.0]),
-                    format!("{} must be at least 1", field.0),
-                ));
-            }
-        }
     }
     for names in by_metric_name.values().filter(|n| n.len() > 1) {
         for name in &names[1..] {
@@ -182,6 +168,7 @@ fn check_environment(
     let service_managed_rf = matches!(env.cluster, Cluster::Eventhubs(_));
     let effective: Vec<(&String, Effective)> = spec.topics.keys().map(|t| (t, effective(spec, name, env, t))).collect();
     for (topic, eff) in &effective {
+        check_counts(eff, out);
         if eff.partitions.is_none() {
             out.push(
                 Finding::error(
@@ -207,6 +194,27 @@ fn check_environment(
             check_kafka_config_keys(&effective, out);
         }
         Cluster::Eventhubs(eh) => check_eventhubs(name, eh, &effective, &env_path, out),
+    }
+}
+
+/// Partition and replica counts the Kafka protocol can carry (INT32 and
+/// INT16), and at least one.
+fn check_counts(eff: &Effective, out: &mut Vec<Finding>) {
+    if let Some(p) = &eff.partitions {
+        if p.value == 0 || p.value > i32::MAX as u32 {
+            out.push(Finding::error(
+                p.at.clone(),
+                format!("partitions must be between 1 and {}, not {}", i32::MAX, p.value),
+            ));
+        }
+    }
+    if let Some(r) = &eff.replication_factor {
+        if r.value == 0 || r.value > i16::MAX as u16 {
+            out.push(Finding::error(
+                r.at.clone(),
+                format!("replicationFactor must be between 1 and {}, not {}", i16::MAX, r.value),
+            ));
+        }
     }
 }
 

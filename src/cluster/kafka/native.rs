@@ -245,10 +245,11 @@ pub fn run(
             for t in topics {
                 let name = cstring(&t.name, "topic name")?;
                 let rf = t.replication_factor.map_or(-1, i32::from);
+                let partitions = i32::try_from(t.partitions)
+                    .map_err(|_| fatal(format!("topic `{}`: too many partitions", t.name)))?;
                 // SAFETY: name is a valid C string; err is writable.
-                let nt = unsafe {
-                    rdsys::rd_kafka_NewTopic_new(name.as_ptr(), t.partitions as i32, rf, err.as_mut_ptr(), err.len())
-                };
+                let nt =
+                    unsafe { rdsys::rd_kafka_NewTopic_new(name.as_ptr(), partitions, rf, err.as_mut_ptr(), err.len()) };
                 if nt.is_null() {
                     return Err(fatal(format!(
                         "topic `{}`: {}",
