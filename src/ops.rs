@@ -2,7 +2,6 @@
 //! load → resolve → connect → observe → plan → (confirm) → apply, and export.
 //! The CLI decides what to print; these functions decide what happens.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use indexmap::IndexMap;
 use regex::Regex;
 
 use crate::cluster::kafka::KafkaBackend;
-use crate::cluster::{ApplyReport, Cluster, Progress};
+use crate::cluster::{ApplyReport, Cluster, Progress, Scope};
 use crate::plan::{self, Capabilities, ClusterState, Plan, PlanOptions};
 use crate::spec::model::{Cluster as ClusterSpec, ConfigValue, Environment, Spec, Topic, TopicSettings};
 use crate::spec::{is_internal_topic, values, LoadedSpec, Located, ResolvedEnvironment, VarLookup};
@@ -68,9 +67,9 @@ impl Backend {
     }
 
     /// Reads the cluster's state.
-    pub async fn observe(&self, keys: &BTreeSet<String>) -> Result<ClusterState> {
+    pub async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
         match self {
-            Backend::Kafka(k) => k.observe(keys).await,
+            Backend::Kafka(k) => k.observe(scope).await,
         }
     }
 
@@ -100,7 +99,9 @@ pub async fn make_plan(
     env: &ResolvedEnvironment,
     options: PlanOptions,
 ) -> Result<(Plan, ClusterState)> {
-    let state = backend.observe(&env.config_keys()).await?;
+    let scope =
+        Scope { topics: Some(env.topics.iter().map(|t| t.name.clone()).collect()), config_keys: env.config_keys() };
+    let state = backend.observe(&scope).await?;
     tracing::info!(
         environment = %env.name,
         cluster_id = state.cluster_id.as_deref().unwrap_or(""),

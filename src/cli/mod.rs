@@ -209,7 +209,7 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
     };
     let filter = ExportFilter { include: regex("--include", &a.include)?, exclude: regex("--exclude", &a.exclude)? };
     let (loaded, env, backend) = open_environment(&a.target, a.connect.timeout, "export")?;
-    let state = backend.observe(&Default::default()).await?;
+    let state = backend.observe(&crate::cluster::Scope::default()).await?;
     ops::check_cluster_id(&env, &state)?;
     let spec = ops::export(&env.name, &loaded.spec.environments[&env.name], &state, &filter);
     let header = format!(

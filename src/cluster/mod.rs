@@ -56,14 +56,27 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
+/// Which topics' configs a read needs.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Topics whose configs are read; `None` for every non-internal topic
+    /// (export). Plans read only the spec's topics: another team's topics
+    /// on a shared cluster cost nothing and cannot fail the plan.
+    pub topics: Option<BTreeSet<String>>,
+    /// Config keys whose effective (default) value is read too, so "equal to
+    /// the broker default" is not reported as a change.
+    pub config_keys: BTreeSet<String>,
+}
+
 /// A cluster topicform can reconcile.
 pub trait Cluster: Send + Sync {
     /// What this backend can change, so plans refuse what would fail.
     fn capabilities(&self) -> Capabilities;
 
-    /// Reads every topic with its partitions, replication and config
-    /// overrides, plus the effective value of each key in `config_keys`.
-    fn observe(&self, config_keys: &BTreeSet<String>) -> impl Future<Output = Result<ClusterState>> + Send;
+    /// Reads every topic with its partitions and replication, and the configs
+    /// of the topics in `scope`: their overrides plus the effective value of
+    /// each key in `scope.config_keys`.
+    fn observe(&self, scope: &Scope) -> impl Future<Output = Result<ClusterState>> + Send;
 
     /// Applies every change of `plan` (which has no refusals), batched, and
     /// reports each outcome. Returns `Err` only when nothing could be tried.

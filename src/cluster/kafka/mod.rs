@@ -23,7 +23,8 @@ pub use connect::Connection;
 pub use native::ConfigOp;
 use native::{NewTopicSpec, Request};
 
-use super::{ApplyReport, ChangeOutcome, Cluster, Progress};
+use super::{ApplyReport, ChangeOutcome, Cluster, Progress, Scope};
+use crate::spec::is_internal_topic;
 
 /// One step of apply: its progress label, the error that means "already
 /// done" on a retry, and how each topic's change is described in the report.
@@ -66,7 +67,7 @@ impl KafkaBackend {
     }
 
     fn options(&self) -> AdminOptions {
-        AdminOptions::new().request_timeout(Some(self.timeout)).operation_timeout(Some(self.timeout))
+        AdminOptions::new().request_timeout(Some(self.timeout))
     }
 
     /// One metadata request for all topics.
@@ -77,6 +78,43 @@ impl KafkaBackend {
             .await
             .expect("metadata task panicked");
         result.map_err(|e| Error::Unreachable { bootstrap: self.bootstrap.clone(), message: describe_kafka_error(&e) })
+    }
+
+    /// Metadata in which the topics of `scope` carry no error. A topic
+    /// created a moment ago may report "leader not available" for a while:
+    /// retried; an error that persists on a topic the plan needs fails,
+    /// naming it; on other topics it is only logged.
+    async fn settled_metadata(&self, scope: &Scope) -> Result<Metadata> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let md = self.metadata().await?;
+            if md.brokers().is_empty() {
+                return Err(Error::Unreachable {
+                    bootstrap: self.bootstrap.clone(),
+                    message: "no brokers in metadata".into(),
+                });
+            }
+            let needed =
+                |name: &str| scope.topics.as_ref().is_none_or(|t| t.contains(name)) && !is_internal_topic(name);
+            let broken: Vec<(String, String)> = md
+                .topics()
+                .iter()
+                .filter_map(|t| t.error().map(|e| (t.name().to_owned(), format!("{:?}", RDKafkaErrorCode::from(e)))))
+                .collect();
+            let blocking: Vec<&(String, String)> = broken.iter().filter(|(n, _)| needed(n)).collect();
+            if blocking.is_empty() {
+                for (name, error) in &broken {
+                    tracing::warn!(topic = %name, error = %error, "topic metadata has an error; not managed here, ignored");
+                }
+                return Ok(md);
+            }
+            if attempt >= ATTEMPTS {
+                let list: Vec<String> = blocking.iter().map(|(n, e)| format!("`{n}`: {e}")).collect();
+                return Err(Error::Kafka { operation: "reading topic metadata".into(), message: list.join(", ") });
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
     }
 
     async fn cluster_id(&self) -> Option<String> {
@@ -96,11 +134,16 @@ impl KafkaBackend {
         for chunk in topics.chunks(BATCH) {
             let specs: Vec<ResourceSpecifier> = chunk.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
             let results = retry("DescribeConfigs", || self.admin.describe_configs(&specs, &self.options())).await?;
-            for (name, result) in chunk.iter().zip(results) {
+            for (requested, result) in chunk.iter().zip(results) {
                 let resource = result.map_err(|code| Error::Kafka {
-                    operation: format!("DescribeConfigs of `{name}`"),
+                    operation: format!("DescribeConfigs of `{requested}`"),
                     message: code.to_string(),
                 })?;
+                // Results carry their topic; trust that over the position.
+                let name = match &resource.specifier {
+                    rdkafka::admin::OwnedResourceSpecifier::Topic(t) => t.clone(),
+                    _ => requested.clone(),
+                };
                 let config = resource
                     .entries
                     .into_iter()
@@ -111,7 +154,7 @@ impl KafkaBackend {
                             .then_some((e.name, ObservedConfig { value, is_override }))
                     })
                     .collect();
-                out.insert(name.clone(), config);
+                out.insert(name, config);
             }
         }
         Ok(out)
@@ -124,8 +167,13 @@ impl KafkaBackend {
         let deadline = Instant::now() + self.timeout;
         let mut pause = Duration::from_millis(50);
         loop {
-            if ready(&self.metadata().await?) {
-                return Ok(());
+            match self.metadata().await {
+                Ok(md) if ready(&md) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("cannot confirm the {what} in metadata ({e}); the next plan will show the state");
+                    return Ok(());
+                }
             }
             if Instant::now() >= deadline {
                 tracing::warn!("{what} are not all visible in metadata yet; the next plan may still show them");
@@ -158,7 +206,14 @@ impl KafkaBackend {
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
                 }
-                Err(e) => return Err(Error::Kafka { operation: pending.name().to_owned(), message: e.message }),
+                // The request as a whole failed for good: every topic still
+                // pending fails with that reason, and apply goes on with the
+                // next batch and phase, so the report shows what did happen.
+                Err(e) => {
+                    let message = format!("{} failed: {}", pending.name(), e.message);
+                    done.extend(pending.topics().into_iter().map(|t| (t, Err(message.clone()))));
+                    break;
+                }
             };
             let mut again = Vec::new();
             for (name, outcome) in outcomes {
@@ -226,20 +281,11 @@ impl Cluster for KafkaBackend {
         Capabilities::kafka()
     }
 
-    async fn observe(&self, config_keys: &BTreeSet<String>) -> Result<ClusterState> {
-        let md = self.metadata().await?;
-        if md.brokers().is_empty() {
-            return Err(Error::Unreachable {
-                bootstrap: self.bootstrap.clone(),
-                message: "no brokers in metadata".into(),
-            });
-        }
+    async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
+        let md = self.settled_metadata(scope).await?;
         let cluster_id = self.cluster_id().await;
         let mut topics = BTreeMap::new();
         for t in md.topics() {
-            if let Some(err) = t.error() {
-                tracing::warn!(topic = t.name(), error = ?err, "topic metadata has an error");
-            }
             let rf = t.partitions().iter().map(|p| p.replicas().len()).max().unwrap_or(0);
             topics.insert(
                 t.name().to_owned(),
@@ -251,8 +297,15 @@ impl Cluster for KafkaBackend {
                 },
             );
         }
-        let names: Vec<String> = topics.keys().cloned().collect();
-        let mut configs = self.describe_configs(&names, config_keys).await?;
+        let names: Vec<String> = topics
+            .keys()
+            .filter(|n| match &scope.topics {
+                Some(wanted) => wanted.contains(*n),
+                None => !is_internal_topic(n),
+            })
+            .cloned()
+            .collect();
+        let mut configs = self.describe_configs(&names, &scope.config_keys).await?;
         for (name, topic) in topics.iter_mut() {
             topic.config = configs.remove(name).unwrap_or_default();
         }
@@ -336,7 +389,8 @@ impl Cluster for KafkaBackend {
             .execute_batched(
                 Phase {
                     name: "adding partitions",
-                    done_on_retry: None,
+                    // A retry after a timeout finds the partitions already there.
+                    done_on_retry: Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PARTITIONS),
                     describe: &|t| {
                         let (from, to) =
                             (from.get(t).copied().unwrap_or(0), partitions_of.get(t).copied().unwrap_or(0));

@@ -84,6 +84,16 @@ impl Request {
         }
     }
 
+    /// The topics of the request, in order.
+    pub fn topics(&self) -> Vec<String> {
+        match self {
+            Request::CreateTopics(v) => v.iter().map(|t| t.name.clone()).collect(),
+            Request::CreatePartitions(v) => v.iter().map(|t| t.0.clone()).collect(),
+            Request::AlterConfigs(v) => v.iter().map(|t| t.0.clone()).collect(),
+            Request::DeleteTopics(v) => v.clone(),
+        }
+    }
+
     /// Topics in the request.
     pub fn len(&self) -> usize {
         match self {
@@ -205,7 +215,11 @@ pub fn run(
         return Ok(Vec::new());
     }
     let rk = admin.inner().native_ptr();
-    let timeout_ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // The broker gets `timeout` to finish (operation timeout); the client
+    // waits a little longer (request timeout), so a slow but successful
+    // change is reported as such instead of racing the client's own timeout.
+    let timeout_ms = timeout.as_millis().min(3_000_000) as i32;
+    let request_timeout_ms = timeout_ms + 5_000;
     let op = match request {
         Request::CreateTopics(_) => rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATETOPICS,
         Request::CreatePartitions(_) => rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
@@ -213,15 +227,16 @@ pub fn run(
         Request::DeleteTopics(_) => rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETETOPICS,
     };
     // SAFETY: rk is a live client handle for the duration of this call.
-    let options = Owned {
-        ptrs: vec![unsafe { rdsys::rd_kafka_AdminOptions_new(rk, op) }],
-        destroy: rdsys::rd_kafka_AdminOptions_destroy,
-    };
-    let opts = options.ptrs[0];
+    let opts = unsafe { rdsys::rd_kafka_AdminOptions_new(rk, op) };
+    if opts.is_null() {
+        return Err(fatal(format!("librdkafka cannot make options for {}", request.name())));
+    }
+    let _options = Owned { ptrs: vec![opts], destroy: rdsys::rd_kafka_AdminOptions_destroy };
     let mut err = errbuf();
     // SAFETY: opts is live; err is a writable buffer of the given size.
-    let code =
-        unsafe { rdsys::rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err.as_mut_ptr(), err.len()) };
+    let code = unsafe {
+        rdsys::rd_kafka_AdminOptions_set_request_timeout(opts, request_timeout_ms, err.as_mut_ptr(), err.len())
+    };
     if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
         return Err(fatal(unsafe { owned_str(err.as_ptr()) }.unwrap_or_else(|| err_name(code))));
     }
@@ -325,7 +340,7 @@ pub fn run(
 
     // librdkafka answers with a timeout event of its own when the broker does
     // not; the margin only guards against a lost event.
-    let poll_ms = timeout_ms.saturating_add(5_000);
+    let poll_ms = request_timeout_ms.saturating_add(5_000);
     // SAFETY: q is live.
     let raw = unsafe { rdsys::rd_kafka_queue_poll(q, poll_ms) };
     if raw.is_null() {
@@ -338,8 +353,15 @@ pub fn run(
         let detail = unsafe { owned_str(rdsys::rd_kafka_event_error_string(raw)) };
         return Err(RequestError { retriable: is_retriable(code), message: describe(code, detail) });
     }
-    let outcomes = unsafe { read_results(request, raw) }?;
+    let mut outcomes = unsafe { read_results(request, raw) }?;
     drop(event);
+    // A topic the answer leaves out must not pass for a success.
+    for topic in request.topics() {
+        if !outcomes.iter().any(|(name, _)| *name == topic) {
+            let message = "no result for this topic in the broker's answer".to_owned();
+            outcomes.push((topic, Err(TopicError { code: RDKafkaRespErr::RD_KAFKA_RESP_ERR__FAIL, message })));
+        }
+    }
     Ok(outcomes)
 }
 
