@@ -110,8 +110,8 @@ pub struct WidenArgs {
 /// Connection options.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Timeout of each cluster request, in seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    /// Timeout of each cluster request, in seconds (1-3000).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3000))]
     pub timeout: u64,
 }
 
@@ -258,8 +258,8 @@ pub struct CheckArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value_t = CheckFormat::Text)]
     pub output: CheckFormat,
 
-    /// Timeout of each step, in seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    /// Timeout of each step, in seconds (1-3000).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3000))]
     pub timeout: u64,
 }
 

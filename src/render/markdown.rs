@@ -95,6 +95,8 @@ pub fn plan_markdown(plan: &Plan) -> String {
     out
 }
 
+/// Keeps a value inside its table cell: pipes escaped, newlines as `<br>`,
+/// backticks as HTML so they cannot open a code span.
 fn escape(s: &str) -> String {
-    s.replace('|', "\\|")
+    s.replace('|', "\\|").replace('\n', "<br>").replace('`', "&#96;")
 }

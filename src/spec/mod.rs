@@ -54,7 +54,7 @@ impl LoadedSpec {
         let service_managed = matches!(cluster, Cluster::Eventhubs(_));
         let mut topics = Vec::with_capacity(self.spec.topics.len());
         for name in self.spec.topics.keys() {
-            let eff = resolve::effective(&self.spec, env_name, env, name);
+            let eff = resolve::effective(&self.spec, env_name, env, name, vars);
             match resolve::desired_topic(name, &eff, service_managed) {
                 Ok(t) => topics.push(t),
                 Err(why) => {
@@ -94,3 +94,6 @@ impl EventHubsCluster {
             .unwrap_or_else(|| vec![format!("{}.servicebus.windows.net:9093", self.namespace)])
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -53,8 +53,16 @@ fn child(base: &[String], key: &str) -> Pointer {
     Pointer::value(path)
 }
 
-/// Merges the layers of `topic` in environment `env_name`.
-pub fn effective(spec: &Spec, env_name: &str, env: &Environment, topic: &str) -> Effective {
+/// Merges the layers of `topic` in environment `env_name`. Config values
+/// get `${VAR}` expanded; one with an unset variable keeps its text (and
+/// validation names the variable).
+pub fn effective(
+    spec: &Spec,
+    env_name: &str,
+    env: &Environment,
+    topic: &str,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> Effective {
     let mut eff = Effective::default();
     for (layer, base) in layers(spec, env_name, env, topic) {
         if let Some(p) = layer.partitions {
@@ -66,7 +74,8 @@ pub fn effective(spec: &Spec, env_name: &str, env: &Environment, topic: &str) ->
         for (k, v) in &layer.config {
             let mut path = base.clone();
             path.extend(["config".to_owned(), k.clone()]);
-            eff.config.insert(k.clone(), Sourced { value: v.0.clone(), at: Pointer::value(path) });
+            let value = super::expand::expand(&v.0, vars).unwrap_or_else(|_| v.0.clone());
+            eff.config.insert(k.clone(), Sourced { value, at: Pointer::value(path) });
         }
     }
     eff

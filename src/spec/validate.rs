@@ -131,6 +131,10 @@ fn config_maps(spec: &Spec) -> Vec<(Vec<String>, &indexmap::IndexMap<String, sup
 fn check_config_values(spec: &Spec, out: &mut Vec<Finding>) {
     for (base, map) in config_maps(spec) {
         for (key, value) in map {
+            // Values with `${VAR}` are checked per environment, once expanded.
+            if value.0.contains("${") {
+                continue;
+            }
             if let Err(why) = values::normalise(key, &value.0) {
                 let mut path = base.clone();
                 path.extend(["config".to_owned(), key.clone()]);
@@ -166,9 +170,11 @@ fn check_environment(
         }
     }
     let service_managed_rf = matches!(env.cluster, Cluster::Eventhubs(_));
-    let effective: Vec<(&String, Effective)> = spec.topics.keys().map(|t| (t, effective(spec, name, env, t))).collect();
+    let effective: Vec<(&String, Effective)> =
+        spec.topics.keys().map(|t| (t, effective(spec, name, env, t, vars))).collect();
     for (topic, eff) in &effective {
         check_counts(eff, out);
+        check_effective_config(name, eff, unset, out);
         if eff.partitions.is_none() {
             out.push(
                 Finding::error(
@@ -194,6 +200,26 @@ fn check_environment(
             check_kafka_config_keys(&effective, out);
         }
         Cluster::Eventhubs(eh) => check_eventhubs(name, eh, &effective, &env_path, out),
+    }
+}
+
+/// Config values as an environment sees them (`${VAR}` expanded): a value
+/// still holding `${` names an unset variable; others must normalise. The
+/// same finding from the spec-wide check is merged by `validate`.
+fn check_effective_config(env_name: &str, eff: &Effective, unset: UnsetVars, out: &mut Vec<Finding>) {
+    for (key, v) in &eff.config {
+        if v.value.contains("${") {
+            for var in expand::required_vars(&v.value) {
+                let message = format!("environment variable `{var}` is not set (used by environment `{env_name}`)");
+                let finding = match unset {
+                    UnsetVars::Warn => Finding::warning(v.at.clone(), message),
+                    UnsetVars::Fail => Finding::error(v.at.clone(), message),
+                };
+                out.push(finding.help(format!("export {var}=... or write `${{{var}:-default}}`")));
+            }
+        } else if let Err(why) = values::normalise(key, &v.value) {
+            out.push(Finding::error(v.at.clone(), format!("invalid value for `{key}`: {why}")));
+        }
     }
 }
 

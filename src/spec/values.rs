@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn bad_durations_explain_the_syntax() {
-        for bad in ["7 days", "7D", "d", "1.5h", "-2", "", "99999999999999999999d"] {
+        for bad in ["7 days", "7D", "d", "1.5h", "-3", "", "99999999999999999999d"] {
             let err = parse_duration_ms(bad).unwrap_err();
             assert!(err.contains('`'), "{bad}: {err}");
         }

@@ -60,9 +60,10 @@ impl KafkaBackend {
         let cfg =
             Connection::from_cluster(env, &crate::spec::model::Cluster::Kafka(cluster.clone()))?.client_config()?;
         tracing::debug!(environment = env, bootstrap = %cluster.bootstrap_servers.join(","), "creating the Kafka admin client");
-        let admin = cfg
-            .create::<AdminClient<DefaultClientContext>>()
-            .map_err(|e| Error::Kafka { operation: "creating the Kafka client".into(), message: e.to_string() })?;
+        let admin = cfg.create::<AdminClient<DefaultClientContext>>().map_err(|e| Error::Kafka {
+            operation: "creating the Kafka client".into(),
+            message: describe_client_error(&e),
+        })?;
         Ok(KafkaBackend { admin: Arc::new(admin), bootstrap: cluster.bootstrap_servers.join(","), timeout })
     }
 
@@ -441,6 +442,17 @@ impl Cluster for KafkaBackend {
             self.wait_until("deleted topics", |md| md.topics().iter().all(|t| !deleted.contains(t.name()))).await?;
         }
         Ok(report)
+    }
+}
+
+/// A client creation error without the rejected value, which may be a
+/// password or a key.
+pub(crate) fn describe_client_error(e: &KafkaError) -> String {
+    match e {
+        KafkaError::ClientConfig(_, description, key, _value) => {
+            format!("librdkafka rejected setting `{key}`: {description}")
+        }
+        other => other.to_string(),
     }
 }
 
