@@ -1,38 +1,84 @@
 #!/usr/bin/env bash
-# deploy/setup.sh — install what topicform's build and tests need on a fresh
-# Debian/Ubuntu machine, then cache the pinned Kafka jars. Idempotent and
-# quick when everything is present (apt is skipped entirely then).
+# setup.sh — prepare a fresh Debian/Ubuntu machine for topicform development,
+# tests and CI. Idempotent; quick (no apt at all) when everything is present.
 #
-# Needs root (or sudo) only when packages are missing.
+# Usage: deploy/setup.sh          (as root, or as a user with sudo)
+#
+#   1. apt-get installs the native build dependencies of the Rust crate:
+#      build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl
+#   2. makes sure Java 17+ and Maven are available (for the local Kafka broker);
+#      installs openjdk-17-jdk-headless / maven with apt-get when missing
+#   3. runs deploy/local/kafka.sh fetch (Kafka jars from Maven Central into
+#      ${TOPICFORM_CACHE:-<repo>/.cache}); skipped when already cached
+#
+# The Rust toolchain itself is not installed here (use rustup); the script
+# fails, saying so, when cargo is missing.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-packages=(build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl openjdk-17-jdk-headless maven)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-# A machine may have Java 17 and Maven from elsewhere (e.g. a JDK image).
-if command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
-  missing=("${missing[@]/openjdk-17-jdk-headless}")
-fi
-if command -v mvn >/dev/null; then
-  missing=("${missing[@]/maven}")
-fi
-read -r -a missing <<<"${missing[*]}"
+BUILD_PACKAGES=(build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl)
 
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "setup: run as root or install sudo to install: ${missing[*]}" >&2; exit 1; }
-    sudo=sudo
+log() { printf 'setup.sh: %s\n' "$*" >&2; }
+die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
+
+if [[ "$(id -u)" -eq 0 ]]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+else
+  SUDO=()
+fi
+
+is_installed() {
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
+}
+
+java_ok() {
+  local java spec
+  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
+    java="$JAVA_HOME/bin/java"
+  else
+    java=$(command -v java 2>/dev/null) || return 1
   fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  spec=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p' | head -n 1)
+  spec="${spec#1.}"
+  [[ "$spec" =~ ^[0-9]+$ ]] && ((spec >= 17))
+}
+
+command -v dpkg-query >/dev/null 2>&1 || die "this script supports Debian-based systems (dpkg/apt) only"
+
+missing=()
+for pkg in "${BUILD_PACKAGES[@]}"; do
+  is_installed "$pkg" || missing+=("$pkg")
+done
+java_ok || missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+
+if ((${#missing[@]} == 0)); then
+  log "system packages: all present"
+else
+  if [[ "$(id -u)" -ne 0 && ${#SUDO[@]} -eq 0 ]]; then
+    die "missing packages (${missing[*]}) and neither root nor sudo; run: apt-get install ${missing[*]}"
+  fi
+  log "installing: ${missing[*]}"
+  "${SUDO[@]}" apt-get update -q
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  java_ok || die "Java 17+ still not usable after install (check 'java -version' / JAVA_HOME)"
+  command -v mvn >/dev/null 2>&1 || die "mvn still not on PATH after installing maven"
 fi
 
-command -v cargo >/dev/null || { echo "setup: Rust is missing; install it from https://rustup.rs (rustup), then re-run" >&2; exit 1; }
+command -v cargo >/dev/null 2>&1 ||
+  die "Rust (cargo) is missing; install it from https://rustup.rs (rustup), then re-run"
 
-bash "$repo/deploy/local/kafka.sh" fetch
+# Fetch the Kafka jars as the invoking user (not root) when run via sudo, so the
+# cache in the work tree stays owned by that user.
+fetch=("$SCRIPT_DIR/local/kafka.sh" fetch)
+if [[ "$(id -u)" -eq 0 && -n "${SUDO_USER:-}" && "${SUDO_USER}" != root ]] && command -v sudo >/dev/null 2>&1; then
+  sudo -u "$SUDO_USER" --preserve-env=TOPICFORM_CACHE,KAFKA_VERSION,JAVA_HOME "${fetch[@]}"
+else
+  "${fetch[@]}"
+fi
+
+log "done"

@@ -9,9 +9,11 @@
 #   start       Start the instance in the background if it is not running
 #               (fetching and formatting storage first when needed), wait
 #               until it is ready, then print its bootstrap address on stdout.
-#               Idempotent and safe to run concurrently (flock).
+#               Idempotent and safe to run concurrently (flock). A broker of
+#               the instance running on another port is restarted on this one.
 #   stop        SIGTERM, wait, then SIGKILL. No-op when not running.
-#   status      Exit 0 and print pid/bootstrap when running; exit 3 if not.
+#   status      Exit 0 and print pid/bootstrap when running (on KAFKA_PORT if
+#               set, else on the port it was started with); exit 3 if not.
 #   logs [-f|N] Print the last N (default 200) lines of server.log; -f follows.
 #   bootstrap   Print the bootstrap address (localhost:$KAFKA_PORT).
 #   classpath   Print the Java classpath of the cached jars ("<libs>/*").
@@ -67,6 +69,7 @@ PROPS="$STATE/server.properties"
 LOG4J="$STATE/log4j2.properties"
 LOG="$STATE/server.log"
 PIDFILE="$STATE/kafka.pid"
+PORTFILE="$STATE/kafka.port"
 LOCKFILE="$STATE/lock"
 
 READY_MESSAGE="Kafka Server started"
@@ -189,8 +192,15 @@ port_open() {
   timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" </dev/null >/dev/null 2>&1
 }
 
+# is_ready [PORT]: the broker is alive, has logged its start and PORT (default
+# KAFKA_PORT) accepts connections.
 is_ready() {
-  broker_pid >/dev/null && [[ -f "$LOG" ]] && grep -qF "$READY_MESSAGE" "$LOG" && port_open "$PORT"
+  broker_pid >/dev/null && [[ -f "$LOG" ]] && grep -qF "$READY_MESSAGE" "$LOG" && port_open "${1:-$PORT}"
+}
+
+# The client port the running broker was launched with (empty if unknown).
+launched_port() {
+  if [[ -f "$PORTFILE" ]]; then cat "$PORTFILE"; fi
 }
 
 lock_instance() {
@@ -214,7 +224,7 @@ print_log_tail() {
 stop_locked() {
   local pid timeout="${KAFKA_STOP_TIMEOUT:-30}"
   if ! pid=$(broker_pid); then
-    rm -f "$PIDFILE"
+    rm -f "$PIDFILE" "$PORTFILE"
     return 1
   fi
   log "stopping broker (pid $pid) ..."
@@ -228,7 +238,7 @@ stop_locked() {
     kill -KILL "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   fi
-  rm -f "$PIDFILE"
+  rm -f "$PIDFILE" "$PORTFILE"
   log "stopped"
   return 0
 }
@@ -381,7 +391,12 @@ cmd_start() {
   write_config "$candidate"
 
   if pid=$(broker_pid); then
-    if ! is_ready; then
+    local running_port
+    running_port=$(launched_port)
+    if [[ -n "$running_port" && "$running_port" != "$PORT" ]]; then
+      log "instance '$INSTANCE' runs on port $running_port, not $PORT; restarting it"
+      stop_locked || true
+    elif ! is_ready; then
       log "broker (pid $pid) is running but not ready yet; waiting ..."
       if ! wait_ready "$pid"; then
         log "restarting it"
@@ -399,7 +414,7 @@ cmd_start() {
     fi
   fi
 
-  rm -f "$PIDFILE"
+  rm -f "$PIDFILE" "$PORTFILE"
   local p
   for p in "$PORT" "$CONTROLLER_PORT"; do
     if port_open "$p"; then
@@ -441,6 +456,7 @@ cmd_start() {
     sleep 0.05
   done
   pid=$(<"$PIDFILE") || die "broker did not record its pid"
+  printf '%s\n' "$PORT" >"$PORTFILE"
 
   local started=$SECONDS
   if ! wait_ready "$pid"; then
@@ -448,7 +464,7 @@ cmd_start() {
     if kill -0 "$pid" 2>/dev/null; then
       kill -KILL "$pid" 2>/dev/null || true
     fi
-    rm -f "$PIDFILE"
+    rm -f "$PIDFILE" "$PORTFILE"
     die "Kafka did not become ready on localhost:$PORT (state: $STATE)"
   fi
   log "ready in $((SECONDS - started))s (pid $pid)"
@@ -462,14 +478,22 @@ cmd_stop() {
   unlock_instance
 }
 
+# Without KAFKA_PORT, the instance is checked on the port it was started with.
 cmd_status() {
-  local pid
+  local pid port="$PORT"
   if pid=$(broker_pid); then
-    if is_ready; then
-      printf 'running pid=%s bootstrap=%s state=%s\n' "$pid" "$(bootstrap_address)" "$STATE"
+    if [[ -z "${KAFKA_PORT:-}" && -n "$(launched_port)" ]]; then
+      port=$(launched_port)
+    fi
+    if is_ready "$port"; then
+      printf 'running pid=%s bootstrap=localhost:%s state=%s\n' "$pid" "$port" "$STATE"
       return 0
     fi
-    printf 'not ready pid=%s (starting or unhealthy; see %s)\n' "$pid" "$LOG"
+    if [[ -n "$(launched_port)" && "$(launched_port)" != "$port" ]]; then
+      printf 'not running on port %s (instance %s runs on port %s, pid %s)\n' "$port" "$INSTANCE" "$(launched_port)" "$pid"
+    else
+      printf 'not ready pid=%s (starting or unhealthy; see %s)\n' "$pid" "$LOG"
+    fi
     return 3
   fi
   printf 'not running\n'
