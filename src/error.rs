@@ -102,7 +102,10 @@ pub enum Error {
 
     /// A Kafka admin or metadata call failed as a whole.
     #[error("{operation} failed: {message}")]
-    #[diagnostic(code(topicform::kafka::request))]
+    #[diagnostic(
+        code(topicform::kafka::request),
+        help("the message is the broker's; nothing was changed by this request, and running the command again is safe")
+    )]
     Kafka {
         /// What was being done.
         operation: String,
@@ -179,7 +182,7 @@ pub enum Error {
 
     /// The user answered no.
     #[error("apply cancelled; nothing was changed")]
-    #[diagnostic(code(topicform::apply::cancelled))]
+    #[diagnostic(code(topicform::apply::cancelled), help("answer `yes` to apply, or pass --auto-approve in CI"))]
     Cancelled,
 
     /// Some changes failed; the rest were applied.
@@ -197,7 +200,7 @@ pub enum Error {
 
     /// Writing output failed.
     #[error("cannot write {what}: {source}")]
-    #[diagnostic(code(topicform::io))]
+    #[diagnostic(code(topicform::io), help("check that the directory exists and is writable"))]
     Write {
         /// What was being written.
         what: String,
@@ -229,7 +232,7 @@ pub enum Error {
 
     /// A regular expression given on the command line is invalid.
     #[error("invalid {flag} pattern: {source}")]
-    #[diagnostic(code(topicform::cli::regex))]
+    #[diagnostic(code(topicform::cli::regex), help("{flag} takes a regular expression, e.g. '^orders\\.'"))]
     Pattern {
         /// The flag.
         flag: String,
