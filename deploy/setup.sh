@@ -5,7 +5,7 @@
 # Usage: deploy/setup.sh          (as root, or as a user with sudo)
 #
 #   1. apt-get installs the native build dependencies of the Rust crate:
-#      build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl
+#      build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl openssl
 #   2. makes sure Java 17+ and Maven are available (for the local Kafka broker);
 #      installs openjdk-17-jdk-headless / maven with apt-get when missing
 #   3. runs deploy/local/kafka.sh fetch (Kafka jars from Maven Central into
@@ -17,7 +17,7 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-BUILD_PACKAGES=(build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl)
+BUILD_PACKAGES=(build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl openssl)
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
