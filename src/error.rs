@@ -104,7 +104,9 @@ pub enum Error {
     #[error("{operation} failed: {message}")]
     #[diagnostic(
         code(topicform::kafka::request),
-        help("the message is the broker's; nothing was changed by this request, and running the command again is safe")
+        help(
+            "the message is the broker's; nothing was changed by this request, and running the command again is safe"
+        )
     )]
     Kafka {
         /// What was being done.

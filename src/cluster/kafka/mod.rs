@@ -164,20 +164,34 @@ impl KafkaBackend {
     /// Polls metadata until `ready` holds, for up to the timeout, so the
     /// next plan sees what apply did. Not seeing it in time is a warning:
     /// the change was accepted, metadata is only slow.
-    async fn wait_until(&self, what: &str, ready: impl Fn(&Metadata) -> bool) -> Result<()> {
-        let deadline = Instant::now() + self.timeout;
+    async fn wait_until(&self, what: &str, pending: impl Fn(&Metadata) -> usize) -> Result<()> {
+        // The broker answers CreateTopics long before it has created every
+        // partition (about 300 topics a second on two cores), so the budget
+        // is "no progress for the timeout", not a fixed deadline: 10,000
+        // topics keep it waiting as long as metadata keeps catching up.
+        let mut deadline = Instant::now() + self.timeout;
+        let mut last = usize::MAX;
         let mut pause = Duration::from_millis(50);
         loop {
-            match self.metadata().await {
-                Ok(md) if ready(&md) => return Ok(()),
-                Ok(_) => {}
+            let left = match self.metadata().await {
+                Ok(md) => pending(&md),
                 Err(e) => {
                     tracing::warn!("cannot confirm the {what} in metadata ({e}); the next plan will show the state");
                     return Ok(());
                 }
+            };
+            if left == 0 {
+                return Ok(());
+            }
+            if left < last {
+                last = left;
+                deadline = Instant::now() + self.timeout;
             }
             if Instant::now() >= deadline {
-                tracing::warn!("{what} are not all visible in metadata yet; the next plan may still show them");
+                tracing::warn!(
+                    "{left} {what} are not visible in metadata after {} s without progress; the next plan may still show them",
+                    self.timeout.as_secs()
+                );
                 return Ok(());
             }
             tokio::time::sleep(pause).await;
@@ -373,7 +387,7 @@ impl Cluster for KafkaBackend {
             self.wait_until("created topics", |md| {
                 let present: BTreeSet<&str> =
                     md.topics().iter().filter(|t| !t.partitions().is_empty()).map(|t| t.name()).collect();
-                created.iter().all(|c| present.contains(c.as_str()))
+                created.iter().filter(|c| !present.contains(c.as_str())).count()
             })
             .await?;
         }
@@ -405,11 +419,14 @@ impl Cluster for KafkaBackend {
             )
             .await?;
         if !grown.is_empty() {
-            self.wait_until("new partitions", |md| {
-                md.topics()
+            self.wait_until("grown topics", |md| {
+                let done = md
+                    .topics()
                     .iter()
                     .filter(|t| grown.contains(t.name()))
-                    .all(|t| t.partitions().len() as u32 >= partitions_of.get(t.name()).copied().unwrap_or(0))
+                    .filter(|t| t.partitions().len() as u32 >= partitions_of.get(t.name()).copied().unwrap_or(0))
+                    .count();
+                grown.len().saturating_sub(done)
             })
             .await?;
         }
@@ -439,7 +456,8 @@ impl Cluster for KafkaBackend {
             )
             .await?;
         if !deleted.is_empty() {
-            self.wait_until("deleted topics", |md| md.topics().iter().all(|t| !deleted.contains(t.name()))).await?;
+            self.wait_until("deleted topics", |md| md.topics().iter().filter(|t| deleted.contains(t.name())).count())
+                .await?;
         }
         Ok(report)
     }
