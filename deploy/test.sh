@@ -7,8 +7,9 @@
 # 2. fmt and clippy (-D warnings) must be clean.
 # 3. cargo test runs every test; the Kafka tests start their own brokers
 #    (deploy/local/kafka.sh, instances `test` on 39092 and `test-prune` on
-#    39192; TOPICFORM_TEST_PORT moves both) and this script stops them at the
-#    end, pass or fail.
+#    39192, and `test-secure` with SSL on 39302 and SASL_SSL on 39312 via
+#    deploy/local/secure.sh; TOPICFORM_TEST_PORT moves them all) and this
+#    script stops them at the end, pass or fail.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +17,7 @@ cd "$repo"
 export TOPICFORM_CACHE="${TOPICFORM_CACHE:-$repo/.cache}"
 
 stop_brokers() {
-  for instance in test test-prune; do
+  for instance in test test-prune test-secure; do
     KAFKA_INSTANCE=$instance bash deploy/local/kafka.sh stop >/dev/null 2>&1 || true
   done
 }
@@ -30,6 +31,10 @@ export TOPICFORM_TEST_PORT=$port
 for instance in test:$port test-prune:$((port + 100)); do
   KAFKA_RESET=1 KAFKA_INSTANCE=${instance%%:*} KAFKA_PORT=${instance##*:} bash deploy/local/kafka.sh start >/dev/null
 done
+# TLS and SASL listeners, with a CA and users generated for this run.
+rm -rf "$TOPICFORM_CACHE/run/test-secure-files"
+KAFKA_RESET=1 KAFKA_INSTANCE=test-secure KAFKA_PORT=$((port + 200)) \
+  bash deploy/local/secure.sh start "$TOPICFORM_CACHE/run/test-secure-files" >/dev/null
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

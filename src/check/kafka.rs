@@ -28,7 +28,17 @@ impl Capture {
 }
 
 impl ClientContext for Capture {
-    fn log(&self, _: RDKafkaLogLevel, _: &str, _: &str) {}
+    /// librdkafka logs the broker's reason for a failed SASL handshake
+    /// ("Authentication failed: Invalid username or password") at error level.
+    fn log(&self, level: RDKafkaLogLevel, _: &str, message: &str) {
+        if (level as i32) <= (RDKafkaLogLevel::Error as i32) {
+            if let Ok(mut e) = self.errors.lock() {
+                if e.len() < 20 {
+                    e.push(message.to_owned());
+                }
+            }
+        }
+    }
     fn error(&self, error: KafkaError, reason: &str) {
         if let Ok(mut e) = self.errors.lock() {
             if e.len() < 20 {
@@ -152,6 +162,8 @@ pub async fn metadata(target: &Connection, timeout: Duration) -> (Step, Step, Op
                 (sasl, Step::ok("metadata", detail), Some(info))
             }
             Err(e) => {
+                // Errors reach the error callback through the client's queue.
+                let _ = client.poll(Duration::from_millis(200));
                 let reported = capture.text();
                 let what = if reported.is_empty() { e.to_string() } else { format!("{e} ({reported})") };
                 let step = classify("metadata", &what, &target);

@@ -129,3 +129,50 @@ pub fn apply(spec: &Path, extra: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A broker with SSL and SASL_SSL listeners (deploy/local/secure.sh): its
+/// bootstrap addresses, CA files and generated credentials.
+pub struct SecureBroker {
+    pub ssl: String,
+    pub sasl_ssl: String,
+    pub ca: PathBuf,
+    pub other_ca: PathBuf,
+    pub credentials: std::collections::HashMap<String, String>,
+}
+
+/// The secure broker shared by a test run (instance `test-secure`, ports
+/// TOPICFORM_TEST_PORT+200 and up), started by the test itself.
+pub fn secure_broker() -> &'static SecureBroker {
+    static BROKER: OnceLock<SecureBroker> = OnceLock::new();
+    BROKER.get_or_init(|| {
+        let cache = std::env::var("TOPICFORM_CACHE").map(PathBuf::from).unwrap_or_else(|_| repo().join(".cache"));
+        let dir = cache.join("run/test-secure-files");
+        let out = Command::new("bash")
+            .arg(repo().join("deploy/local/secure.sh"))
+            .arg("start")
+            .arg(&dir)
+            .env("KAFKA_INSTANCE", "test-secure")
+            .env("KAFKA_PORT", test_port(200).to_string())
+            .output()
+            .expect("bash runs deploy/local/secure.sh");
+        assert!(
+            out.status.success(),
+            "the secure test broker did not start. Prerequisites: openssl, Java 17, Maven (`sudo deploy/setup.sh`).\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join("credentials.env")).expect("credentials.env");
+        let credentials = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('\'').to_owned()))
+            .collect();
+        SecureBroker {
+            ssl: format!("localhost:{}", test_port(210)),
+            sasl_ssl: format!("localhost:{}", test_port(220)),
+            ca: dir.join("ca.pem"),
+            other_ca: dir.join("other-ca.pem"),
+            credentials,
+        }
+    })
+}
