@@ -22,6 +22,15 @@ struct Capture {
 }
 
 impl Capture {
+    /// Keeps up to 20 distinct messages (librdkafka repeats itself per retry).
+    fn push(&self, message: String) {
+        if let Ok(mut e) = self.errors.lock() {
+            if e.len() < 20 && !e.iter().any(|m| m.contains(&message) || message.contains(m.as_str())) {
+                e.push(message);
+            }
+        }
+    }
+
     fn text(&self) -> String {
         self.errors.lock().map(|e| e.join("; ")).unwrap_or_default()
     }
@@ -32,27 +41,20 @@ impl ClientContext for Capture {
     /// ("Authentication failed: Invalid username or password") at error level.
     fn log(&self, level: RDKafkaLogLevel, _: &str, message: &str) {
         if (level as i32) <= (RDKafkaLogLevel::Error as i32) {
-            if let Ok(mut e) = self.errors.lock() {
-                if e.len() < 20 {
-                    e.push(message.to_owned());
-                }
-            }
+            // Drop the "(after 302ms in state AUTH_REQ, ...)" tail so repeats match.
+            self.push(message.split(" (after ").next().unwrap_or(message).to_owned());
         }
     }
     fn error(&self, error: KafkaError, reason: &str) {
-        if let Ok(mut e) = self.errors.lock() {
-            if e.len() < 20 {
-                e.push(format!("{error}: {reason}"));
-            }
-        }
+        self.push(format!("{error}: {}", reason.split(" (after ").next().unwrap_or(reason)));
     }
 }
 impl ConsumerContext for Capture {}
 impl ProducerContext for Capture {
     type DeliveryOpaque = ();
     fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {
-        if let (Err((e, _)), Ok(mut errors)) = (result, self.errors.lock()) {
-            errors.push(format!("delivery failed: {e}"));
+        if let Err((e, _)) = result {
+            self.push(format!("delivery failed: {e}"));
         }
     }
 }
