@@ -56,8 +56,7 @@ pub fn report(diagnostic: &dyn miette::Diagnostic, format: LogFormat) {
 }
 
 fn theme() -> miette::GraphicalTheme {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    if color {
+    if super::term::stderr_color() {
         miette::GraphicalTheme::unicode()
     } else {
         miette::GraphicalTheme::unicode_nocolor()

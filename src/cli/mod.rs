@@ -120,6 +120,14 @@ fn plan_options(w: &WidenArgs) -> PlanOptions {
     PlanOptions { allow_delete: w.allow_delete, prune_config: w.prune_config }
 }
 
+/// Loads the spec and resolves the environment, printing its warnings.
+fn load_environment(target: &args::Target) -> Result<(crate::spec::LoadedSpec, crate::spec::ResolvedEnvironment)> {
+    let loaded = ops::load_spec(&target.file)?;
+    let (env, warnings) = ops::resolve_env(&loaded, target.env.as_deref(), &env_var)?;
+    report_findings(&loaded.name, &loaded.source, &warnings);
+    Ok((loaded, env))
+}
+
 /// Loads the spec, resolves the environment (printing its warnings) and
 /// connects to its cluster: the common start of plan, apply and export.
 fn open_environment(
@@ -127,9 +135,7 @@ fn open_environment(
     timeout: u64,
     command: &str,
 ) -> Result<(crate::spec::LoadedSpec, crate::spec::ResolvedEnvironment, Backend)> {
-    let loaded = ops::load_spec(&target.file)?;
-    let (env, warnings) = ops::resolve_env(&loaded, target.env.as_deref(), &env_var)?;
-    report_findings(&loaded.name, &loaded.source, &warnings);
+    let (loaded, env) = load_environment(target)?;
     let backend = Backend::connect(&env, Duration::from_secs(timeout.max(1)), command)?;
     Ok((loaded, env, backend))
 }
@@ -225,9 +231,7 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
 fn cmd_env(a: EnvArgs) -> Result<Outcome> {
     use crate::render::{EnvFormat, Revealed};
     use crate::spec::broker_env::{broker_env, EnvValue};
-    let loaded = ops::load_spec(&a.target.file)?;
-    let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
-    report_findings(&loaded.name, &loaded.source, &warnings);
+    let (_, env) = load_environment(&a.target)?;
     let vars = broker_env(&env.cluster);
     let revealed: Option<Revealed> = if a.reveal_secrets {
         let mut values = Revealed::new();
@@ -256,9 +260,7 @@ async fn cmd_check(a: CheckArgs) -> Result<Outcome> {
     let connection = if a.from_env {
         Connection::from_env(&env_var)?
     } else {
-        let loaded = ops::load_spec(&a.target.file)?;
-        let (env, warnings) = ops::resolve_env(&loaded, a.target.env.as_deref(), &env_var)?;
-        report_findings(&loaded.name, &loaded.source, &warnings);
+        let (_, env) = load_environment(&a.target)?;
         Connection::from_cluster(&env.name, &env.cluster)?
     };
     let report = check::run(&connection, a.roundtrip.as_deref(), Duration::from_secs(a.timeout.max(1))).await;

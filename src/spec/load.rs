@@ -230,7 +230,7 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
         // Errors from inside tagged enums carry no span: the first key of
         // that name in the document is the best guess, and usually right.
         (Some(field), None) => {
-            if let Some(key_marker) = find_key_anywhere(root, field) {
+            if let Some((key_marker, _)) = find_node(root, &|k, _| k == field) {
                 return (Some(key_marker), field.len());
             }
         }
@@ -293,20 +293,6 @@ fn find_node(node: &Node, pred: &dyn Fn(&str, &Node) -> bool) -> Option<(Marker,
             }
         }),
         Node::Sequence(seq) => seq.iter().find_map(|n| find_node(n, pred)),
-        Node::Scalar(_) => None,
-    }
-}
-
-fn find_key_anywhere(node: &Node, field: &str) -> Option<Marker> {
-    match node {
-        Node::Mapping(map) => map.iter().find_map(|(k, v)| {
-            if k.as_str() == field {
-                k.span().start().copied()
-            } else {
-                find_key_anywhere(v, field)
-            }
-        }),
-        Node::Sequence(seq) => seq.iter().find_map(|n| find_key_anywhere(n, field)),
         Node::Scalar(_) => None,
     }
 }

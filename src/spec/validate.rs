@@ -210,12 +210,7 @@ fn check_effective_config(env_name: &str, eff: &Effective, unset: UnsetVars, out
     for (key, v) in &eff.config {
         if v.value.contains("${") {
             for var in expand::required_vars(&v.value) {
-                let message = format!("environment variable `{var}` is not set (used by environment `{env_name}`)");
-                let finding = match unset {
-                    UnsetVars::Warn => Finding::warning(v.at.clone(), message),
-                    UnsetVars::Fail => Finding::error(v.at.clone(), message),
-                };
-                out.push(finding.help(format!("export {var}=... or write `${{{var}:-default}}`")));
+                out.push(unset_variable(v.at.clone(), &var, env_name, unset));
             }
         } else if let Err(why) = values::normalise(key, &v.value) {
             out.push(Finding::error(v.at.clone(), format!("invalid value for `{key}`: {why}")));
@@ -298,18 +293,24 @@ pub fn expandable_strings(env: &Environment) -> Vec<(Vec<&'static str>, &String)
     out
 }
 
+/// An unset `${VAR}`: a warning for `validate`, an error when the
+/// environment is about to be used.
+fn unset_variable(at: Pointer, var: &str, env_name: &str, unset: UnsetVars) -> Finding {
+    let message = format!("environment variable `{var}` is not set (used by environment `{env_name}`)");
+    let finding = match unset {
+        UnsetVars::Warn => Finding::warning(at, message),
+        UnsetVars::Fail => Finding::error(at, message),
+    };
+    finding.help(format!("export {var}=... or write `${{{var}:-default}}`"))
+}
+
 fn check_variables(name: &str, env: &Environment, vars: VarLookup, unset: UnsetVars, out: &mut Vec<Finding>) {
     for (rest, text) in expandable_strings(env) {
         if let Err(missing) = expand::expand(text, vars) {
             let mut path = vec!["environments", name];
             path.extend(rest);
             for var in missing {
-                let message = format!("environment variable `{var}` is not set (used by environment `{name}`)");
-                let finding = match unset {
-                    UnsetVars::Warn => Finding::warning(Pointer::value(path.clone()), message),
-                    UnsetVars::Fail => Finding::error(Pointer::value(path.clone()), message),
-                };
-                out.push(finding.help(format!("export {var}=... or write `${{{var}:-default}}`")));
+                out.push(unset_variable(Pointer::value(path.clone()), &var, name, unset));
             }
         }
     }

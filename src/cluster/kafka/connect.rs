@@ -6,7 +6,7 @@ use rdkafka::ClientConfig;
 
 use crate::secret::{self, SecretString};
 use crate::spec::broker_env;
-use crate::spec::model::{Cluster, EventHubsTier, SaslMechanism};
+use crate::spec::model::{Cluster, EventHubsTier, KafkaCluster, SaslMechanism};
 use crate::{Error, Result};
 
 /// Where and how a client connects, from a spec environment or from a
@@ -51,25 +51,28 @@ impl Connection {
         self.event_hubs_tier.is_some() || self.brokers.iter().any(|b| b.contains(".servicebus."))
     }
 
+    /// The connection to a `type: kafka` cluster; secrets are read now.
+    pub fn from_kafka(env_name: &str, k: &KafkaCluster) -> Result<Connection> {
+        let sasl = k.sasl.as_ref();
+        Ok(Connection {
+            source: format!("environment `{env_name}`"),
+            brokers: k.bootstrap_servers.clone(),
+            tls: k.tls.is_some(),
+            ca_file: k.tls.as_ref().and_then(|t| t.ca_file.clone()),
+            cert_file: k.tls.as_ref().and_then(|t| t.cert_file.clone()),
+            key: k.tls.as_ref().and_then(|t| t.key.as_ref()).map(secret::read).transpose()?,
+            mechanism: sasl.map(|s| s.mechanism),
+            username: sasl.and_then(|s| s.username.as_ref()).map(secret::read).transpose()?,
+            password: sasl.and_then(|s| s.password.as_ref()).map(secret::read).transpose()?,
+            event_hubs_tier: None,
+        })
+    }
+
     /// The target of a spec environment's cluster; secrets are read now.
     pub fn from_cluster(env_name: &str, cluster: &Cluster) -> Result<Connection> {
         let source = format!("environment `{env_name}`");
         match cluster {
-            Cluster::Kafka(k) => {
-                let sasl = k.sasl.as_ref();
-                Ok(Connection {
-                    source,
-                    brokers: k.bootstrap_servers.clone(),
-                    tls: k.tls.is_some(),
-                    ca_file: k.tls.as_ref().and_then(|t| t.ca_file.clone()),
-                    cert_file: k.tls.as_ref().and_then(|t| t.cert_file.clone()),
-                    key: k.tls.as_ref().and_then(|t| t.key.as_ref()).map(secret::read).transpose()?,
-                    mechanism: sasl.map(|s| s.mechanism),
-                    username: sasl.and_then(|s| s.username.as_ref()).map(secret::read).transpose()?,
-                    password: sasl.and_then(|s| s.password.as_ref()).map(secret::read).transpose()?,
-                    event_hubs_tier: None,
-                })
-            }
+            Cluster::Kafka(k) => Self::from_kafka(env_name, k),
             Cluster::Eventhubs(eh) => {
                 let mechanism = eh.kafka.as_ref().map_or(SaslMechanism::OauthBearer, |k| k.mechanism);
                 let plain = mechanism == SaslMechanism::Plain;

@@ -57,8 +57,7 @@ pub struct KafkaBackend {
 impl KafkaBackend {
     /// Connects lazily (librdkafka connects on first use) to `cluster`.
     pub fn connect(env: &str, cluster: &KafkaCluster, timeout: Duration) -> Result<Self> {
-        let cfg =
-            Connection::from_cluster(env, &crate::spec::model::Cluster::Kafka(cluster.clone()))?.client_config()?;
+        let cfg = Connection::from_kafka(env, cluster)?.client_config()?;
         tracing::debug!(environment = env, bootstrap = %cluster.bootstrap_servers.join(","), "creating the Kafka admin client");
         let admin = cfg.create::<AdminClient<DefaultClientContext>>().map_err(|e| Error::Kafka {
             operation: "creating the Kafka client".into(),
@@ -235,7 +234,7 @@ impl KafkaBackend {
                 match outcome {
                     Ok(()) => done.push((name, Ok(()))),
                     Err(e) if attempt > 1 && Some(e.code) == done_on_retry => done.push((name, Ok(()))),
-                    Err(e) if native::is_retriable(e.code) && attempt < ATTEMPTS => {
+                    Err(e) if is_retriable(&e.code.into()) && attempt < ATTEMPTS => {
                         tracing::warn!(operation = pending.name(), topic = %name, error = %e.message, "retrying topic");
                         again.push(name);
                     }
@@ -331,6 +330,7 @@ impl Cluster for KafkaBackend {
         let mut report = ApplyReport::default();
         let mut creates = Vec::new();
         let mut grows = Vec::new();
+        let mut grown_from: HashMap<String, u32> = HashMap::new();
         let mut alters = Vec::new();
         let mut deletes = Vec::new();
         // Only what the plan changes; a refused topic never gets here (apply
@@ -354,7 +354,10 @@ impl Cluster for KafkaBackend {
                         replication_factor: *replication_factor,
                         config: config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                     }),
-                    Change::AddPartitions { to, .. } => grows.push((t.topic.clone(), *to)),
+                    Change::AddPartitions { from, to } => {
+                        grows.push((t.topic.clone(), *to));
+                        grown_from.insert(t.topic.clone(), *from);
+                    }
                     Change::SetConfig { key, desired, .. } => ops.push(ConfigOp::Set(key.clone(), desired.clone())),
                     Change::DeleteConfig { key, .. } => ops.push(ConfigOp::Delete(key.clone())),
                     Change::DeleteTopic => deletes.push(t.topic.clone()),
@@ -391,15 +394,6 @@ impl Cluster for KafkaBackend {
             })
             .await?;
         }
-        let from: HashMap<&str, u32> = plan
-            .topics
-            .iter()
-            .flat_map(|t| t.changes.iter().map(move |c| (t, c)))
-            .filter_map(|(t, c)| match c {
-                Change::AddPartitions { from, .. } => Some((t.topic.as_str(), *from)),
-                _ => None,
-            })
-            .collect();
         let grown = self
             .execute_batched(
                 Phase {
@@ -408,7 +402,7 @@ impl Cluster for KafkaBackend {
                     done_on_retry: Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PARTITIONS),
                     describe: &|t| {
                         let (from, to) =
-                            (from.get(t).copied().unwrap_or(0), partitions_of.get(t).copied().unwrap_or(0));
+                            (grown_from.get(t).copied().unwrap_or(0), partitions_of.get(t).copied().unwrap_or(0));
                         format!("add partitions {from} → {to}")
                     },
                 },
@@ -485,7 +479,8 @@ fn describe_kafka_error(e: &KafkaError) -> String {
     }
 }
 
-fn is_retriable(code: &RDKafkaErrorCode) -> bool {
+/// Whether an error code is worth retrying (one list for every admin call).
+pub(crate) fn is_retriable(code: &RDKafkaErrorCode) -> bool {
     use RDKafkaErrorCode::*;
     matches!(
         code,

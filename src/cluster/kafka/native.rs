@@ -131,24 +131,6 @@ pub struct RequestError {
 /// Each topic's outcome.
 pub type TopicOutcome = (String, Result<(), TopicError>);
 
-/// Whether an error code is worth retrying.
-pub fn is_retriable(code: RDKafkaRespErr) -> bool {
-    use RDKafkaRespErr::*;
-    matches!(
-        code,
-        RD_KAFKA_RESP_ERR__TIMED_OUT
-            | RD_KAFKA_RESP_ERR__TRANSPORT
-            | RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN
-            | RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT
-            | RD_KAFKA_RESP_ERR_NOT_CONTROLLER
-            | RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION
-            | RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE
-            | RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION
-            | RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED
-            | RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE
-    )
-}
-
 /// Owns native objects and frees them with `destroy` on drop.
 struct Owned<T> {
     ptrs: Vec<*mut T>,
@@ -351,7 +333,7 @@ pub fn run(
     let code = unsafe { rdsys::rd_kafka_event_error(raw) };
     if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
         let detail = unsafe { owned_str(rdsys::rd_kafka_event_error_string(raw)) };
-        return Err(RequestError { retriable: is_retriable(code), message: describe(code, detail) });
+        return Err(RequestError { retriable: super::is_retriable(&code.into()), message: describe(code, detail) });
     }
     let mut outcomes = unsafe { read_results(request, raw) }?;
     drop(event);
