@@ -334,8 +334,15 @@ EOF
 }
 
 new_cluster_id() {
-  # A Kafka Uuid: 16 random bytes, URL-safe base64 without padding.
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  # A Kafka Uuid: 16 random bytes, URL-safe base64 without padding. Like
+  # Kafka's own Uuid.randomUuid(), never one starting with '-': the storage
+  # tool would read it as an option (seen: "expected one argument").
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id != -* ]] && break
+  done
+  printf '%s\n' "$id"
 }
 
 format_storage() {
