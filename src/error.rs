@@ -72,6 +72,18 @@ pub enum Error {
         help: String,
     },
 
+    /// An access token could not be obtained (Entra ID, OIDC, IMDS, az).
+    #[error("cannot get a token from {source_name}: {message}")]
+    #[diagnostic(code(topicform::auth::token), help("{help}"))]
+    Token {
+        /// The token source, e.g. `Entra ID workload identity (client ...)`.
+        source_name: String,
+        /// What went wrong (never a secret or token).
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
     /// A secret reference could not be read.
     #[error("cannot read secret {reference}: {reason}")]
     #[diagnostic(
@@ -240,6 +252,54 @@ pub enum Error {
         flag: String,
         /// The regex error.
         source: regex::Error,
+    },
+
+    /// An Azure Resource Manager request failed (after retries where they
+    /// make sense). `detail` holds the HTTP status, ARM's error code and
+    /// message and the `x-ms-request-id`; never a token.
+    #[error("ARM: {operation} `{resource}` failed: {detail}")]
+    #[diagnostic(code(topicform::eventhubs::arm), help("{help}"))]
+    Arm {
+        /// What topicform was doing, e.g. `writing event hub`.
+        operation: String,
+        /// The ARM resource path.
+        resource: String,
+        /// Status, ARM code and message, request id.
+        detail: String,
+        /// What to do, by status.
+        help: String,
+    },
+
+    /// The Event Hubs namespace is not one this environment may reconcile
+    /// (tier differs from the spec, Kafka disabled, not Active). Nothing
+    /// was changed.
+    #[error("environment `{env}`: namespace `{namespace}` refused: {problem}")]
+    #[diagnostic(code(topicform::eventhubs::namespace), help("{help}; nothing was changed"))]
+    NamespaceRefused {
+        /// Environment.
+        env: String,
+        /// Namespace name.
+        namespace: String,
+        /// What is wrong with it.
+        problem: String,
+        /// What to do.
+        help: String,
+    },
+
+    /// The plan does not fit the live namespace's quotas or rules; found
+    /// before the first write, so nothing was changed.
+    #[error("environment `{env}`: the plan does not fit namespace `{namespace}`; nothing was changed:{problems}")]
+    #[diagnostic(
+        code(topicform::eventhubs::limits),
+        help("change the spec (fewer topics or partitions, shorter retention), raise the namespace's capacity, or move topics to another namespace; then plan again")
+    )]
+    EventHubsLimits {
+        /// Environment.
+        env: String,
+        /// Namespace name.
+        namespace: String,
+        /// One `\n  - problem` line each.
+        problems: String,
     },
 }
 

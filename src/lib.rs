@@ -8,6 +8,7 @@
 //! - [`plan`]: the diff between desired and observed topics. Pure.
 //! - [`cluster`]: backends behind the [`cluster::Cluster`] trait. The only
 //!   place that talks to a broker.
+//! - [`auth`]: access tokens (Entra ID, OIDC) for OAUTHBEARER and ARM.
 //! - [`check`]: connect like a service and name what fails.
 //! - [`render`]: plans and specs as text, JSON, Markdown and YAML.
 //! - [`secret`]: secret references read at the last moment, never printed.
@@ -15,6 +16,7 @@
 //! - [`cli`]: clap types and the `cmd_*` functions behind each subcommand.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod check;
 pub mod cli;
 pub mod cluster;

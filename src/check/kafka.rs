@@ -13,6 +13,7 @@ use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer}
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::{ClusterInfo, Connection, Status, Step};
+use crate::cluster::kafka::TokenSession;
 
 /// Keeps librdkafka's error callbacks: the reason behind "all brokers down"
 /// (an authentication failure, an SSL error) only arrives there.
@@ -61,12 +62,16 @@ impl ProducerContext for Capture {
 
 fn config(target: &Connection) -> Result<ClientConfig, Step> {
     target.client_config().map_err(|e| {
-        Step::failed(
-            "sasl",
-            e.to_string(),
-            "this client cannot authenticate that way yet",
-            "use PLAIN or SCRAM until OAUTHBEARER support lands",
-        )
+        Step::failed("sasl", e.to_string(), "the client settings are not usable", "fix the connection settings")
+    })
+}
+
+/// Starts OAUTHBEARER token refresh for a client just created; a failure is
+/// the SASL step's: no token, no authentication.
+fn token_session(target: &Connection, rk: *mut rdkafka_sys::types::RDKafka, timeout: Duration) -> Result<Option<TokenSession>, Step> {
+    target.start_token_session(rk, timeout).map_err(|e| {
+        let fix = miette::Diagnostic::help(&e).map(|h| h.to_string()).unwrap_or_default();
+        Step::failed("sasl", e.to_string(), "no OAUTHBEARER token could be obtained from the identity provider", fix)
     })
 }
 
@@ -74,7 +79,13 @@ fn config(target: &Connection) -> Result<ClientConfig, Step> {
 fn classify(step: &'static str, what: &str, target: &Connection) -> Step {
     let lower = what.to_ascii_lowercase();
     if lower.contains("authentication") || lower.contains("sasl") && lower.contains("fail") {
-        let fix = if target.is_event_hubs() {
+        let fix = if target.mechanism == Some(crate::spec::model::SaslMechanism::OauthBearer) {
+            if target.is_event_hubs() {
+                "the token was refused: check that it is issued for https://<namespace>.servicebus.windows.net (scope .../.default) by the namespace's tenant, and that the identity has an Azure Event Hubs Data role on the namespace"
+            } else {
+                "the token was refused: check that sasl.oauth.scope gives the audience the broker expects, and the broker's expected issuer and JWKS"
+            }
+        } else if target.is_event_hubs() {
             "for Event Hubs PLAIN the user name is the literal `$ConnectionString` and the password the whole connection string (Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...) of this namespace"
         } else {
             "check the user name and password (and that the broker has this user for this mechanism)"
@@ -133,6 +144,10 @@ pub async fn metadata(target: &Connection, timeout: Duration) -> (Step, Step, Op
                 );
                 return (sasl_skipped(), failed, None);
             }
+        };
+        let _session = match token_session(&target, client.client().native_ptr(), timeout) {
+            Ok(s) => s,
+            Err(step) => return (step, Step::skipped("metadata", "an earlier step failed"), None),
         };
         match client.fetch_metadata(None, timeout) {
             Ok(md) => {
@@ -202,6 +217,10 @@ fn roundtrip_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeo
     // Name a missing topic at once instead of waiting for the producer to give up.
     let probe: Result<BaseConsumer<Capture>, _> = cfg.create_with_context(Capture::default());
     if let Ok(probe) = probe {
+        let _session = match token_session(target, probe.client().native_ptr(), timeout) {
+            Ok(s) => s,
+            Err(step) => return Step { name: "roundtrip", ..step },
+        };
         match probe.fetch_metadata(Some(topic), timeout) {
             Ok(md) => {
                 let missing = md.topics().first().is_none_or(|t| t.error().is_some() || t.partitions().is_empty());
@@ -230,6 +249,10 @@ fn roundtrip_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeo
             )
         }
     };
+    let _producer_session = match token_session(target, producer.client().native_ptr(), timeout) {
+        Ok(s) => s,
+        Err(step) => return Step { name: "roundtrip", ..step },
+    };
     // Deliver synchronously: send, then flush, then look up the offset by
     // reading the partition's end from the consumer side.
     let record = BaseRecord::to(topic).key("topicform-check").payload(token.as_str());
@@ -257,6 +280,10 @@ fn roundtrip_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeo
                 "check the client settings",
             )
         }
+    };
+    let _consumer_session = match token_session(target, consumer.client().native_ptr(), timeout) {
+        Ok(s) => s,
+        Err(step) => return Step { name: "roundtrip", ..step },
     };
     // Find where the message landed: the newest offsets of every partition.
     let md = match consumer.fetch_metadata(Some(topic), timeout) {

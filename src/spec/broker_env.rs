@@ -15,6 +15,9 @@ pub const KAFKA_SASL_MECHANISM: &str = "KAFKA_SASL_MECHANISM";
 pub const KAFKA_SASL_USERNAME: &str = "KAFKA_SASL_USERNAME";
 /// SASL password (the connection string on Event Hubs PLAIN).
 pub const KAFKA_SASL_PASSWORD: &str = "KAFKA_SASL_PASSWORD";
+/// Optional, beyond section 5: the OAUTHBEARER scope for `check --from-env`
+/// against a non-Event Hubs broker (Event Hubs derives it from the host).
+pub const KAFKA_SASL_OAUTHBEARER_SCOPE: &str = "KAFKA_SASL_OAUTHBEARER_SCOPE";
 
 /// The user name Event Hubs expects with a connection string as password.
 pub const EVENT_HUBS_PLAIN_USERNAME: &str = "$ConnectionString";

@@ -176,6 +176,38 @@ pub struct Sasl {
     /// Password (PLAIN and SCRAM), as a secret reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
+    /// Where OAUTHBEARER tokens come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthBearer>,
+}
+
+/// The token source of SASL OAUTHBEARER on a `type: kafka` cluster: a
+/// generic OIDC token endpoint (client credentials), or an Entra ID
+/// credential (e.g. Kafka behind Entra ID, or tests).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OAuthBearer {
+    /// OIDC token endpoint (client credentials grant). `${VAR}` is expanded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// Entra ID credential kind, instead of `tokenEndpoint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<AzureCredentialKind>,
+    /// Scope to request, e.g. `api://kafka/.default`. `${VAR}` is expanded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Client id (Entra ID default: `AZURE_CLIENT_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Client secret, as a secret reference (OIDC, and Entra `clientSecret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretRef>,
+    /// Entra ID tenant (default `AZURE_TENANT_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// Entra ID authority host (default `AZURE_AUTHORITY_HOST`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_host: Option<String>,
 }
 
 /// SASL mechanisms topicform speaks.

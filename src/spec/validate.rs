@@ -10,7 +10,7 @@ use regex::Regex;
 use super::expand;
 use super::finding::{Finding, Pointer};
 use super::model::{
-    AzureCredentialKind, Cluster, Environment, EventHubsCluster, EventHubsTier, KafkaCluster, SaslMechanism, Spec,
+    AzureCredentialKind, Cluster, Environment, EventHubsCluster, EventHubsTier, KafkaCluster, Sasl, SaslMechanism, Spec,
 };
 use super::resolve::{effective, Effective};
 use super::tiers::{TierLimits, MAPPED_CONFIG_KEYS};
@@ -343,6 +343,57 @@ fn check_kafka(k: &KafkaCluster, env_path: &dyn Fn(&[&str]) -> Pointer, out: &mu
                 .help("write `username: { env: NAME }` and `password: { env: NAME }`"),
             );
         }
+        check_kafka_oauth(sasl, env_path, out);
+    }
+}
+
+/// OAUTHBEARER on `type: kafka` needs a token source: an OIDC token
+/// endpoint with client id and secret, or an Entra ID credential; and only
+/// OAUTHBEARER takes an `oauth` block.
+fn check_kafka_oauth(sasl: &Sasl, env_path: &dyn Fn(&[&str]) -> Pointer, out: &mut Vec<Finding>) {
+    let oauth = match (&sasl.oauth, sasl.mechanism) {
+        (None, SaslMechanism::OauthBearer) => {
+            out.push(
+                Finding::error(env_path(&["cluster", "sasl"]), "SASL OAUTHBEARER needs an `oauth` block")
+                    .help("write `oauth: { tokenEndpoint: https://..., clientId: ..., clientSecret: { env: NAME }, scope: ... }` or `oauth: { credential: workloadIdentity, scope: ... }`"),
+            );
+            return;
+        }
+        (Some(_), m) if m != SaslMechanism::OauthBearer => {
+            out.push(
+                Finding::error(env_path(&["cluster", "sasl", "oauth"]), format!("`oauth` applies to OAUTHBEARER, not {}", m.as_str()))
+                    .help("remove `oauth`, or set `mechanism: OAUTHBEARER`"),
+            );
+            return;
+        }
+        (Some(o), _) => o,
+        (None, _) => return,
+    };
+    let path = || env_path(&["cluster", "sasl", "oauth"]);
+    match (&oauth.token_endpoint, oauth.credential) {
+        (Some(_), Some(_)) => out.push(
+            Finding::error(path(), "`tokenEndpoint` and `credential` exclude each other")
+                .help("use tokenEndpoint for a generic OIDC provider, credential for Entra ID"),
+        ),
+        (None, None) => out.push(
+            Finding::error(path(), "names no token source")
+                .help("set `tokenEndpoint` (OIDC client credentials) or `credential` (Entra ID)"),
+        ),
+        (Some(_), None) if oauth.client_id.is_none() || oauth.client_secret.is_none() => out.push(
+            Finding::error(path(), "an OIDC `tokenEndpoint` needs `clientId` and `clientSecret`")
+                .help("write `clientId: NAME` and `clientSecret: { env: NAME }`"),
+        ),
+        (None, Some(AzureCredentialKind::ClientSecret)) if oauth.client_secret.is_none() => out.push(
+            Finding::error(path(), "credential `clientSecret` needs `clientSecret`")
+                .help("write `clientSecret: { env: AZURE_CLIENT_SECRET }`"),
+        ),
+        _ => {}
+    }
+    if oauth.credential.is_some() && oauth.scope.is_none() {
+        out.push(
+            Finding::error(path(), "an Entra ID credential for Kafka needs a `scope`")
+                .help("write the broker's application scope, e.g. `scope: api://kafka/.default`"),
+        );
     }
 }
 

@@ -2,8 +2,13 @@
 //! service's `KAFKA_*` variables, and the librdkafka settings for it. Secrets
 //! are read here, at the last moment, and only handed to librdkafka.
 
-use rdkafka::ClientConfig;
+use std::time::Duration;
 
+use rdkafka::ClientConfig;
+use rdkafka_sys::types::RDKafka;
+
+use super::oauthbearer::{TokenSession, TokenSource};
+use crate::auth::{self, Credential};
 use crate::secret::{self, SecretString};
 use crate::spec::broker_env;
 use crate::spec::model::{Cluster, EventHubsTier, KafkaCluster, SaslMechanism};
@@ -33,6 +38,8 @@ pub struct Connection {
     pub password: Option<SecretString>,
     /// The Event Hubs tier when the target is an Event Hubs namespace.
     pub event_hubs_tier: Option<EventHubsTier>,
+    /// OAUTHBEARER token source, when the mechanism is OAUTHBEARER.
+    pub oauth: Option<TokenSource>,
 }
 
 impl Connection {
@@ -54,6 +61,14 @@ impl Connection {
     /// The connection to a `type: kafka` cluster; secrets are read now.
     pub fn from_kafka(env_name: &str, k: &KafkaCluster) -> Result<Connection> {
         let sasl = k.sasl.as_ref();
+        let ca_file = k.tls.as_ref().and_then(|t| t.ca_file.as_deref());
+        let oauth = match sasl.filter(|s| s.mechanism == SaslMechanism::OauthBearer).and_then(|s| s.oauth.as_ref()) {
+            Some(o) => Some(TokenSource {
+                credential: Credential::for_kafka_oauth(o, ca_file)?,
+                scope: o.scope.clone().unwrap_or_default(),
+            }),
+            None => None,
+        };
         Ok(Connection {
             source: format!("environment `{env_name}`"),
             brokers: k.bootstrap_servers.clone(),
@@ -65,6 +80,7 @@ impl Connection {
             username: sasl.and_then(|s| s.username.as_ref()).map(secret::read).transpose()?,
             password: sasl.and_then(|s| s.password.as_ref()).map(secret::read).transpose()?,
             event_hubs_tier: None,
+            oauth,
         })
     }
 
@@ -85,6 +101,14 @@ impl Connection {
                     }
                     _ => None,
                 };
+                let oauth = if mechanism == SaslMechanism::OauthBearer {
+                    Some(TokenSource {
+                        credential: Credential::for_event_hubs_kafka(eh)?,
+                        scope: auth::event_hubs_scope(&eh.namespace),
+                    })
+                } else {
+                    None
+                };
                 Ok(Connection {
                     source,
                     brokers: eh.kafka_bootstrap(),
@@ -96,6 +120,7 @@ impl Connection {
                     username: plain.then(|| SecretString::new(broker_env::EVENT_HUBS_PLAIN_USERNAME.to_owned())),
                     password,
                     event_hubs_tier: Some(eh.tier),
+                    oauth,
                 })
             }
         }
@@ -140,18 +165,59 @@ impl Connection {
         } else {
             None
         };
+        let brokers: Vec<String> =
+            brokers.split(',').map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
+        let ca_file = lookup("KAFKA_SSL_CA_LOCATION");
+        let oauth = if mechanism == Some(SaslMechanism::OauthBearer) {
+            Some(TokenSource {
+                credential: Credential::from_azure_env(ca_file.as_deref())?,
+                scope: oauthbearer_scope_from_env(lookup, &brokers)?,
+            })
+        } else {
+            None
+        };
         Ok(Connection {
             source: "the KAFKA_* variables".into(),
-            brokers: brokers.split(',').map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect(),
+            brokers,
             tls,
-            ca_file: lookup("KAFKA_SSL_CA_LOCATION"),
+            ca_file,
             cert_file: None,
             key: None,
             mechanism,
             username: lookup(broker_env::KAFKA_SASL_USERNAME).map(SecretString::new),
             password: lookup(broker_env::KAFKA_SASL_PASSWORD).map(SecretString::new),
             event_hubs_tier: None,
+            oauth,
         })
+    }
+
+    /// Starts refreshing OAUTHBEARER tokens on a client just created from
+    /// [`client_config`](Self::client_config); `None` for other mechanisms.
+    /// Keep the session alive while the client is used, and drop it first.
+    pub fn start_token_session(&self, rk: *mut RDKafka, timeout: Duration) -> Result<Option<TokenSession>> {
+        match &self.oauth {
+            Some(source) => TokenSession::start(rk, source.clone(), timeout).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The scope a pod's OAUTHBEARER client asks for: `KAFKA_SASL_OAUTHBEARER_SCOPE`
+/// when set, else the Event Hubs namespace of the first broker.
+fn oauthbearer_scope_from_env(lookup: &dyn Fn(&str) -> Option<String>, brokers: &[String]) -> Result<String> {
+    if let Some(scope) = lookup(broker_env::KAFKA_SASL_OAUTHBEARER_SCOPE).filter(|s| !s.trim().is_empty()) {
+        return Ok(scope);
+    }
+    let host = brokers.first().map(|b| b.rsplit_once(':').map_or(b.as_str(), |(h, _)| h)).unwrap_or_default();
+    match host.split_once(".servicebus.") {
+        Some((namespace, _)) => Ok(auth::event_hubs_scope(namespace)),
+        None => Err(Error::CheckInput {
+            message: format!("OAUTHBEARER to `{host}` needs a scope"),
+            help: format!(
+                "set {} (Event Hubs derives it from <namespace>.servicebus.windows.net)",
+                broker_env::KAFKA_SASL_OAUTHBEARER_SCOPE
+            ),
+        }),
     }
 }
 
@@ -185,13 +251,10 @@ impl Connection {
         }
         match self.mechanism {
             None => {}
+            // Tokens are set on the handle by a TokenSession, not by a
+            // refresh callback (see oauthbearer.rs).
             Some(SaslMechanism::OauthBearer) => {
-                return Err(Error::Unsupported {
-                    env: self.source.clone(),
-                    kind: "SASL OAUTHBEARER".into(),
-                    command: "this build".into(),
-                    help: "OAUTHBEARER token sources (Entra ID, workload identity, OIDC) are not implemented yet; use PLAIN or SCRAM meanwhile".into(),
-                })
+                cfg.set("sasl.mechanism", "OAUTHBEARER");
             }
             Some(mechanism) => {
                 cfg.set("sasl.mechanism", mechanism.as_str());

@@ -8,6 +8,7 @@
 
 mod connect;
 mod native;
+mod oauthbearer;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use rdkafka::metadata::Metadata;
 use rdkafka_sys::types::RDKafkaRespErr;
 
 pub use connect::Connection;
+pub use oauthbearer::{TokenSession, TokenSource};
 pub use native::ConfigOp;
 use native::{NewTopicSpec, Request};
 
@@ -49,6 +51,8 @@ const ATTEMPTS: u32 = 5;
 
 /// A Kafka cluster reached through librdkafka's admin client.
 pub struct KafkaBackend {
+    /// Declared before `admin` so it stops refreshing before the client goes.
+    _oauth: Option<TokenSession>,
     admin: Arc<AdminClient<DefaultClientContext>>,
     bootstrap: String,
     timeout: Duration,
@@ -57,13 +61,15 @@ pub struct KafkaBackend {
 impl KafkaBackend {
     /// Connects lazily (librdkafka connects on first use) to `cluster`.
     pub fn connect(env: &str, cluster: &KafkaCluster, timeout: Duration) -> Result<Self> {
-        let cfg = Connection::from_kafka(env, cluster)?.client_config()?;
+        let connection = Connection::from_kafka(env, cluster)?;
+        let cfg = connection.client_config()?;
         tracing::debug!(environment = env, bootstrap = %cluster.bootstrap_servers.join(","), "creating the Kafka admin client");
         let admin = cfg.create::<AdminClient<DefaultClientContext>>().map_err(|e| Error::Kafka {
             operation: "creating the Kafka client".into(),
             message: describe_client_error(&e),
         })?;
-        Ok(KafkaBackend { admin: Arc::new(admin), bootstrap: cluster.bootstrap_servers.join(","), timeout })
+        let oauth = connection.start_token_session(admin.inner().native_ptr(), timeout)?;
+        Ok(KafkaBackend { _oauth: oauth, admin: Arc::new(admin), bootstrap: cluster.bootstrap_servers.join(","), timeout })
     }
 
     fn options(&self) -> AdminOptions {

@@ -1,0 +1,233 @@
+//! SASL OAUTHBEARER for every librdkafka client topicform creates.
+//!
+//! librdkafka asks for tokens through a refresh callback served from the
+//! client's main queue, and rust-rdkafka's admin client never serves that
+//! queue (rust-rdkafka issue 757), so an admin client's token would never be
+//! refreshed. Instead, a [`TokenSession`] sets the token on the handle itself
+//! (`rd_kafka_oauthbearer_set_token`) and refreshes it on its own thread at
+//! 80 % of each token's lifetime, for admin clients, producers and consumers
+//! alike. With no refresh callback configured, librdkafka simply waits for a
+//! token before authenticating.
+
+use std::ffi::{CStr, CString};
+use std::os::raw::c_char;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdkafka_sys::types::RDKafka;
+
+use crate::auth::{AccessToken, Credential};
+use crate::{Error, Result};
+
+/// Where a connection's OAUTHBEARER tokens come from.
+#[derive(Debug, Clone)]
+pub struct TokenSource {
+    /// The credential (Entra ID, OIDC, ...).
+    pub credential: Credential,
+    /// The scope to ask for, e.g. `https://<ns>.servicebus.windows.net/.default`.
+    pub scope: String,
+}
+
+/// Refreshes the token of one client handle until dropped. Drop it before
+/// the client (declare it after the client, or as an earlier struct field).
+pub struct TokenSession {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+struct State {
+    handle: Handle,
+    stopped: bool,
+}
+
+/// The client handle, only used while `State` is locked and not stopped.
+struct Handle(*mut RDKafka);
+// SAFETY: librdkafka's oauthbearer setters are thread-safe; the pointer is
+// only dereferenced under the mutex, and the session stops (under the same
+// mutex) before the owner destroys the client.
+unsafe impl Send for Handle {}
+
+impl TokenSession {
+    /// Fetches a first token and sets it on `rk`, failing when none can be
+    /// had within `timeout`; then keeps it fresh on a background thread.
+    pub fn start(rk: *mut RDKafka, source: TokenSource, timeout: Duration) -> Result<TokenSession> {
+        let shared =
+            Arc::new(Shared { state: Mutex::new(State { handle: Handle(rk), stopped: false }), wake: Condvar::new() });
+        let (first_tx, first_rx) = mpsc::channel();
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("topicform-oauthbearer".into())
+            .spawn(move || refresh_loop(&thread_shared, &source, first_tx))
+            .map_err(|e| Error::Token {
+                source_name: "OAUTHBEARER".into(),
+                message: format!("cannot start the token refresh thread: {e}"),
+                help: "the system is out of threads or memory".into(),
+            })?;
+        let session = TokenSession { shared, thread: Some(thread) };
+        match first_rx.recv_timeout(timeout) {
+            Ok(Ok(())) => Ok(session),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(Error::Token {
+                source_name: "OAUTHBEARER".into(),
+                message: format!("no token within {} s", timeout.as_secs()),
+                help: "the identity provider is slow or unreachable; check the authority host / token endpoint".into(),
+            }),
+        }
+    }
+}
+
+impl Drop for TokenSession {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.shared.state.lock() {
+            state.stopped = true;
+        }
+        self.shared.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Fetch, set, sleep until 80 % of the lifetime, repeat. Failures are
+/// reported to librdkafka (which logs them and fails pending requests with
+/// the reason) and retried with backoff while the old token lasts.
+fn refresh_loop(shared: &Shared, source: &TokenSource, first: mpsc::Sender<Result<()>>) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = first.send(Err(Error::Token {
+                source_name: "OAUTHBEARER".into(),
+                message: format!("cannot start the token runtime: {e}"),
+                help: "the system is out of threads or memory".into(),
+            }));
+            return;
+        }
+    };
+    let mut first = Some(first);
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let outcome = runtime.block_on(source.credential.fetch(&source.scope)).and_then(|token| {
+            let next = refresh_delay(&token);
+            set_token(shared, &token, &source.credential).map(|()| next)
+        });
+        let wait = match outcome {
+            Ok(next) => {
+                backoff = Duration::from_secs(1);
+                tracing::debug!(in_secs = next.as_secs(), "OAUTHBEARER token set; next refresh scheduled");
+                if let Some(tx) = first.take() {
+                    let _ = tx.send(Ok(()));
+                }
+                next
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "OAUTHBEARER token refresh failed; retrying");
+                set_failure(shared, &e.to_string());
+                if let Some(tx) = first.take() {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff
+            }
+        };
+        let state = shared.state.lock().expect("token session state");
+        let (state, _) =
+            shared.wake.wait_timeout_while(state, wait, |s| !s.stopped).expect("token session state");
+        if state.stopped {
+            return;
+        }
+    }
+}
+
+/// 80 % of the remaining lifetime, at least one second.
+fn refresh_delay(token: &AccessToken) -> Duration {
+    (token.remaining() * 4 / 5).max(Duration::from_secs(1))
+}
+
+fn set_token(shared: &Shared, token: &AccessToken, credential: &Credential) -> Result<()> {
+    let invalid = |what: &str| Error::Token {
+        source_name: credential.to_string(),
+        message: format!("the token {what}"),
+        help: "the identity provider returned an unusable token".into(),
+    };
+    let value = CString::new(token.token.expose()).map_err(|_| invalid("contains a NUL byte"))?;
+    let principal = CString::new(token.subject.as_str()).map_err(|_| invalid("subject contains a NUL byte"))?;
+    let lifetime_ms =
+        token.expires_at.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).map_err(|_| invalid("expiry is before 1970"))?;
+    let mut errstr = [0 as c_char; 512];
+    let state = shared.state.lock().expect("token session state");
+    if state.stopped {
+        return Ok(());
+    }
+    // SAFETY: the handle is live while the session is not stopped (checked
+    // under the lock held here); the strings outlive the call.
+    let err = unsafe {
+        rdkafka_sys::rd_kafka_oauthbearer_set_token(
+            state.handle.0,
+            value.as_ptr(),
+            lifetime_ms,
+            principal.as_ptr(),
+            std::ptr::null_mut(),
+            0,
+            errstr.as_mut_ptr(),
+            errstr.len(),
+        )
+    };
+    if err == rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+        return Ok(());
+    }
+    // SAFETY: librdkafka NUL-terminates errstr within its size.
+    let reason = unsafe { CStr::from_ptr(errstr.as_ptr()) }.to_string_lossy().into_owned();
+    let expired = token.expires_at <= SystemTime::now();
+    Err(Error::Token {
+        source_name: credential.to_string(),
+        message: if expired {
+            format!("the token it issued is already expired: {reason}")
+        } else {
+            format!("the Kafka client refused the token: {reason}")
+        },
+        help: if expired {
+            "check the identity provider's clock and the token lifetime".into()
+        } else {
+            "the token must be a JWT with an expiry; check the token endpoint".into()
+        },
+    })
+}
+
+fn set_failure(shared: &Shared, reason: &str) {
+    let Ok(reason) = CString::new(reason.replace('\0', " ")) else { return };
+    let state = shared.state.lock().expect("token session state");
+    if state.stopped {
+        return;
+    }
+    // SAFETY: as in set_token.
+    unsafe {
+        rdkafka_sys::rd_kafka_oauthbearer_set_token_failure(state.handle.0, reason.as_ptr());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretString;
+
+    #[test]
+    fn refreshes_at_four_fifths_of_the_remaining_lifetime() {
+        let token = |secs| AccessToken {
+            token: SecretString::new("t".into()),
+            expires_at: SystemTime::now() + Duration::from_secs(secs),
+            subject: "s".into(),
+            lifetime: Duration::from_secs(secs),
+        };
+        let d = refresh_delay(&token(100));
+        assert!(d <= Duration::from_secs(80) && d >= Duration::from_secs(79), "{d:?}");
+        assert_eq!(refresh_delay(&token(0)), Duration::from_secs(1));
+    }
+}
