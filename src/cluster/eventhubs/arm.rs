@@ -1,0 +1,428 @@
+//! A small Azure Resource Manager REST client for one Event Hubs namespace
+//! (api-version 2024-01-01).
+//!
+//! Every request carries a bearer token for `https://management.azure.com/.default`,
+//! has its own timeout, and is retried with exponential backoff on 429, 409
+//! and 5xx answers and on transport errors, honouring `Retry-After`.
+//! Long-running operations (201/202 with `Azure-AsyncOperation` or
+//! `Location`) are polled until they end. Every error names the operation,
+//! the resource, the HTTP status, ARM's error code and message and the
+//! `x-ms-request-id`; never a token.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value;
+
+use crate::secret::SecretString;
+use crate::{Error, Result};
+
+/// The ARM api-version topicform speaks (the contract in
+/// `tests/testdata/arm/reference/`).
+pub const API_VERSION: &str = "2024-01-01";
+
+/// Where ARM tokens come from (the `management:` credential in production).
+pub trait TokenSource: Send + Sync {
+    /// A bearer token for ARM.
+    fn token(&self) -> BoxFuture<'_, Result<SecretString>>;
+}
+
+/// Retry and polling timing.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Attempts per request (the first included).
+    pub attempts: u32,
+    /// First backoff; doubles per attempt.
+    pub backoff: Duration,
+    /// Longest wait between attempts or polls, `Retry-After` included.
+    pub max_wait: Duration,
+    /// Poll interval of a long-running operation without `Retry-After`.
+    pub poll: Duration,
+    /// How long a long-running operation may take.
+    pub operation_deadline: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            attempts: 6,
+            backoff: Duration::from_millis(500),
+            max_wait: Duration::from_secs(60),
+            poll: Duration::from_secs(2),
+            operation_deadline: Duration::from_secs(600),
+        }
+    }
+}
+
+/// An ARM client scoped to one namespace.
+#[derive(Clone)]
+pub struct ArmClient {
+    http: reqwest::Client,
+    base: Url,
+    /// Path segments of the namespace resource.
+    namespace: Vec<String>,
+    tokens: Arc<dyn TokenSource>,
+    timeout: Duration,
+    timing: Timing,
+}
+
+/// A successful answer.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl ArmClient {
+    /// A client for namespace `namespace` in `subscription` / `resource_group`
+    /// behind `base` (e.g. `https://management.azure.com`).
+    pub fn new(
+        http: reqwest::Client,
+        base: Url,
+        subscription: &str,
+        resource_group: &str,
+        namespace: &str,
+        tokens: Arc<dyn TokenSource>,
+        timeout: Duration,
+    ) -> Self {
+        let namespace = [
+            "subscriptions",
+            subscription,
+            "resourceGroups",
+            resource_group,
+            "providers",
+            "Microsoft.EventHub",
+            "namespaces",
+            namespace,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        ArmClient { http, base, namespace, tokens, timeout, timing: Timing::default() }
+    }
+
+    /// Replaces the retry and polling timing.
+    pub fn with_timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
+        self
+    }
+
+    /// The URL of the namespace, or of a resource below it.
+    fn url(&self, below: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut segs = url.path_segments_mut().expect("an http(s) base URL");
+            segs.pop_if_empty();
+            segs.extend(self.namespace.iter().map(String::as_str));
+            segs.extend(below);
+        }
+        url.set_query(Some(&format!("api-version={API_VERSION}")));
+        url
+    }
+
+    /// The namespace's resource path, as ARM ids are written.
+    pub fn namespace_id(&self) -> String {
+        format!("/{}", self.namespace.join("/"))
+    }
+
+    /// `GET .../namespaces/{ns}`.
+    pub async fn get_namespace(&self) -> Result<Value> {
+        let id = self.namespace_id();
+        Ok(self.call("reading namespace", &id, Method::GET, self.url(&[]), None).await?.body)
+    }
+
+    /// `GET .../namespaces/{ns}/eventhubs`, every page (`nextLink`).
+    pub async fn list_eventhubs(&self) -> Result<Vec<Value>> {
+        let resource = format!("{}/eventhubs", self.namespace_id());
+        let mut url = self.url(&["eventhubs"]);
+        let mut hubs = Vec::new();
+        loop {
+            let body = self.call("listing event hubs", &resource, Method::GET, url, None).await?.body;
+            if let Some(items) = body["value"].as_array() {
+                hubs.extend(items.iter().cloned());
+            }
+            match body["nextLink"].as_str().filter(|l| !l.is_empty()) {
+                Some(next) => url = self.same_origin("listing event hubs", &resource, next)?,
+                None => return Ok(hubs),
+            }
+        }
+    }
+
+    /// `PUT .../eventhubs/{name}`, waiting for a long-running operation to end.
+    pub async fn put_eventhub(&self, name: &str, body: &Value) -> Result<()> {
+        let resource = format!("{}/eventhubs/{name}", self.namespace_id());
+        let op = "writing event hub";
+        let reply = self.call(op, &resource, Method::PUT, self.url(&["eventhubs", name]), Some(body)).await?;
+        self.wait(op, &resource, reply).await
+    }
+
+    /// `DELETE .../eventhubs/{name}`; an event hub already gone is success.
+    pub async fn delete_eventhub(&self, name: &str) -> Result<()> {
+        let resource = format!("{}/eventhubs/{name}", self.namespace_id());
+        let op = "deleting event hub";
+        let reply = self.call(op, &resource, Method::DELETE, self.url(&["eventhubs", name]), None).await?;
+        self.wait(op, &resource, reply).await
+    }
+
+    /// A URL ARM handed back (`nextLink`, operation status). It must point
+    /// at the same endpoint, so the token is never sent anywhere else.
+    fn same_origin(&self, op: &str, resource: &str, link: &str) -> Result<Url> {
+        let url = Url::parse(link).or_else(|_| self.base.join(link)).map_err(|e| self.error(op, resource, None, format!("ARM returned an invalid link `{link}`: {e}"), None))?;
+        if url.origin() != self.base.origin() {
+            return Err(self.error(
+                op,
+                resource,
+                None,
+                format!("ARM returned a link to another host ({}); not following it with the token", url.origin().ascii_serialization()),
+                None,
+            ));
+        }
+        Ok(url)
+    }
+
+    /// Waits for the operation `reply` started, if it is long-running.
+    async fn wait(&self, op: &str, resource: &str, reply: Reply) -> Result<()> {
+        if !matches!(reply.status, StatusCode::CREATED | StatusCode::ACCEPTED) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.timing.operation_deadline;
+        let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut pause = retry_after(&reply.headers).unwrap_or(self.timing.poll);
+        if let Some(link) = header("azure-asyncoperation") {
+            let url = self.same_origin(op, resource, &link)?;
+            loop {
+                self.pause(op, resource, deadline, pause).await?;
+                let poll = self.call(op, resource, Method::GET, url.clone(), None).await?;
+                match poll.body["status"].as_str().unwrap_or("") {
+                    s if s.eq_ignore_ascii_case("Succeeded") => return Ok(()),
+                    s if s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled") => {
+                        let (code, message) = arm_error(&poll.body);
+                        let detail = format!(
+                            "the operation ended {s}{}",
+                            describe(code.as_deref(), message.as_deref()).map(|d| format!(": {d}")).unwrap_or_default()
+                        );
+                        return Err(self.error(op, resource, Some(poll.status), detail, request_id(&poll.headers)));
+                    }
+                    _ => pause = retry_after(&poll.headers).unwrap_or(self.timing.poll),
+                }
+            }
+        }
+        if let Some(link) = header("location") {
+            let url = self.same_origin(op, resource, &link)?;
+            loop {
+                self.pause(op, resource, deadline, pause).await?;
+                let poll = self.call(op, resource, Method::GET, url.clone(), None).await?;
+                if poll.status != StatusCode::ACCEPTED {
+                    return Ok(());
+                }
+                pause = retry_after(&poll.headers).unwrap_or(self.timing.poll);
+            }
+        }
+        // 201 without a status link: created.
+        Ok(())
+    }
+
+    async fn pause(&self, op: &str, resource: &str, deadline: Instant, pause: Duration) -> Result<()> {
+        if Instant::now() + pause > deadline {
+            return Err(self.error(
+                op,
+                resource,
+                None,
+                format!("the operation did not finish within {} s", self.timing.operation_deadline.as_secs()),
+                None,
+            ));
+        }
+        tokio::time::sleep(pause.min(self.timing.max_wait)).await;
+        Ok(())
+    }
+
+    /// One request with retries. 2xx is `Ok` (404 on DELETE too); anything
+    /// else, once retries are spent, is an [`Error::Arm`].
+    async fn call(&self, op: &str, resource: &str, method: Method, url: Url, body: Option<&Value>) -> Result<Reply> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.timing.attempts;
+            let token = self.tokens.token().await?;
+            let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose()).timeout(self.timeout);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let detail = if e.is_timeout() {
+                        format!("no answer within {} s", self.timeout.as_secs())
+                    } else {
+                        format!("request failed: {}", transport_message(&e))
+                    };
+                    if last {
+                        return Err(self.error(op, resource, None, detail, None));
+                    }
+                    tracing::warn!(operation = op, resource, attempt, error = %detail, "retrying");
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            let text = response.text().await.unwrap_or_default();
+            let body: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+            if status.is_success() || (method == Method::DELETE && status == StatusCode::NOT_FOUND) {
+                return Ok(Reply { status, headers, body });
+            }
+            let (code, message) = arm_error(&body);
+            let retriable = status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::CONFLICT
+                || status.is_server_error();
+            if retriable && !last {
+                let wait = retry_after(&headers).unwrap_or_else(|| self.backoff(attempt)).min(self.timing.max_wait);
+                tracing::warn!(
+                    operation = op,
+                    resource,
+                    attempt,
+                    status = status.as_u16(),
+                    code = code.as_deref().unwrap_or(""),
+                    request_id = request_id(&headers).as_deref().unwrap_or(""),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let mut detail = describe(code.as_deref(), message.as_deref()).unwrap_or_else(|| {
+                let snippet: String = text.chars().take(200).collect();
+                if snippet.trim().is_empty() { "no error body".into() } else { snippet }
+            });
+            if retriable {
+                detail.push_str(&format!(" (after {attempt} attempts)"));
+            }
+            return Err(self.error(op, resource, Some(status), detail, request_id(&headers)));
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        (self.timing.backoff * 2u32.saturating_pow(attempt.saturating_sub(1).min(10))).min(self.timing.max_wait)
+    }
+
+    fn error(
+        &self,
+        operation: &str,
+        resource: &str,
+        status: Option<StatusCode>,
+        detail: String,
+        request_id: Option<String>,
+    ) -> Error {
+        let mut text = match status {
+            Some(s) => format!("HTTP {}: {detail}", s.as_u16()),
+            None => detail,
+        };
+        if let Some(id) = request_id {
+            text.push_str(&format!(" (x-ms-request-id: {id})"));
+        }
+        Error::Arm { operation: operation.to_owned(), resource: resource.to_owned(), detail: text, help: help_for(status) }
+    }
+}
+
+/// ARM's `{"error": {"code", "message"}}` (or the same fields at the top
+/// level, as operation-status bodies have them).
+fn arm_error(body: &Value) -> (Option<String>, Option<String>) {
+    let e = if body["error"].is_object() { &body["error"] } else { body };
+    (e["code"].as_str().map(str::to_owned), e["message"].as_str().map(str::to_owned))
+}
+
+fn describe(code: Option<&str>, message: Option<&str>) -> Option<String> {
+    match (code, message) {
+        (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+        (Some(c), None) => Some(c.to_owned()),
+        (None, Some(m)) => Some(m.to_owned()),
+        (None, None) => None,
+    }
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-ms-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// `Retry-After` in seconds (ARM's form). An HTTP date is ignored in favour
+/// of the backoff.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get("retry-after")?.to_str().ok()?.trim();
+    v.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// A transport error with its cause chain (the URL in it carries nothing
+/// secret: tokens travel in a header).
+fn transport_message(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+fn help_for(status: Option<StatusCode>) -> String {
+    match status.map(|s| s.as_u16()) {
+        Some(401) => "ARM rejected the token: check the environment's `management:` credential (tenantId, clientId, secret or federated token) and `authorityHost`; the token must be for https://management.azure.com".into(),
+        Some(403) => "the identity lacks an ARM permission: it needs Microsoft.EventHub/namespaces/read and namespaces/eventhubs/read, write and delete on the namespace (README, \"Event Hubs (ARM)\"); data-plane roles such as Azure Event Hubs Data Owner do not grant them".into(),
+        Some(404) => "check the environment's subscriptionId, resourceGroup and namespace (and armEndpoint)".into(),
+        Some(409) => "another operation on this resource is still running or the change conflicts with the resource's state; run `topicform plan` again when it is done".into(),
+        Some(429) => "ARM kept throttling the requests; try again later".into(),
+        Some(s) if s >= 500 => "ARM kept failing; try again later, and quote the x-ms-request-id to Azure support if it persists".into(),
+        Some(_) => "ARM refused the request; the message above says why".into(),
+        None => "check armEndpoint, the network and any proxy; --timeout raises the per-request timeout".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_the_base_path_and_encode_names() {
+        struct NoToken;
+        impl TokenSource for NoToken {
+            fn token(&self) -> BoxFuture<'_, Result<SecretString>> {
+                Box::pin(async { Ok(SecretString::new(String::new())) })
+            }
+        }
+        let c = ArmClient::new(
+            reqwest::Client::new(),
+            Url::parse("http://127.0.0.1:1/prefix/").unwrap(),
+            "sub",
+            "rg",
+            "ns",
+            Arc::new(NoToken),
+            Duration::from_secs(1),
+        );
+        assert_eq!(
+            c.url(&["eventhubs", "a b"]).as_str(),
+            "http://127.0.0.1:1/prefix/subscriptions/sub/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns/eventhubs/a%20b?api-version=2024-01-01"
+        );
+        assert!(c.same_origin("op", "r", "http://127.0.0.1:1/x?$skiptoken=1").is_ok());
+        let err = c.same_origin("op", "r", "http://evil.example/x").unwrap_err().to_string();
+        assert!(err.contains("another host"), "{err}");
+    }
+
+    #[test]
+    fn arm_errors_are_read_from_both_shapes() {
+        let body = serde_json::json!({"error": {"code": "BadRequest", "message": "no"}});
+        assert_eq!(arm_error(&body), (Some("BadRequest".into()), Some("no".into())));
+        let body = serde_json::json!({"status": "Failed", "error": {"code": "X", "message": "y"}});
+        assert_eq!(describe(arm_error(&body).0.as_deref(), arm_error(&body).1.as_deref()).unwrap(), "X: y");
+    }
+
+    #[test]
+    fn retry_after_is_seconds() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+}

@@ -1,0 +1,296 @@
+//! Quotas of the live namespace, checked against a whole plan before the
+//! first write, so an apply never stops half-way on a limit topicform could
+//! have known. Pure.
+//!
+//! `validate` already checks the spec offline against the tier named in it
+//! (`spec::tiers`); this checks the namespace as it is: its real tier and
+//! capacity (processing / capacity units), and the event hubs already in it,
+//! including the ones this spec does not manage.
+
+use crate::plan::{Change, ClusterState, Plan};
+use crate::spec::model::EventHubsTier;
+use crate::spec::tiers::TierLimits;
+
+use super::mapping::Cleanup;
+
+/// Limits of one live namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamespaceLimits {
+    /// The namespace's tier (from its SKU).
+    pub tier: EventHubsTier,
+    /// `sku.capacity`: throughput units (standard), processing units
+    /// (premium) or capacity units (dedicated).
+    pub capacity: u32,
+    /// Event hubs the namespace may hold.
+    pub max_hubs: u64,
+    /// Partitions one event hub may have.
+    pub max_partitions_per_hub: u32,
+    /// Partitions all event hubs of the namespace may have together, where
+    /// the tier has such a quota (premium 200 per PU, dedicated 2000 per CU).
+    pub max_partitions_total: Option<u64>,
+    /// Whether partitions can be added after an event hub is created.
+    pub partition_increase: bool,
+    /// Longest retention, in hours.
+    pub max_retention_hours: i64,
+}
+
+impl NamespaceLimits {
+    /// The limits of a namespace of `tier` with `capacity` units.
+    pub fn new(tier: EventHubsTier, capacity: u32) -> NamespaceLimits {
+        let t = TierLimits::of(tier);
+        let units = u64::from(capacity.max(1));
+        let (max_hubs, max_partitions_total) = match tier {
+            EventHubsTier::Basic | EventHubsTier::Standard => (u64::from(t.hubs_per_unit), None),
+            EventHubsTier::Premium => (100 * units, Some(200 * units)),
+            EventHubsTier::Dedicated => (1000 * units, Some(2000 * units)),
+        };
+        NamespaceLimits {
+            tier,
+            capacity: capacity.max(1),
+            max_hubs,
+            max_partitions_per_hub: t.max_partitions,
+            max_partitions_total,
+            partition_increase: t.partition_increase,
+            max_retention_hours: t.max_retention_hours,
+        }
+    }
+
+    fn units(&self) -> &'static str {
+        match self.tier {
+            EventHubsTier::Premium => "processing unit(s)",
+            EventHubsTier::Dedicated => "capacity unit(s)",
+            _ => "throughput unit(s)",
+        }
+    }
+
+    /// Everything in `plan` that the namespace would refuse, given what is
+    /// on it now (`state`: every event hub, managed or not). Empty when the
+    /// whole plan fits.
+    pub fn check(&self, plan: &Plan, state: &ClusterState) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut hubs = state.topics.len() as u64;
+        let mut partitions: u64 = state.topics.values().map(|t| u64::from(t.partitions)).sum();
+        let (hubs_before, partitions_before) = (hubs, partitions);
+        for t in plan.changing() {
+            let current = state.topics.get(&t.topic);
+            for c in &t.changes {
+                match c {
+                    Change::CreateTopic { partitions: p, config, .. } => {
+                        hubs += 1;
+                        partitions += u64::from(*p);
+                        if *p > self.max_partitions_per_hub {
+                            problems.push(format!(
+                                "`{}`: {p} partitions exceed the {} tier's {} per event hub",
+                                t.topic, self.tier, self.max_partitions_per_hub
+                            ));
+                        }
+                        self.check_config(&t.topic, config.iter(), &mut problems);
+                    }
+                    Change::AddPartitions { from, to } => {
+                        partitions += u64::from(to.saturating_sub(*from));
+                        if !self.partition_increase {
+                            problems.push(format!(
+                                "`{}`: partitions cannot be added on the {} tier ({from} → {to})",
+                                t.topic, self.tier
+                            ));
+                        } else if *to > self.max_partitions_per_hub {
+                            problems.push(format!(
+                                "`{}`: {to} partitions exceed the {} tier's {} per event hub",
+                                t.topic, self.tier, self.max_partitions_per_hub
+                            ));
+                        }
+                    }
+                    Change::SetConfig { key, desired, .. } => {
+                        if key == "cleanup.policy"
+                            && current.is_some_and(|c| {
+                                c.config.get(key).map(|v| Cleanup::from_spec(&v.value)).unwrap_or(Cleanup::Delete)
+                                    != Cleanup::from_spec(desired)
+                            })
+                        {
+                            problems.push(format!(
+                                "`{}`: cleanup.policy cannot change after an event hub is created",
+                                t.topic
+                            ));
+                        }
+                        self.check_config(&t.topic, std::iter::once((key, desired)), &mut problems);
+                    }
+                    Change::DeleteConfig { key, current } => {
+                        if key == "cleanup.policy" && Cleanup::from_spec(current) == Cleanup::Compact {
+                            problems.push(format!(
+                                "`{}`: removing cleanup.policy would turn a compacted event hub into a deleting one, and cleanup.policy cannot change after an event hub is created",
+                                t.topic
+                            ));
+                        }
+                    }
+                    Change::DeleteTopic => {
+                        hubs = hubs.saturating_sub(1);
+                        partitions = partitions.saturating_sub(current.map(|c| u64::from(c.partitions)).unwrap_or(0));
+                    }
+                }
+            }
+        }
+        if hubs > self.max_hubs && hubs > hubs_before {
+            problems.push(format!(
+                "the namespace would hold {hubs} event hubs ({hubs_before} now), more than the {} tier allows with {} {}: {}",
+                self.tier,
+                self.capacity,
+                self.units(),
+                self.max_hubs
+            ));
+        }
+        if let Some(max) = self.max_partitions_total {
+            if partitions > max && partitions > partitions_before {
+                problems.push(format!(
+                    "the namespace would hold {partitions} partitions ({partitions_before} now), more than the {} tier allows with {} {}: {max}",
+                    self.tier,
+                    self.capacity,
+                    self.units()
+                ));
+            }
+        }
+        problems
+    }
+
+    fn check_config<'a>(
+        &self,
+        topic: &str,
+        config: impl Iterator<Item = (&'a String, &'a String)>,
+        problems: &mut Vec<String>,
+    ) {
+        for (key, value) in config {
+            if key != "retention.ms" {
+                continue;
+            }
+            if let Ok(ms) = crate::spec::values::parse_duration_ms(value) {
+                if ms > 0 && ms / 3_600_000 > self.max_retention_hours {
+                    problems.push(format!(
+                        "`{topic}`: retention of {}h exceeds the {} tier's {}h",
+                        ms / 3_600_000,
+                        self.tier,
+                        self.max_retention_hours
+                    ));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::{Action, ObservedConfig, ObservedTopic, PlanOptions, Summary, TopicPlan};
+
+    fn state(hubs: &[(&str, u32)]) -> ClusterState {
+        ClusterState {
+            cluster_id: None,
+            broker_count: 0,
+            topics: hubs
+                .iter()
+                .map(|(n, p)| {
+                    let config = BTreeMap::from([(
+                        "cleanup.policy".to_owned(),
+                        ObservedConfig { value: "delete".into(), is_override: false },
+                    )]);
+                    (n.to_string(), ObservedTopic { name: n.to_string(), partitions: *p, replication_factor: None, config })
+                })
+                .collect(),
+        }
+    }
+
+    fn plan(topics: Vec<(&str, Action, Vec<Change>)>) -> Plan {
+        Plan {
+            format_version: 1,
+            environment: "e".into(),
+            cluster_type: "eventhubs".into(),
+            cluster_id: None,
+            state_fingerprint: String::new(),
+            options: PlanOptions::default(),
+            summary: Summary::default(),
+            topics: topics
+                .into_iter()
+                .map(|(t, action, changes)| TopicPlan {
+                    topic: t.into(),
+                    action,
+                    changes,
+                    reasons: vec![],
+                    warnings: vec![],
+                    drift: vec![],
+                })
+                .collect(),
+            unmanaged: vec![],
+            notes: vec![],
+        }
+    }
+
+    fn create(p: u32) -> Change {
+        Change::CreateTopic { partitions: p, replication_factor: None, config: BTreeMap::new() }
+    }
+
+    #[test]
+    fn quotas_scale_with_capacity() {
+        let l = NamespaceLimits::new(EventHubsTier::Premium, 2);
+        assert_eq!((l.max_hubs, l.max_partitions_total), (200, Some(400)));
+        let l = NamespaceLimits::new(EventHubsTier::Dedicated, 3);
+        assert_eq!((l.max_hubs, l.max_partitions_total), (3000, Some(6000)));
+        let l = NamespaceLimits::new(EventHubsTier::Standard, 20);
+        assert_eq!((l.max_hubs, l.max_partitions_total), (10, None));
+    }
+
+    #[test]
+    fn hubs_count_unmanaged_ones_and_deletes_make_room() {
+        let l = NamespaceLimits::new(EventHubsTier::Standard, 1);
+        let s = state(&[("a", 1), ("b", 1), ("c", 1), ("d", 1), ("e", 1), ("f", 1), ("g", 1), ("h", 1), ("i", 1)]);
+        let p = plan(vec![("x", Action::Create, vec![create(1)]), ("y", Action::Create, vec![create(1)])]);
+        let problems = l.check(&p, &s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("11 event hubs (9 now)"), "{problems:?}");
+        let p = plan(vec![
+            ("x", Action::Create, vec![create(1)]),
+            ("y", Action::Create, vec![create(1)]),
+            ("a", Action::Delete, vec![Change::DeleteTopic]),
+        ]);
+        assert!(l.check(&p, &s).is_empty());
+    }
+
+    #[test]
+    fn partitions_per_namespace() {
+        let l = NamespaceLimits::new(EventHubsTier::Premium, 1);
+        let s = state(&[("a", 100), ("b", 90)]);
+        let p = plan(vec![("c", Action::Create, vec![create(6)]), ("a", Action::Unchanged, vec![])]);
+        assert!(l.check(&p, &s).is_empty());
+        let p = plan(vec![("c", Action::Create, vec![create(12)])]);
+        let problems = l.check(&p, &s);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("202 partitions (190 now)"), "{problems:?}");
+        assert!(problems[0].contains("1 processing unit(s): 200"), "{problems:?}");
+    }
+
+    #[test]
+    fn tier_rules() {
+        let std = NamespaceLimits::new(EventHubsTier::Standard, 1);
+        let s = state(&[("a", 2)]);
+        let grow = plan(vec![("a", Action::Update, vec![Change::AddPartitions { from: 2, to: 4 }])]);
+        assert!(std.check(&grow, &s)[0].contains("cannot be added on the standard tier"));
+        assert!(NamespaceLimits::new(EventHubsTier::Premium, 1).check(&grow, &s).is_empty());
+        let cleanup = plan(vec![(
+            "a",
+            Action::Update,
+            vec![Change::SetConfig { key: "cleanup.policy".into(), current: Some("delete".into()), desired: "compact".into() }],
+        )]);
+        assert!(std.check(&cleanup, &s)[0].contains("cannot change"));
+        let long = plan(vec![(
+            "n",
+            Action::Create,
+            vec![Change::CreateTopic {
+                partitions: 40,
+                replication_factor: None,
+                config: BTreeMap::from([("retention.ms".into(), "691200000".into())]),
+            }],
+        )]);
+        let problems = std.check(&long, &s);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[1].contains("192h exceeds the standard tier's 168h"), "{problems:?}");
+    }
+}
