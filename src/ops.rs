@@ -8,6 +8,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use regex::Regex;
 
+use crate::cluster::eventhubs::EventHubsBackend;
 use crate::cluster::kafka::KafkaBackend;
 use crate::cluster::{ApplyReport, Cluster, Progress, Scope};
 use crate::plan::{self, Capabilities, ClusterState, Plan, PlanOptions};
@@ -38,31 +39,27 @@ pub fn resolve_env(
 }
 
 /// A connected backend. An enum rather than `dyn Cluster` because the trait
-/// has async methods; Event Hubs joins as a second variant.
+/// has async methods.
 pub enum Backend {
     /// Apache Kafka.
     Kafka(KafkaBackend),
+    /// Azure Event Hubs, through Azure Resource Manager.
+    EventHubs(EventHubsBackend),
 }
 
 impl Backend {
     /// Connects to the cluster of `env`.
-    pub fn connect(env: &ResolvedEnvironment, timeout: Duration, command: &str) -> Result<Backend> {
+    pub fn connect(env: &ResolvedEnvironment, timeout: Duration, _command: &str) -> Result<Backend> {
         match &env.cluster {
             ClusterSpec::Kafka(k) => Ok(Backend::Kafka(KafkaBackend::connect(&env.name, k, timeout)?)),
-            ClusterSpec::Eventhubs(_) => Err(Error::Unsupported {
-                env: env.name.clone(),
-                kind: "Event Hubs".into(),
-                command: command.into(),
-                help: "Event Hubs topics are managed through Azure Resource Manager, which arrives with the Event Hubs backend; \
-                       `topicform validate` already checks this environment against its tier's limits"
-                    .into(),
-            }),
+            ClusterSpec::Eventhubs(eh) => Ok(Backend::EventHubs(EventHubsBackend::connect(&env.name, eh, timeout)?)),
         }
     }
 
     fn capabilities(&self) -> Capabilities {
         match self {
             Backend::Kafka(k) => k.capabilities(),
+            Backend::EventHubs(e) => e.capabilities(),
         }
     }
 
@@ -70,6 +67,7 @@ impl Backend {
     pub async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
         match self {
             Backend::Kafka(k) => k.observe(scope).await,
+            Backend::EventHubs(e) => e.observe(scope).await,
         }
     }
 
@@ -77,6 +75,7 @@ impl Backend {
     pub async fn apply(&self, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
         match self {
             Backend::Kafka(k) => k.apply(plan, progress).await,
+            Backend::EventHubs(e) => e.apply(plan, progress).await,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Cluster backends behind one trait. This is the only module that talks to
 //! brokers; everything else works on [`ClusterState`] and [`Plan`].
 
+pub mod eventhubs;
 pub mod kafka;
 
 use std::collections::BTreeSet;

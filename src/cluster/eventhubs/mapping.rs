@@ -192,8 +192,12 @@ pub fn put_body(current: Option<&Value>, desired: &Desired) -> Result<Value, Str
         (Cleanup::Delete, Some(-1)) => {
             return Err("infinite retention (`retention.ms: -1`) needs `cleanup.policy: compact` on Event Hubs".into())
         }
-        // Compacted: the retention time does not apply; ARM reports
-        // Long.MaxValue. Leave it to the service.
+        // Compacted: a finite retention is sent as written (Microsoft's
+        // compact example does the same); infinite is the service's own
+        // value (Long.MaxValue), so nothing is sent.
+        (Cleanup::Compact, Some(h)) if h > 0 => {
+            retention.insert("retentionTimeInHours".into(), json!(h));
+        }
         (Cleanup::Compact, _) => {
             retention.remove("retentionTimeInHours");
         }
@@ -261,8 +265,8 @@ mod tests {
 
     #[test]
     fn compact_reports_infinite_retention_and_tombstones() {
-        // Microsoft's example answers Compact with retentionTimeInHours 96;
-        // the definition says Long.MaxValue. Both read as a compacted hub.
+        // The definition says ARM answers Long.MaxValue for a compacted
+        // hub's retention: infinite, and not the user's setting.
         let max = observed_topic(&hub(json!({
             "partitionCount": 1,
             "retentionDescription": { "cleanupPolicy": "Compact", "retentionTimeInHours": i64::MAX, "tombstoneRetentionTimeInHours": 1 }
