@@ -1,0 +1,122 @@
+locals {
+  chart_path = coalesce(var.chart_path, "${path.module}/../../../helm/platform")
+
+  mechanism = var.broker.sasl_mechanism
+  # PLAIN and SCRAM authenticate with a password, which lives in a Secret.
+  password_auth = contains(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], coalesce(local.mechanism, "none"))
+  oauthbearer   = local.mechanism == "OAUTHBEARER"
+  # Event Hubs' SASL PLAIN user is the literal `$ConnectionString`.
+  sasl_username = local.mechanism == "PLAIN" ? coalesce(var.broker.sasl_username, "$ConnectionString") : var.broker.sasl_username
+
+  secret_key = "KAFKA_SASL_PASSWORD"
+
+  namespace = var.create_namespace ? kubernetes_namespace.this[0].metadata[0].name : var.namespace
+
+  # The `broker:` block exactly as `topicform env --format helm-values` prints it:
+  # keys that do not apply are left out, not set to null.
+  broker = merge(
+    {
+      brokers          = var.broker.brokers
+      securityProtocol = var.broker.security_protocol
+    },
+    local.mechanism != null ? { saslMechanism = local.mechanism } : {},
+    local.sasl_username != null ? { saslUsername = local.sasl_username } : {},
+    local.password_auth ? {
+      existingSecret = {
+        name = kubernetes_secret.broker[0].metadata[0].name
+        keys = { saslPassword = local.secret_key }
+      }
+    } : {},
+    local.oauthbearer && var.broker.workload_identity_client_id != null ? {
+      workloadIdentity = { clientId = var.broker.workload_identity_client_id }
+    } : {},
+  )
+
+  services = [for name in sort(keys(var.services)) : merge(
+    yamldecode(var.services[name].settings),
+    { name = name },
+    var.services[name].workload_identity_client_id != null ? {
+      workloadIdentity = { clientId = var.services[name].workload_identity_client_id }
+    } : {},
+  )]
+
+  topicform = merge(
+    {
+      spec        = var.spec
+      environment = var.environment
+    },
+    var.topicform_client_id != null ? {
+      azure = { workloadIdentity = { clientId = var.topicform_client_id } }
+    } : {},
+  )
+
+  values = {
+    broker     = local.broker
+    services   = local.services
+    topicform  = local.topicform
+    kafkaLocal = { enabled = var.kafka_local_enabled }
+  }
+
+  # ServiceAccounts the chart creates (and the federated credentials must name).
+  service_accounts = merge(
+    { topicform = "topicform" },
+    { for name in keys(var.services) : name => name },
+  )
+}
+
+resource "kubernetes_namespace" "this" {
+  count = var.create_namespace ? 1 : 0
+
+  metadata {
+    name   = var.namespace
+    labels = var.namespace_labels
+  }
+}
+
+# The broker credential: only here, never in the Helm values (which Helm keeps
+# in its release Secret and shows with `helm get values`).
+resource "kubernetes_secret" "broker" {
+  count = local.password_auth ? 1 : 0
+
+  metadata {
+    name      = var.broker_secret_name
+    namespace = local.namespace
+    labels = {
+      "app.kubernetes.io/managed-by" = "terraform"
+      "app.kubernetes.io/part-of"    = var.release_name
+    }
+  }
+
+  type = "Opaque"
+  data = {
+    (local.secret_key) = var.broker_password
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.broker_password != null
+      error_message = "broker_password is required for sasl_mechanism ${coalesce(local.mechanism, "none")} (on Event Hubs: the connection string)."
+    }
+  }
+}
+
+resource "helm_release" "this" {
+  name      = var.release_name
+  namespace = local.namespace
+  chart     = local.chart_path
+  wait      = var.wait
+  timeout   = var.timeout
+
+  values = concat([yamlencode(local.values)], var.extra_values)
+
+  lifecycle {
+    precondition {
+      condition     = local.password_auth || var.broker_password == null
+      error_message = "broker_password is set but sasl_mechanism ${coalesce(local.mechanism, "(none)")} takes no password; it would be ignored."
+    }
+    precondition {
+      condition     = !local.oauthbearer || var.broker.workload_identity_client_id != null || (length(var.services) > 0 && alltrue([for k, v in var.services : v.workload_identity_client_id != null]))
+      error_message = "OAUTHBEARER needs a workload identity client id: broker.workload_identity_client_id, or one for every service."
+    }
+  }
+}

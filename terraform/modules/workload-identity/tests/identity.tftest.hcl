@@ -1,0 +1,154 @@
+# Offline: the azurerm provider is mocked. Run from the module directory: `terraform test`.
+
+mock_provider "azurerm" {
+  mock_resource "azurerm_user_assigned_identity" {
+    defaults = {
+      client_id    = "11111111-1111-1111-1111-111111111111"
+      principal_id = "22222222-2222-2222-2222-222222222222"
+      tenant_id    = "33333333-3333-3333-3333-333333333333"
+    }
+  }
+  mock_resource "azurerm_role_definition" {
+    defaults = {
+      role_definition_resource_id = "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/44444444-4444-4444-4444-444444444444"
+    }
+  }
+}
+
+variables {
+  resource_group_name    = "rg-etelios-prod"
+  location               = "westeurope"
+  eventhubs_namespace_id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod/providers/Microsoft.EventHub/namespaces/etelios-prod"
+  oidc_issuer_url        = "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-0000-0000-0000-000000000000/"
+  kubernetes_namespace   = "platform"
+  services = {
+    "auth-service"         = { send = true, listen = true }
+    "notification-service" = { listen = true }
+  }
+}
+
+run "federated_credentials_name_the_charts_service_accounts" {
+  command = apply
+
+  assert {
+    condition = output.federated_subjects == {
+      "topicform"                    = "system:serviceaccount:platform:topicform"
+      "service/auth-service"         = "system:serviceaccount:platform:auth-service"
+      "service/notification-service" = "system:serviceaccount:platform:notification-service"
+    }
+    error_message = "subjects must be system:serviceaccount:<namespace>:<chart service account>"
+  }
+  assert {
+    condition     = alltrue([for k, v in azurerm_federated_identity_credential.this : v.audience == ["api://AzureADTokenExchange"] && v.issuer == var.oidc_issuer_url])
+    error_message = "audience api://AzureADTokenExchange and the cluster's issuer on every credential"
+  }
+  assert {
+    condition     = azurerm_user_assigned_identity.this["topicform"].name == "id-topicform" && azurerm_user_assigned_identity.this["service/auth-service"].name == "id-auth-service"
+    error_message = "identities are named <prefix>topicform and <prefix><service>"
+  }
+  assert {
+    condition     = output.topicform_client_id == "11111111-1111-1111-1111-111111111111" && output.service_client_ids["auth-service"] == "11111111-1111-1111-1111-111111111111"
+    error_message = "client ids come from the identities"
+  }
+}
+
+run "custom_role_is_least_privilege_on_the_namespace" {
+  command = apply
+
+  assert {
+    condition = toset(azurerm_role_definition.topicform[0].permissions[0].actions) == toset([
+      "Microsoft.EventHub/namespaces/read",
+      "Microsoft.EventHub/namespaces/eventhubs/read",
+      "Microsoft.EventHub/namespaces/eventhubs/write",
+      "Microsoft.EventHub/namespaces/eventhubs/delete",
+    ]) && length(azurerm_role_definition.topicform[0].permissions[0].actions) == 4
+    error_message = "topicform's role: namespace read and event hubs read/write/delete, nothing else"
+  }
+  assert {
+    condition     = length(coalesce(azurerm_role_definition.topicform[0].permissions[0].data_actions, [])) == 0
+    error_message = "topicform's custom role has no data actions"
+  }
+  assert {
+    condition     = azurerm_role_definition.topicform[0].scope == var.eventhubs_namespace_id && azurerm_role_definition.topicform[0].assignable_scopes == [var.eventhubs_namespace_id]
+    error_message = "the role is defined on and assignable to the namespace only"
+  }
+  assert {
+    condition     = azurerm_role_definition.topicform[0].name == "topicform topics on etelios-prod"
+    error_message = "role name names the namespace (custom role names are unique per tenant)"
+  }
+  assert {
+    condition = (
+      azurerm_role_assignment.topicform[0].scope == var.eventhubs_namespace_id &&
+      azurerm_role_assignment.topicform[0].role_definition_id == azurerm_role_definition.topicform[0].role_definition_resource_id &&
+      azurerm_role_assignment.topicform[0].principal_type == "ServicePrincipal"
+    )
+    error_message = "topicform's identity holds the custom role on the namespace"
+  }
+}
+
+run "data_plane_roles_per_service" {
+  command = apply
+
+  assert {
+    condition = { for k, v in azurerm_role_assignment.data_plane : k => v.role_definition_name } == {
+      "service/auth-service/sender"           = "Azure Event Hubs Data Sender"
+      "service/auth-service/receiver"         = "Azure Event Hubs Data Receiver"
+      "service/notification-service/receiver" = "Azure Event Hubs Data Receiver"
+    }
+    error_message = "send -> Data Sender, listen -> Data Receiver, per service"
+  }
+  assert {
+    condition     = alltrue([for v in azurerm_role_assignment.data_plane : v.scope == var.eventhubs_namespace_id])
+    error_message = "data-plane roles are scoped to the namespace"
+  }
+}
+
+run "custom_service_account_and_no_topicform" {
+  command = plan
+
+  variables {
+    topicform = { enabled = false }
+    services  = { "billing" = { send = true, service_account_name = "billing-sa" } }
+  }
+
+  assert {
+    condition     = length(azurerm_role_definition.topicform) == 0 && output.topicform_client_id == null
+    error_message = "no topicform identity or role when disabled"
+  }
+  assert {
+    condition     = azurerm_federated_identity_credential.this["service/billing"].subject == "system:serviceaccount:platform:billing-sa"
+    error_message = "service_account_name overrides the service name"
+  }
+}
+
+run "rejects_http_issuer" {
+  command = plan
+  variables {
+    oidc_issuer_url = "http://issuer.example"
+  }
+  expect_failures = [var.oidc_issuer_url]
+}
+
+run "rejects_non_namespace_scope" {
+  command = plan
+  variables {
+    eventhubs_namespace_id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod"
+  }
+  expect_failures = [var.eventhubs_namespace_id]
+}
+
+run "rejects_service_without_rights" {
+  command = plan
+  variables {
+    services = { "auth-service" = {} }
+  }
+  expect_failures = [var.services]
+}
+
+run "rejects_unknown_data_plane_role" {
+  command = plan
+  variables {
+    topicform = { data_plane_roles = ["Owner"] }
+  }
+  expect_failures = [var.topicform]
+}
