@@ -1,0 +1,432 @@
+//! The Event Hubs backend end to end: the real `topicform` binary against the
+//! local ARM contract server (tests/support/arm.rs), with tokens from the
+//! test identity provider (tests/support/idp.rs) validated by the server
+//! with the ARM audience.
+
+mod support;
+#[path = "support/arm.rs"]
+mod arm;
+
+use std::sync::Arc;
+
+use arm::{ArmServer, Fault, Namespace, Schema};
+use predicates::prelude::*;
+use serde_json::{json, Value};
+use support::idp::Idp;
+use support::{topic_plan, topicform, Workspace};
+
+const ARM_AUDIENCE: &str = "https://management.azure.com";
+
+/// An identity provider and an ARM server that accepts only its ARM tokens.
+fn setup(ns: Namespace) -> (Arc<Idp>, ArmServer) {
+    let idp = Arc::new(Idp::start());
+    let server = ArmServer::start(ns, validator(&idp, ARM_AUDIENCE));
+    (idp, server)
+}
+
+/// Accepts the identity provider's tokens for `audience` only.
+fn validator(idp: &Arc<Idp>, audience: &'static str) -> arm::TokenValidator {
+    let idp = idp.clone();
+    Arc::new(move |t: &str| idp.verify(t, audience).map(|_| ()))
+}
+
+fn spec(server: &ArmServer, idp: &Idp, tier: &str, env_extra: &str, topics: &str) -> String {
+    let ns = server.namespace();
+    format!(
+        "version: 1
+defaults:
+  partitions: 2
+  replicationFactor: 3
+  config: {{ retention.ms: 1d, cleanup.policy: delete }}
+environments:
+  test:
+    cluster:
+      type: eventhubs
+      namespace: {name}
+      tier: {tier}
+      subscriptionId: ${{AZURE_SUBSCRIPTION_ID}}
+      resourceGroup: {rg}
+      armEndpoint: {arm}
+      authorityHost: {authority}
+      management:
+        credential: clientSecret
+        clientSecret: {{ env: AZURE_CLIENT_SECRET }}
+{env_extra}topics:
+{topics}",
+        name = ns.name,
+        rg = ns.resource_group,
+        arm = server.url,
+        authority = idp.authority_host,
+    )
+}
+
+/// `topicform ARGS -e test -f SPEC` with the client-secret variables set.
+fn run(idp: &Idp, server: &ArmServer, spec: &std::path::Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    let mut cmd = topicform();
+    cmd.args(args).args(["-e", "test", "-f"]).arg(spec);
+    for (k, v) in idp.client_secret_env() {
+        cmd.env(k, v);
+    }
+    cmd.env("AZURE_SUBSCRIPTION_ID", server.namespace().subscription).env_remove("AZURE_FEDERATED_TOKEN_FILE");
+    cmd.assert()
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn output(a: &assert_cmd::assert::Assert) -> String {
+    let o = a.get_output();
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn plan(idp: &Idp, server: &ArmServer, spec: &std::path::Path) -> Value {
+    let a = run(idp, server, spec, &["plan", "-o", "json"]);
+    let out = a.get_output();
+    assert!(out.status.success(), "plan failed: {}", output(&a));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn apply(idp: &Idp, server: &ArmServer, spec: &std::path::Path, extra: &[&str]) -> String {
+    let mut args = vec!["apply", "--auto-approve"];
+    args.extend_from_slice(extra);
+    let a = run(idp, server, spec, &args);
+    assert!(a.get_output().status.success(), "apply failed: {}", output(&a));
+    stdout(&a)
+}
+
+fn in_sync(idp: &Idp, server: &ArmServer, spec: &std::path::Path) {
+    let a = run(idp, server, spec, &["plan", "--detailed-exitcode"]);
+    assert_eq!(a.get_output().status.code(), Some(0), "second plan is not in sync: {}", output(&a));
+}
+
+fn props(server: &ArmServer, hub: &str) -> Value {
+    server.hub(hub).unwrap_or_else(|| panic!("no event hub {hub}: {:?}", server.hub_names()))["properties"].clone()
+}
+
+#[test]
+fn standard_namespace_plan_apply_export_and_second_plan_in_sync() {
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(
+        &server,
+        &idp,
+        "standard",
+        "",
+        "  user.created:
+    consumers: [notification-service, analytics-service]
+  user.login: { partitions: 12, config: { retention.ms: 3d } }
+  audit.log: { partitions: 4, config: { cleanup.policy: compact, retention.ms: -1, delete.retention.ms: 2h } }
+",
+    ));
+    let a = run(&idp, &server, &path, &["plan", "--detailed-exitcode"]);
+    assert_eq!(a.get_output().status.code(), Some(2), "{}", output(&a));
+    assert!(stdout(&a).contains("+ create"), "{}", output(&a));
+    assert_eq!(server.writes(), 0, "plan never writes");
+
+    let report = apply(&idp, &server, &path, &[]);
+    assert!(report.contains("3 succeeded, 0 failed"), "{report}");
+    let login = props(&server, "user.login");
+    assert_eq!(login["partitionCount"], 12);
+    assert_eq!(login["retentionDescription"], json!({"cleanupPolicy": "Delete", "retentionTimeInHours": 72}));
+    let audit = props(&server, "audit.log");
+    assert_eq!(audit["retentionDescription"]["cleanupPolicy"], "Compact");
+    assert_eq!(audit["retentionDescription"]["tombstoneRetentionTimeInHours"], 2);
+    assert_eq!(props(&server, "user.created")["retentionDescription"]["retentionTimeInHours"], 24);
+    // Kafka consumer groups are not ARM consumer groups.
+    assert_eq!(server.consumer_group_writes(), 0);
+
+    in_sync(&idp, &server, &path);
+    let p = plan(&idp, &server, &path);
+    assert_eq!(topic_plan(&p, "audit.log")["action"], "unchanged", "{p:#}");
+    assert_eq!(p["clusterType"], "eventhubs");
+
+    // A second apply changes nothing.
+    let writes = server.writes();
+    run(&idp, &server, &path, &["apply", "--auto-approve"]).success().stderr(predicate::str::contains("In sync"));
+    assert_eq!(server.writes(), writes);
+
+    // export -> a spec that plans in sync against the same namespace.
+    let a = run(&idp, &server, &path, &["export"]);
+    assert!(a.get_output().status.success(), "{}", output(&a));
+    let exported = stdout(&a);
+    assert!(exported.contains("user.login:"), "{exported}");
+    assert!(exported.contains("cleanup.policy: compact"), "{exported}");
+    assert!(!exported.contains("replicationFactor"), "replication is service-managed: {exported}");
+    let again = ws.file("exported.yaml", &exported);
+    in_sync(&idp, &server, &again);
+}
+
+#[test]
+fn premium_grows_partitions_and_keeps_fields_topicform_does_not_manage() {
+    let (idp, server) = setup(Namespace::new("Premium", 1));
+    // Microsoft's GET example, with capture and user metadata set outside topicform.
+    let example: Value =
+        serde_json::from_str(&std::fs::read_to_string(arm::reference_dir().join("examples/EventHubs/EHEventHubGet.json")).unwrap())
+            .unwrap();
+    let mut hub = example["responses"]["200"]["body"].clone();
+    hub["name"] = json!("orders");
+    hub["properties"]["userMetadata"] = json!("owner: sales");
+    hub["properties"]["retentionDescription"] = json!({"cleanupPolicy": "Delete", "retentionTimeInHours": 96});
+    server.set_hub("orders", hub);
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "premium", "", "  orders: { partitions: 8, config: { retention.ms: 30d } }\n"));
+    let p = plan(&idp, &server, &path);
+    let t = topic_plan(&p, "orders");
+    assert_eq!(t["action"], "update", "{p:#}");
+    assert_eq!(t["changes"][0], json!({"kind": "addPartitions", "from": 4, "to": 8}));
+    apply(&idp, &server, &path, &[]);
+    let props = props(&server, "orders");
+    assert_eq!(props["partitionCount"], 8);
+    assert_eq!(props["retentionDescription"]["retentionTimeInHours"], 720);
+    assert_eq!(props["userMetadata"], "owner: sales");
+    assert_eq!(props["captureDescription"]["destination"]["properties"]["blobContainer"], "container");
+    in_sync(&idp, &server, &path);
+}
+
+#[test]
+fn refusals_on_standard_change_nothing() {
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    server.seed("grow", 2, 24, "Delete");
+    server.seed("shrink", 4, 24, "Delete");
+    server.seed("policy", 2, 24, "Delete");
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(
+        &server,
+        &idp,
+        "standard",
+        "",
+        "  grow: { partitions: 4 }\n  shrink: { partitions: 2 }\n  policy: { config: { cleanup.policy: compact } }\n",
+    ));
+    let a = run(&idp, &server, &path, &["plan", "-o", "json"]);
+    assert_eq!(a.get_output().status.code(), Some(1), "{}", output(&a));
+    let p: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    for (topic, needle) in [("grow", "cannot be added"), ("shrink", "cannot decrease"), ("policy", "cannot change after")] {
+        let t = topic_plan(&p, topic);
+        assert_eq!(t["action"], "refused", "{p:#}");
+        assert!(t["reasons"].to_string().contains(needle), "{topic}: {t:#}");
+    }
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    assert_eq!(server.writes(), 0, "{:?}", server.requests());
+}
+
+#[test]
+fn over_quota_plans_are_refused_before_any_write() {
+    // Hubs: a standard namespace holds 10; 9 unmanaged ones are there already.
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    for i in 0..9 {
+        server.seed(&format!("other-{i}"), 1, 24, "Delete");
+    }
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n  b: {}\n"));
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
+    assert_eq!(a.get_output().status.code(), Some(1), "{}", output(&a));
+    let text = output(&a);
+    assert!(text.contains("nothing was changed") && text.contains("11 event hubs (9 now)"), "{text}");
+    assert_eq!(server.writes(), 0);
+
+    // Partitions: premium with 1 PU holds 200; 190 are used.
+    let (idp, server) = setup(Namespace::new("Premium", 1));
+    server.seed("big-a", 100, 24, "Delete");
+    server.seed("big-b", 90, 24, "Delete");
+    let path = ws.spec(&spec(&server, &idp, "premium", "", "  small: { partitions: 4 }\n  large: { partitions: 12 }\n"));
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
+    assert_eq!(a.get_output().status.code(), Some(1), "{}", output(&a));
+    assert!(output(&a).contains("206 partitions (190 now)"), "{}", output(&a));
+    assert_eq!(server.writes(), 0, "the fitting topic was not written either");
+}
+
+#[test]
+fn faults_are_retried_and_long_running_operations_polled() {
+    let (idp, server) = setup(Namespace::new("Premium", 1));
+    server.seed("stale", 1, 24, "Delete");
+    server.seed("grow", 2, 24, "Delete");
+    server.inject("GET", Fault::Throttle { retry_after: 1 }, 1);
+    server.inject("PUT", Fault::Throttle { retry_after: 1 }, 1);
+    server.inject("PUT", Fault::ServerError, 2);
+    server.inject("PUT", Fault::Conflict, 1);
+    server.inject("PUT", Fault::AsyncOperation { polls: 2 }, 2);
+    server.inject("PUT", Fault::AsyncLocation { polls: 1 }, 1);
+    server.inject("DELETE", Fault::AsyncOperation { polls: 1 }, 1);
+    let ws = Workspace::new();
+    let topics: String = (0..6).map(|i| format!("  t{i}: {{ partitions: 3 }}\n")).collect();
+    let path = ws.spec(&spec(&server, &idp, "premium", "    prune: true\n", &format!("{topics}  grow: {{ partitions: 5 }}\n")));
+    let report = apply(&idp, &server, &path, &["--allow-delete"]);
+    assert!(report.contains("8 succeeded, 0 failed"), "{report}");
+    assert!(server.hub("stale").is_none());
+    assert_eq!(props(&server, "grow")["partitionCount"], 5);
+    for i in 0..6 {
+        assert_eq!(props(&server, &format!("t{i}"))["partitionCount"], 3);
+    }
+    let statuses: Vec<u16> = server.requests().iter().map(|r| r.status).collect();
+    for code in [429, 500, 409, 201, 202] {
+        assert!(statuses.contains(&code), "no {code} answered: {statuses:?}");
+    }
+    assert!(server.requests().iter().any(|r| r.path.contains("/operationStatuses/")));
+    assert!(server.requests().iter().any(|r| r.path.contains("/operationResults/")));
+    in_sync(&idp, &server, &path);
+}
+
+#[test]
+fn a_failed_long_running_operation_is_reported_with_its_request_id() {
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    server.inject("PUT", Fault::AsyncFailed, 1);
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  one: {}\n"));
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    let text = output(&a);
+    assert!(text.contains("ended Failed") && text.contains("InternalServerError"), "{text}");
+    assert!(text.contains("x-ms-request-id"), "{text}");
+}
+
+#[test]
+fn namespaces_that_do_not_match_the_spec_are_refused() {
+    let ws = Workspace::new();
+    // Tier mismatch.
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    let path = ws.spec(&spec(&server, &idp, "premium", "", "  a: {}\n"));
+    let a = run(&idp, &server, &path, &["plan"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    assert!(output(&a).contains("it is a standard namespace, but the spec says `tier: premium`"), "{}", output(&a));
+    // Kafka disabled.
+    server.update_namespace(|n| n.kafka_enabled = false);
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n"));
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    assert!(output(&a).contains("Kafka endpoint is disabled"), "{}", output(&a));
+    // Not active.
+    server.update_namespace(|n| {
+        n.kafka_enabled = true;
+        n.status = "Creating".into();
+    });
+    let a = run(&idp, &server, &path, &["plan"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    assert!(output(&a).contains("status is `Creating`"), "{}", output(&a));
+    // Wrong resource group: ARM's 404, named.
+    server.update_namespace(|n| n.status = "Active".into());
+    let wrong = spec(&server, &idp, "standard", "", "  a: {}\n").replace(&server.namespace().resource_group, "rg-elsewhere");
+    let path = ws.spec(&wrong);
+    let a = run(&idp, &server, &path, &["plan"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    let text = output(&a);
+    assert!(text.contains("HTTP 404") && text.contains("ResourceGroupNotFound") && text.contains("resourceGroup"), "{text}");
+    assert_eq!(server.writes(), 0);
+}
+
+#[test]
+fn pagination_past_a_thousand_event_hubs() {
+    let (idp, server) = setup(Namespace::new("Premium", 11));
+    server.set_page_size(100);
+    for i in 0..1005 {
+        server.seed(&format!("hub-{i:04}"), 1, 24, "Delete");
+    }
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "premium", "", "  hub-1004: { partitions: 1 }\n  new-one: { partitions: 1 }\n"));
+    let p = plan(&idp, &server, &path);
+    assert_eq!(topic_plan(&p, "hub-1004")["action"], "unchanged", "{:#}", p["summary"]);
+    assert_eq!(p["summary"]["unmanaged"], 1004);
+    assert_eq!(p["summary"]["create"], 1);
+    let pages = server.requests().iter().filter(|r| r.path.ends_with("/eventhubs")).count();
+    assert_eq!(pages, 11, "1005 hubs in pages of 100");
+    let a = run(&idp, &server, &path, &["export", "--include", "^hub-100[0-4]$"]);
+    assert!(a.get_output().status.success(), "{}", output(&a));
+    assert_eq!(stdout(&a).matches("  hub-100").count(), 5, "{}", stdout(&a));
+}
+
+#[test]
+fn rejected_tokens_fail_clearly_and_secrets_never_show() {
+    let idp = Arc::new(Idp::start());
+    // A server for another audience: every token topicform brings is wrong.
+    let server = ArmServer::start(Namespace::new("Standard", 1), validator(&idp, "https://management.core.usgovcloudapi.net"));
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n"));
+    let a = run(&idp, &server, &path, &["plan", "--log-level", "debug"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    let text = output(&a);
+    assert!(text.contains("HTTP 401") && text.contains("InvalidAuthenticationToken"), "{text}");
+    assert!(text.contains("management:"), "the help names what to check: {text}");
+    let secret = idp.client_secret_env().into_iter().find(|(k, _)| k == "AZURE_CLIENT_SECRET").unwrap().1;
+    assert!(!text.contains(&secret), "the client secret leaked: {text}");
+    assert!(!text.contains("eyJ"), "a token leaked: {text}");
+
+    // An expired token (the server's clock says so).
+    let server = ArmServer::start(Namespace::new("Standard", 1), Arc::new(|_: &str| Err("the token has expired".into())));
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n"));
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    assert!(output(&a).contains("expired"), "{}", output(&a));
+    assert_eq!(server.writes(), 0);
+
+    // A successful apply with debug logs shows neither either.
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n"));
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve", "--log-level", "debug"]);
+    assert!(a.get_output().status.success(), "{}", output(&a));
+    let text = output(&a);
+    assert!(!text.contains(&secret) && !text.contains("eyJ"), "{text}");
+}
+
+#[test]
+fn the_example_platform_prod_environment_plans_and_applies() {
+    // examples/etelios/topicform.yaml, prod: premium, workload identity. Its
+    // 312 partitions need 2 processing units (200 partitions per PU).
+    let idp = Arc::new(Idp::start());
+    let mut ns = Namespace::new("Premium", 2);
+    ns.name = "etelios-prod".into();
+    ns.resource_group = "rg-etelios-prod".into();
+    let server = ArmServer::start(ns, validator(&idp, ARM_AUDIENCE));
+    let example = std::fs::read_to_string(support::repo().join("examples/etelios/topicform.yaml")).unwrap();
+    let anchor = "      resourceGroup: rg-etelios-prod\n";
+    assert!(example.contains(anchor), "the example's prod cluster block changed");
+    let local = example.replace(
+        anchor,
+        &format!("{anchor}      armEndpoint: {}\n      authorityHost: {}\n", server.url, idp.authority_host),
+    );
+    let ws = Workspace::new();
+    let path = ws.spec(&local);
+    let prod = |args: &[&str]| {
+        let mut cmd = topicform();
+        cmd.args(args).args(["-e", "prod", "-f"]).arg(&path);
+        for (k, v) in idp.workload_identity_env() {
+            cmd.env(k, v);
+        }
+        cmd.env("AZURE_SUBSCRIPTION_ID", server.namespace().subscription).env_remove("AZURE_CLIENT_SECRET");
+        cmd.assert()
+    };
+    let a = prod(&["plan", "--detailed-exitcode"]);
+    assert_eq!(a.get_output().status.code(), Some(2), "{}", output(&a));
+    let a = prod(&["apply", "--auto-approve"]);
+    assert!(a.get_output().status.success(), "{}", output(&a));
+    assert!(stdout(&a).contains("35 succeeded, 0 failed"), "{}", output(&a));
+    assert_eq!(props(&server, "audit.log")["partitionCount"], 32);
+    assert_eq!(props(&server, "user.login")["partitionCount"], 24);
+    assert_eq!(server.consumer_group_writes(), 0);
+    let a = prod(&["plan", "--detailed-exitcode"]);
+    assert_eq!(a.get_output().status.code(), Some(0), "{}", output(&a));
+}
+
+#[test]
+fn the_contract_server_validates_against_microsofts_definitions() {
+    let schema = Schema::load();
+    let read = |rel: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(arm::reference_dir().join(rel)).unwrap()).unwrap()
+    };
+    // Microsoft's own create request passes.
+    let create = read("examples/EventHubs/EHEventHubCreate.json");
+    let body = &create["parameters"]["parameters"];
+    assert_eq!(schema.validate_definition("eventhubs.json", "Eventhub", body), Vec::<String>::new());
+    // A property from a later preview is not in this api-version.
+    let compact = read("examples/EventHubs/EHEventHubWithCompactPolicyCreate.json");
+    let problems = schema.validate_definition("eventhubs.json", "Eventhub", &compact["parameters"]["parameters"]);
+    assert!(problems.iter().any(|p| p.contains("minCompactionLagInMins is not defined")), "{problems:?}");
+    // Read-only properties, enums and minimums.
+    let bad = json!({"properties": {"partitionCount": 0, "partitionIds": ["0"], "retentionDescription": {"cleanupPolicy": "DeleteCompact"}}});
+    let problems = schema.validate_definition("eventhubs.json", "Eventhub", &bad).join("\n");
+    assert!(problems.contains("partitionCount 0 is below the minimum 1"), "{problems}");
+    assert!(problems.contains("partitionIds is read-only"), "{problems}");
+    assert!(problems.contains("`DeleteCompact` is not one of"), "{problems}");
+    let problems = schema.validate_definition("eventhubs.json", "Eventhub", &json!({"id": "x", "properties": {}}));
+    assert_eq!(problems, vec!["$.id is read-only".to_owned()]);
+}
