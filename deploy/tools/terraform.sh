@@ -33,6 +33,7 @@
 # $TOOLS/terraform-build.log and recorded in terraform/README.md.
 #
 # Usage: deploy/tools/terraform.sh     prints `export ...` lines for the shell
+#        (TOPICFORM_TF_PROVIDERS="kubernetes helm" builds only those)
 set -euo pipefail
 
 TOOLS=${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
@@ -126,7 +127,10 @@ build_provider() {
   log "provider $name $version: $(du -h "$out" | cut -f1) at $out"
 }
 
+# TOPICFORM_TF_PROVIDERS="helm kubernetes" limits the run to those (default: all).
+only=" ${TOPICFORM_TF_PROVIDERS:-azurerm kubernetes helm} "
 for entry in "${PROVIDERS[@]}"; do
+  [[ "$only" == *" ${entry%% *} "* ]] || continue
   # shellcheck disable=SC2086
   build_provider $entry
 done

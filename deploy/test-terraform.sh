@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# deploy/test-terraform.sh — offline checks of everything under terraform/.
+#
+#   1. every module's and example's README names each of its variables and
+#      outputs; the modules' Inputs/Outputs tables are generated
+#      (terraform/tools/readme.py) and must be current
+#   2. terraform fmt -check -recursive terraform/
+#   3. for every module and example: init (providers only from the local
+#      mirror of deploy/tools/terraform.sh, -backend=false), validate, and
+#      `terraform test` (mock_provider; no cloud, no cluster)
+#
+# Needs the providers built by `bash deploy/tools/terraform.sh` (deploy/setup.sh
+# runs it). Missing providers are an error, never a skip. Warm: about a minute.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo/terraform"
+
+TOOLS=${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
+MIRROR=$TOOLS/terraform-mirror/registry.terraform.io/hashicorp
+CLI_CONFIG=$TOOLS/terraform.rc
+
+die() { printf 'test-terraform.sh: error: %s\n' "$*" >&2; exit 1; }
+
+for p in azurerm kubernetes helm; do
+  compgen -G "$MIRROR/$p/*/linux_amd64/terraform-provider-${p}_v*_x5" >/dev/null ||
+    die "provider $p is not in $MIRROR; build the providers first: bash deploy/tools/terraform.sh (cold: 20+ minutes for azurerm)"
+done
+[[ -f "$CLI_CONFIG" ]] || die "$CLI_CONFIG is missing; run: bash deploy/tools/terraform.sh"
+
+TF=${TOPICFORM_TERRAFORM:-$TOOLS/bin/terraform-for-topicform}
+[[ -x "$TF" ]] || TF=$(command -v terraform 2>/dev/null) ||
+  die "terraform is missing; run: bash deploy/tools/terraform.sh"
+
+export TF_CLI_CONFIG_FILE=$CLI_CONFIG
+export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+unset TF_PLUGIN_CACHE_DIR
+
+passed=0
+failed=0
+failures=()
+step() { # step NAME CMD...: run, count, keep going
+  local name=$1
+  shift
+  local out
+  if out=$("$@" 2>&1); then
+    passed=$((passed + 1))
+    printf 'ok   %s\n' "$name"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf 'FAIL %s\n%s\n' "$name" "$out"
+  fi
+}
+
+# 1. The README of each module lists every variable and output (in backticks).
+readme_lists_everything() {
+  local dir=$1 missing=() kind name
+  for kind in variable output; do
+    while read -r name; do
+      grep -q "\`$name\`" "$dir/README.md" || missing+=("$kind $name")
+    done < <(sed -n "s/^$kind \"\([^\"]*\)\".*/\1/p" "$dir"/*.tf)
+  done
+  if ((${#missing[@]})); then
+    printf '%s/README.md does not list: %s\n' "$dir" "${missing[*]}"
+    return 1
+  fi
+}
+
+echo "== terraform ($("$TF" version | head -n 1)), providers from $MIRROR"
+for dir in modules/* examples/*; do
+  step "$dir: README lists every variable and output" readme_lists_everything "$dir"
+done
+
+step "module READMEs match their .tf files (terraform/tools/readme.py --check)" \
+  python3 tools/readme.py --check
+
+# 2. Formatting.
+step "terraform fmt -check -recursive" "$TF" fmt -check -recursive -diff .
+
+# 3. init, validate, test. -upgrade rewrites the (uncommitted) lock file from
+#    the mirror, so a rebuilt provider never trips a stale checksum.
+for dir in modules/* examples/*; do
+  step "$dir: init" "$TF" -chdir="$dir" init -backend=false -upgrade -input=false -no-color
+  step "$dir: validate" "$TF" -chdir="$dir" validate -no-color
+  step "$dir: test" "$TF" -chdir="$dir" test -no-color
+done
+
+if ((failed)); then
+  printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "terraform: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,153 @@
+{{/*
+Named templates of the service chart. Every template takes a context with
+.Values, .Release, .Chart and .Capabilities: the chart's own, or one the
+platform chart builds per service (its service entry over `serviceDefaults:`,
+plus the shared `broker:`).
+*/}}
+
+{{/* The service's name: fullnameOverride, name, or release-based. */}}
+{{- define "service.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if .Values.name -}}
+{{- .Values.name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default "service" .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "service.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels: stable across upgrades. */}}
+{{- define "service.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "service.fullname" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Common labels. */}}
+{{- define "service.labels" -}}
+helm.sh/chart: {{ include "service.chart" . }}
+{{ include "service.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "service.imageTag" . | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: service
+app.kubernetes.io/part-of: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The ServiceAccount's name: the service's name unless serviceAccount.name (Terraform federates this name). */}}
+{{- define "service.serviceAccountName" -}}
+{{- default (include "service.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "service.imageTag" -}}
+{{- if .Values.image.digest -}}{{ .Values.image.digest | trimPrefix "sha256:" | trunc 12 }}{{- else -}}{{ .Values.image.tag }}{{- end -}}
+{{- end -}}
+
+{{- define "service.image" -}}
+{{- $repo := required (printf "%s: image.repository is required" (include "service.fullname" .)) .Values.image.repository -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $repo .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (required (printf "%s: set image.tag or image.digest" (include "service.fullname" .)) (toString .Values.image.tag)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Workload identity client id: the service's own, else the broker's. */}}
+{{- define "service.workloadIdentityClientId" -}}
+{{- $b := .Values.broker | default dict -}}
+{{- $fromBroker := ($b.workloadIdentity | default dict).clientId | default "" -}}
+{{- default $fromBroker .Values.workloadIdentity.clientId -}}
+{{- end -}}
+
+{{/*
+The broker environment of DESIGN section 5 from a `broker:` block, in contract
+order: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, then when set KAFKA_SASL_MECHANISM,
+KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD. Secret-valued variables are always
+secretKeyRef. (The topicform chart's `topicform.brokerEnv` is the same; the
+chart tests compare both with `topicform env`.)
+*/}}
+{{- define "service.brokerEnv" -}}
+{{- $b := . -}}
+{{- $secret := $b.existingSecret | default dict -}}
+{{- $keys := $secret.keys | default dict -}}
+- name: KAFKA_BROKERS
+  value: {{ required "broker.brokers is required (host:port[,host:port])" $b.brokers | quote }}
+- name: KAFKA_SECURITY_PROTOCOL
+  value: {{ required "broker.securityProtocol is required" $b.securityProtocol | quote }}
+{{- if $b.saslMechanism }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ $b.saslMechanism | quote }}
+{{- end }}
+{{- if $b.saslUsername }}
+- name: KAFKA_SASL_USERNAME
+  value: {{ $b.saslUsername | quote }}
+{{- else if $keys.saslUsername }}
+- name: KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
+      key: {{ $keys.saslUsername }}
+{{- end }}
+{{- if $keys.saslPassword }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
+      key: {{ $keys.saslPassword }}
+{{- end }}
+{{- end -}}
+
+{{/* Fails on a broker block that contradicts itself. */}}
+{{- define "service.brokerPreflight" -}}
+{{- $b := . -}}
+{{- $keys := ($b.existingSecret | default dict).keys | default dict -}}
+{{- $sasl := hasPrefix "SASL_" ($b.securityProtocol | default "") -}}
+{{- if and $sasl (not $b.saslMechanism) -}}
+{{- fail (printf "broker: securityProtocol %s needs saslMechanism" $b.securityProtocol) -}}
+{{- end -}}
+{{- if and $b.saslMechanism (not $sasl) -}}
+{{- fail (printf "broker: saslMechanism %s needs securityProtocol SASL_SSL or SASL_PLAINTEXT" $b.saslMechanism) -}}
+{{- end -}}
+{{- if and $b.saslUsername $keys.saslUsername -}}
+{{- fail "broker: set saslUsername (a literal) or existingSecret.keys.saslUsername, not both" -}}
+{{- end -}}
+{{- if and $b.saslMechanism (ne $b.saslMechanism "OAUTHBEARER") (not $keys.saslPassword) -}}
+{{- fail (printf "broker: saslMechanism %s needs existingSecret.keys.saslPassword (the password comes from a Secret)" $b.saslMechanism) -}}
+{{- end -}}
+{{- if and (eq ($b.saslMechanism | default "") "OAUTHBEARER") (or $keys.saslPassword $b.saslUsername $keys.saslUsername) -}}
+{{- fail "broker: OAUTHBEARER takes no user name or password (the token comes from workload identity)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The container env: the broker's variables, then `env`. */}}
+{{- define "service.env" -}}
+{{- include "service.brokerEnv" .Values.broker }}
+{{- with .Values.env }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Checksum of the broker settings (and a chart-made broker Secret): a change rolls the pods. */}}
+{{- define "service.brokerChecksum" -}}
+{{- $in := dict "broker" .Values.broker -}}
+{{- if .Values.brokerSecret.create }}{{ $_ := set $in "secret" .Values.brokerSecret.stringData }}{{ end -}}
+{{- toJson $in | sha256sum -}}
+{{- end -}}
+
+{{/* All resources of one service for a context (the chart's own or one the platform builds). */}}
+{{- define "service.all" -}}
+{{- include "service.brokerPreflight" .Values.broker -}}
+{{ include "service.serviceAccount" . }}
+{{ include "service.deployment" . }}
+{{ include "service.service" . }}
+{{ include "service.hpa" . }}
+{{ include "service.pdb" . }}
+{{ include "service.testPod" . }}
+{{- end -}}

@@ -1,0 +1,268 @@
+{{/*
+Named templates of the topicform chart. Every template takes a context with
+.Values, .Release, .Chart and .Capabilities: the chart's own, or one the
+platform chart builds (its `topicform:` values plus the shared `broker:`).
+*/}}
+
+{{/* Chart name: `topicform` unless nameOverride. Not .Chart.Name: the platform renders these templates too. */}}
+{{- define "topicform.name" -}}
+{{- default "topicform" .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: release-name, or the release name alone when it already contains the name. */}}
+{{- define "topicform.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "topicform.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "topicform.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels: stable across upgrades. */}}
+{{- define "topicform.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "topicform.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Common labels. */}}
+{{- define "topicform.labels" -}}
+helm.sh/chart: {{ include "topicform.chart" . }}
+{{ include "topicform.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: topic-reconciler
+app.kubernetes.io/part-of: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The ServiceAccount's name: `topicform` unless serviceAccount.name (Terraform federates this name). */}}
+{{- define "topicform.serviceAccountName" -}}
+{{- default "topicform" .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "topicform.configMapName" -}}
+{{- default (printf "%s-spec" (include "topicform.fullname" .)) .Values.existingConfigMap -}}
+{{- end -}}
+
+{{- define "topicform.credentialsSecretName" -}}
+{{- default (printf "%s-credentials" (include "topicform.fullname" .)) .Values.credentials.existingSecret -}}
+{{- end -}}
+
+{{/* repository:tag or repository@digest; the tag defaults to the chart's appVersion. */}}
+{{- define "topicform.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+metadata.annotations of a resource the apply Job needs, from (list ctx extra):
+in hook mode a pre-install,pre-upgrade hook created before the Job (weight - 10).
+*/}}
+{{- define "topicform.prereqAnnotations" -}}
+{{- $ctx := index . 0 -}}
+{{- $a := deepCopy (index . 1) -}}
+{{- if eq $ctx.Values.mode "hook" -}}
+{{- $_ := set $a "helm.sh/hook" "pre-install,pre-upgrade" -}}
+{{- $_ := set $a "helm.sh/hook-weight" (toString (sub (int $ctx.Values.hook.weight) 10)) -}}
+{{- $_ := set $a "helm.sh/hook-delete-policy" "before-hook-creation" -}}
+{{- end -}}
+{{- with $a -}}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Hash of what an apply run depends on: spec (or ConfigMap name), environment,
+arguments, image. The plain Job's name carries it, so a change runs a new Job.
+*/}}
+{{- define "topicform.runHash" -}}
+{{- $in := dict "spec" .Values.spec "configMap" .Values.existingConfigMap "env" (include "topicform.environment" .) "args" .Values.apply "image" (include "topicform.image" .) -}}
+{{- toJson $in | sha256sum | trunc 10 -}}
+{{- end -}}
+
+{{/* The spec environment: broker.environment (platform) wins over environment. */}}
+{{- define "topicform.environment" -}}
+{{- $b := .Values.broker | default dict -}}
+{{- default .Values.environment $b.environment -}}
+{{- end -}}
+
+{{/* Fails on missing or contradictory values (schema cannot express these). */}}
+{{- define "topicform.preflight" -}}
+{{- if and (not .Values.spec) (not .Values.existingConfigMap) -}}
+{{- fail "topicform: set the spec (`--set-file spec=topicform.yaml`) or `existingConfigMap`" -}}
+{{- end -}}
+{{- if not (include "topicform.environment" .) -}}
+{{- fail "topicform: set `environment` (the spec environment to apply, `topicform apply -e`)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The pod template of apply and drift Jobs; `args` is the topicform command line. */}}
+{{- define "topicform.podTemplate" -}}
+{{- $ctx := index . 0 -}}
+{{- $args := index . 1 -}}
+{{- $v := $ctx.Values -}}
+metadata:
+  labels:
+    {{- include "topicform.selectorLabels" $ctx | nindent 4 }}
+    {{- if $v.azure.workloadIdentity.clientId }}
+    azure.workload.identity/use: "true"
+    {{- end }}
+    {{- with $v.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  annotations:
+    checksum/spec: {{ default $v.existingConfigMap $v.spec | sha256sum }}
+    {{- with $v.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  restartPolicy: Never
+  serviceAccountName: {{ include "topicform.serviceAccountName" $ctx }}
+  # topicform never calls the Kubernetes API; workload identity mounts its own token.
+  automountServiceAccountToken: false
+  {{- with $v.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    {{- toYaml $v.podSecurityContext | nindent 4 }}
+  containers:
+    - name: topicform
+      image: {{ include "topicform.image" $ctx | quote }}
+      imagePullPolicy: {{ $v.image.pullPolicy }}
+      args:
+        {{- range $args }}
+        - {{ . | quote }}
+        {{- end }}
+      env:
+        - name: NO_COLOR
+          value: "1"
+        {{- if ($v.broker | default dict).brokers }}
+        {{- include "topicform.brokerEnv" $v.broker | nindent 8 }}
+        {{- end }}
+        {{- with $v.env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- if or $v.envFrom $v.credentials.existingSecret $v.credentials.create }}
+      envFrom:
+        {{- if or $v.credentials.existingSecret $v.credentials.create }}
+        - secretRef:
+            name: {{ include "topicform.credentialsSecretName" $ctx }}
+        {{- end }}
+        {{- with $v.envFrom }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- end }}
+      securityContext:
+        {{- toYaml $v.securityContext | nindent 8 }}
+      resources:
+        {{- toYaml $v.resources | nindent 8 }}
+      volumeMounts:
+        - name: spec
+          mountPath: /etc/topicform
+          readOnly: true
+        - name: tmp
+          mountPath: /tmp
+  volumes:
+    - name: spec
+      configMap:
+        name: {{ include "topicform.configMapName" $ctx }}
+    - name: tmp
+      emptyDir:
+        sizeLimit: 64Mi
+  {{- with $v.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+The broker environment of DESIGN section 5 from a `broker:` block, in contract
+order: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, then when set KAFKA_SASL_MECHANISM,
+KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD. Secret-valued variables are always
+secretKeyRef; the service chart and the topicform Job share this template.
+*/}}
+{{- define "topicform.brokerEnv" -}}
+{{- $b := . -}}
+{{- $secret := $b.existingSecret | default dict -}}
+{{- $keys := $secret.keys | default dict -}}
+- name: KAFKA_BROKERS
+  value: {{ required "broker.brokers is required (host:port[,host:port])" $b.brokers | quote }}
+- name: KAFKA_SECURITY_PROTOCOL
+  value: {{ required "broker.securityProtocol is required" $b.securityProtocol | quote }}
+{{- if $b.saslMechanism }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ $b.saslMechanism | quote }}
+{{- end }}
+{{- if $b.saslUsername }}
+- name: KAFKA_SASL_USERNAME
+  value: {{ $b.saslUsername | quote }}
+{{- else if $keys.saslUsername }}
+- name: KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
+      key: {{ $keys.saslUsername }}
+{{- end }}
+{{- if $keys.saslPassword }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
+      key: {{ $keys.saslPassword }}
+{{- end }}
+{{- end -}}
+
+{{/* Fails on a broker block that contradicts itself. */}}
+{{- define "topicform.brokerPreflight" -}}
+{{- $b := . -}}
+{{- $keys := ($b.existingSecret | default dict).keys | default dict -}}
+{{- $sasl := hasPrefix "SASL_" ($b.securityProtocol | default "") -}}
+{{- if and $sasl (not $b.saslMechanism) -}}
+{{- fail (printf "broker: securityProtocol %s needs saslMechanism" $b.securityProtocol) -}}
+{{- end -}}
+{{- if and $b.saslMechanism (not $sasl) -}}
+{{- fail (printf "broker: saslMechanism %s needs securityProtocol SASL_SSL or SASL_PLAINTEXT" $b.saslMechanism) -}}
+{{- end -}}
+{{- if and $b.saslUsername $keys.saslUsername -}}
+{{- fail "broker: set saslUsername (a literal) or existingSecret.keys.saslUsername, not both" -}}
+{{- end -}}
+{{- if and $b.saslMechanism (ne $b.saslMechanism "OAUTHBEARER") (not $keys.saslPassword) -}}
+{{- fail (printf "broker: saslMechanism %s needs existingSecret.keys.saslPassword (the password comes from a Secret)" $b.saslMechanism) -}}
+{{- end -}}
+{{- if and (eq ($b.saslMechanism | default "") "OAUTHBEARER") (or $keys.saslPassword $b.saslUsername $keys.saslUsername) -}}
+{{- fail "broker: OAUTHBEARER takes no user name or password (the token comes from workload identity)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* All resources of the chart for a context (the chart's own or the platform's). */}}
+{{- define "topicform.all" -}}
+{{- include "topicform.preflight" . -}}
+{{- if (.Values.broker | default dict).brokers }}{{ include "topicform.brokerPreflight" .Values.broker }}{{ end -}}
+{{ include "topicform.serviceAccount" . }}
+{{ include "topicform.rbac" . }}
+{{ include "topicform.configMap" . }}
+{{ include "topicform.secret" . }}
+{{ include "topicform.job" . }}
+{{ include "topicform.cronJob" . }}
+{{- end -}}

@@ -1,0 +1,155 @@
+{{/* The chart's resources as named templates (see _helpers.tpl for the context). */}}
+
+{{- define "topicform.serviceAccount" -}}
+{{- if .Values.serviceAccount.create }}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "topicform.serviceAccountName" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+  {{- $ann := deepCopy .Values.serviceAccount.annotations }}
+  {{- with .Values.azure.workloadIdentity.clientId }}{{ $_ := set $ann "azure.workload.identity/client-id" . }}{{ end }}
+  {{- with .Values.azure.workloadIdentity.tenantId }}{{ $_ := set $ann "azure.workload.identity/tenant-id" . }}{{ end }}
+  {{- with include "topicform.prereqAnnotations" (list . $ann) }}{{ . | nindent 2 }}{{ end }}
+automountServiceAccountToken: false
+{{- end }}
+{{- end -}}
+
+{{- define "topicform.rbac" -}}
+{{- if .Values.rbac.create }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ include "topicform.fullname" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+  {{- with include "topicform.prereqAnnotations" (list . dict) }}{{ . | nindent 2 }}{{ end }}
+rules:
+  {{- toYaml .Values.rbac.rules | nindent 2 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ include "topicform.fullname" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+  {{- with include "topicform.prereqAnnotations" (list . dict) }}{{ . | nindent 2 }}{{ end }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ include "topicform.fullname" . }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ include "topicform.serviceAccountName" . }}
+    namespace: {{ .Release.Namespace }}
+{{- end }}
+{{- end -}}
+
+{{- define "topicform.configMap" -}}
+{{- if not .Values.existingConfigMap }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "topicform.configMapName" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+  {{- with include "topicform.prereqAnnotations" (list . dict) }}{{ . | nindent 2 }}{{ end }}
+data:
+  topicform.yaml: |-
+    {{- .Values.spec | nindent 4 }}
+{{- end }}
+{{- end -}}
+
+{{- define "topicform.secret" -}}
+{{- if and .Values.credentials.create (not .Values.credentials.existingSecret) }}
+---
+# Local and development only: these values live in the Helm release. In
+# production reference a Secret made by Terraform or an operator (credentials.existingSecret).
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ include "topicform.credentialsSecretName" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+  {{- with include "topicform.prereqAnnotations" (list . dict) }}{{ . | nindent 2 }}{{ end }}
+type: Opaque
+stringData:
+  {{- range $k, $v := .Values.credentials.values }}
+  {{ $k }}: {{ $v | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "topicform.applyArgs" -}}
+{{- $args := list "apply" "-f" "/etc/topicform/topicform.yaml" "-e" (include "topicform.environment" .) "--auto-approve" "--timeout" (toString .Values.apply.timeout) "--log-format" .Values.logFormat "--log-level" .Values.logLevel -}}
+{{- toJson (concat $args .Values.apply.extraArgs) -}}
+{{- end -}}
+
+{{- define "topicform.job" -}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  {{- if eq .Values.mode "hook" }}
+  name: {{ include "topicform.fullname" . | trunc 57 | trimSuffix "-" }}-apply
+  {{- else }}
+  name: {{ include "topicform.fullname" . | trunc 46 | trimSuffix "-" }}-apply-{{ include "topicform.runHash" . }}
+  {{- end }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+  {{- if eq .Values.mode "hook" }}
+  annotations:
+    helm.sh/hook: pre-install,pre-upgrade
+    helm.sh/hook-weight: {{ .Values.hook.weight | quote }}
+    # The finished Job stays (for its logs) until the next run or ttlSecondsAfterFinished.
+    helm.sh/hook-delete-policy: before-hook-creation
+  {{- end }}
+spec:
+  backoffLimit: {{ .Values.job.backoffLimit }}
+  activeDeadlineSeconds: {{ .Values.job.activeDeadlineSeconds }}
+  ttlSecondsAfterFinished: {{ .Values.job.ttlSecondsAfterFinished }}
+  template:
+    {{- include "topicform.podTemplate" (list . (include "topicform.applyArgs" . | fromJsonArray)) | nindent 4 }}
+{{- end -}}
+
+{{- define "topicform.cronJob" -}}
+{{- if .Values.drift.enabled }}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {{ include "topicform.fullname" . | trunc 46 | trimSuffix "-" }}-drift
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+spec:
+  schedule: {{ .Values.drift.schedule | quote }}
+  timeZone: {{ .Values.drift.timeZone | quote }}
+  suspend: {{ .Values.drift.suspend }}
+  concurrencyPolicy: Forbid
+  failedJobsHistoryLimit: {{ .Values.drift.failedJobsHistoryLimit }}
+  successfulJobsHistoryLimit: {{ .Values.drift.successfulJobsHistoryLimit }}
+  jobTemplate:
+    metadata:
+      labels:
+        {{- include "topicform.labels" . | nindent 8 }}
+    spec:
+      # Exit code 2 (changes pending) is drift: the Job fails at once, no retry.
+      backoffLimit: 0
+      activeDeadlineSeconds: {{ .Values.job.activeDeadlineSeconds }}
+      ttlSecondsAfterFinished: {{ .Values.job.ttlSecondsAfterFinished }}
+      template:
+        {{- $args := list "plan" "-f" "/etc/topicform/topicform.yaml" "-e" (include "topicform.environment" .) "--detailed-exitcode" "--timeout" (toString .Values.apply.timeout) "--log-format" .Values.logFormat "--log-level" .Values.logLevel }}
+        {{- include "topicform.podTemplate" (list . $args) | nindent 8 }}
+{{- end }}
+{{- end -}}

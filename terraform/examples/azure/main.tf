@@ -1,0 +1,98 @@
+# Existing AKS + Event Hubs premium + workload identity: Terraform owns the
+# namespace, the identities, their roles and the release; topicform (the Job the
+# release runs) owns the topics.
+
+provider "azurerm" {
+  features {}
+  subscription_id = var.subscription_id
+}
+
+data "azurerm_kubernetes_cluster" "aks" {
+  name                = var.aks_name
+  resource_group_name = var.aks_resource_group_name
+}
+
+# Entra ID-enabled AKS: kubelogin turns the Azure CLI login into a cluster token
+# (6dae42f8-... is the AKS AAD server application, the same in every tenant).
+provider "kubernetes" {
+  host                   = data.azurerm_kubernetes_cluster.aks.kube_config[0].host
+  cluster_ca_certificate = base64decode(data.azurerm_kubernetes_cluster.aks.kube_config[0].cluster_ca_certificate)
+  exec {
+    api_version = "client.authentication.k8s.io/v1beta1"
+    command     = "kubelogin"
+    args        = ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]
+  }
+}
+
+provider "helm" {
+  kubernetes {
+    host                   = data.azurerm_kubernetes_cluster.aks.kube_config[0].host
+    cluster_ca_certificate = base64decode(data.azurerm_kubernetes_cluster.aks.kube_config[0].cluster_ca_certificate)
+    exec {
+      api_version = "client.authentication.k8s.io/v1beta1"
+      command     = "kubelogin"
+      args        = ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]
+    }
+  }
+}
+
+module "eventhubs" {
+  source = "../../modules/eventhubs-namespace"
+
+  name                = var.eventhubs_namespace_name
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  sku                 = "premium"
+  capacity            = var.processing_units
+  # Entra ID only: no SAS keys exist, so none can leak.
+  local_authentication_enabled = false
+  # The AKS egress reaches the public endpoint; use a private endpoint and
+  # `false` where the cluster's network allows it.
+  public_network_access_enabled = true
+}
+
+module "identities" {
+  source = "../../modules/workload-identity"
+
+  resource_group_name    = var.resource_group_name
+  location               = var.location
+  eventhubs_namespace_id = module.eventhubs.namespace_id
+  oidc_issuer_url        = data.azurerm_kubernetes_cluster.aks.oidc_issuer_url
+  kubernetes_namespace   = var.kubernetes_namespace
+  services               = var.services
+}
+
+locals {
+  spec = yamldecode(file("${path.module}/${var.spec_path}"))
+  # The prod environment's cluster block, from the namespace just created:
+  # topicform manages its event hubs with its workload identity, services
+  # connect with OAUTHBEARER.
+  prod_cluster = merge(
+    { for k, v in module.eventhubs.topicform_cluster : k => v if v != null },
+    {
+      management = { credential = "workloadIdentity" }
+      kafka      = { mechanism = "OAUTHBEARER", credential = "workloadIdentity" }
+    },
+  )
+  prod_environment = merge(try(local.spec.environments.prod, {}), { cluster = local.prod_cluster })
+  spec_for_release = yamlencode(merge(local.spec, {
+    environments = merge(local.spec.environments, { prod = local.prod_environment })
+  }))
+}
+
+module "platform" {
+  source = "../../modules/platform-release"
+
+  namespace   = var.kubernetes_namespace
+  environment = "prod"
+  spec        = local.spec_for_release
+
+  broker = {
+    brokers        = module.eventhubs.bootstrap_server
+    sasl_mechanism = "OAUTHBEARER"
+  }
+  topicform_client_id = module.identities.topicform_client_id
+  services = { for name, client_id in module.identities.service_client_ids : name => {
+    workload_identity_client_id = client_id
+  } }
+}

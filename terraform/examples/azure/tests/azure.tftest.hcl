@@ -1,0 +1,68 @@
+# The example as a test: every provider mocked, the modules wired for real.
+
+mock_provider "azurerm" {
+  mock_data "azurerm_kubernetes_cluster" {
+    defaults = {
+      oidc_issuer_url = "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-0000-0000-0000-000000000000/"
+      kube_config = [{
+        host                   = "https://aks-etelios-prod.hcp.westeurope.azmk8s.io:443"
+        cluster_ca_certificate = "Y2E="
+        client_certificate     = ""
+        client_key             = ""
+        username               = ""
+        password               = ""
+      }]
+    }
+  }
+  mock_resource "azurerm_eventhub_namespace" {
+    defaults = {
+      id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod/providers/Microsoft.EventHub/namespaces/etelios-prod"
+    }
+  }
+  mock_resource "azurerm_user_assigned_identity" {
+    defaults = {
+      client_id    = "11111111-1111-1111-1111-111111111111"
+      principal_id = "22222222-2222-2222-2222-222222222222"
+      tenant_id    = "33333333-3333-3333-3333-333333333333"
+    }
+  }
+}
+mock_provider "kubernetes" {}
+mock_provider "helm" {}
+
+run "event_hubs_premium_with_workload_identity" {
+  command = apply
+
+  assert {
+    condition = output.broker == {
+      brokers          = "etelios-prod.servicebus.windows.net:9093"
+      securityProtocol = "SASL_SSL"
+      saslMechanism    = "OAUTHBEARER"
+    }
+    error_message = "services get OAUTHBEARER to the namespace's Kafka endpoint (client ids per service)"
+  }
+  assert {
+    condition = alltrue([
+      for key, sa in output.service_accounts :
+      output.federated_subjects[key == "topicform" ? key : "service/${key}"] == "system:serviceaccount:platform:${sa}"
+    ]) && length(output.federated_subjects) == length(output.service_accounts)
+    error_message = "every ServiceAccount of the release has a federated credential naming it, and no other exists"
+  }
+  assert {
+    condition = output.topicform_cluster == {
+      type           = "eventhubs"
+      namespace      = "etelios-prod"
+      tier           = "premium"
+      capacity       = 1
+      subscriptionId = "00000000-0000-0000-0000-000000000001"
+      resourceGroup  = "rg-etelios-prod"
+      management     = { credential = "workloadIdentity" }
+      kafka          = { mechanism = "OAUTHBEARER", credential = "workloadIdentity" }
+    }
+    error_message = "the spec's prod cluster block names the namespace Terraform created"
+  }
+  assert {
+    condition     = output.topicform_client_id == "11111111-1111-1111-1111-111111111111"
+    error_message = "the Job gets topicform's identity"
+  }
+}

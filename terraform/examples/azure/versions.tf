@@ -1,0 +1,18 @@
+terraform {
+  required_version = ">= 1.8, < 2.0"
+
+  required_providers {
+    azurerm = {
+      source  = "hashicorp/azurerm"
+      version = ">= 5.2, < 6.0"
+    }
+    kubernetes = {
+      source  = "hashicorp/kubernetes"
+      version = ">= 1.13.4, < 3.0.0"
+    }
+    helm = {
+      source  = "hashicorp/helm"
+      version = ">= 1.3.2, < 4.0.0"
+    }
+  }
+}
