@@ -17,6 +17,10 @@
 #                  credentials.env            PLAIN_USER PLAIN_PASSWORD
 #                                             SCRAM_USER SCRAM_PASSWORD
 #                                             EVENTHUBS_CONNECTION_STRING
+#                  idp-signing.key            RS256 key of the test identity
+#                                             provider (tests/support/idp.rs)
+#                  idp-jwks.json idp.env      its public JWKS, tenant, issuer,
+#                                             key id and accepted audiences
 #                Then (re)write, for the current KAFKA_PORT:
 #                  extra.properties           KAFKA_EXTRA_CONFIG for kafka.sh
 #                  bootstrap.env              the three bootstrap addresses
@@ -39,7 +43,9 @@
 # (client certificate requested, not required: mTLS optional); SASL_SSL
 # 127.0.0.1:KAFKA_SASL_SSL_PORT; all advertised as localhost. PLAIN users:
 # tf-plain and $ConnectionString (password: the Event Hubs-style connection
-# string). SCRAM-SHA-512 user: tf-scram.
+# string). SCRAM-SHA-512 user: tf-scram. OAUTHBEARER on SASL_SSL: RS256 JWTs
+# signed with idp-signing.key, verified by the broker against idp-jwks.json
+# with the issuer and audiences of idp.env, re-authenticated as they expire.
 # Needs openssl (apt-get install openssl) besides kafka.sh's prerequisites.
 # Exit codes: 0 ok, 1 error, 2 usage.
 set -euo pipefail
@@ -54,6 +60,10 @@ PLAIN_USER_NAME=tf-plain
 SCRAM_USER_NAME=tf-scram
 CLIENT_CN=tf-client
 EVENTHUBS_NAMESPACE=etelios-test
+# The test identity provider (tests/support/idp.rs reads idp.env): a fixed
+# tenant, Entra's public-cloud issuer form, the audiences the broker accepts.
+IDP_TENANT=0b9a5a3c-7d2e-4f61-9c1d-2f1e8a7b6c5d
+IDP_AUDIENCES="https://$EVENTHUBS_NAMESPACE.servicebus.windows.net,https://etelios-prod.servicebus.windows.net,api://topicform-test-kafka"
 CERT_DAYS=825
 CA_DAYS=3650
 
@@ -138,6 +148,27 @@ gen_leaf() {
   rm -f "$TMP/$1.csr" "$TMP/$1.ext"
 }
 
+# base64url without padding of stdin.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# The identity provider's RS256 key, its JWKS (n and e base64url, RFC 7518)
+# and idp.env.
+gen_idp_key() {
+  command -v python3 >/dev/null 2>&1 || die "python3 not found. Install it with: apt-get install python3 (or run deploy/setup.sh)"
+  quiet openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/idp-signing.key"
+  local hex n kid
+  hex=$(openssl rsa -in "$TMP/idp-signing.key" -noout -modulus 2>/dev/null | sed 's/^Modulus=//')
+  n=$(python3 -c 'import sys,binascii; sys.stdout.buffer.write(binascii.unhexlify(sys.argv[1]))' "$hex" | b64url)
+  kid=$(printf '%s' "$n" | openssl dgst -sha256 -binary | b64url | cut -c1-22)
+  printf '{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"%s","n":"%s","e":"AQAB"}]}\n' "$kid" "$n" >"$TMP/idp-jwks.json"
+  cat >"$TMP/idp.env" <<EOF
+IDP_TENANT=$IDP_TENANT
+IDP_ISSUER=https://login.microsoftonline.com/$IDP_TENANT/v2.0
+IDP_KID=$kid
+IDP_AUDIENCES=$IDP_AUDIENCES
+EOF
+}
+
 generate_material() {
   need_openssl
   TMP=$(mktemp -d "$DIR/.prepare.XXXXXX")
@@ -159,6 +190,7 @@ extendedKeyUsage=clientAuth
 subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid"
   rm -f "$TMP/ca.srl"
+  gen_idp_key
   # Kafka's PEM keystore: an unencrypted PKCS#8 key, then the chain.
   # The root is not sent (like public servers): clients must trust ca.pem.
   cat "$TMP/broker.key" "$TMP/broker.pem" >"$TMP/broker-keystore.pem"
@@ -181,10 +213,10 @@ EOF
 
   local f
   for f in ca.pem ca.key other-ca.pem other-ca.key broker.pem broker.key broker-keystore.pem \
-    client.pem client.key client-keystore.pem credentials.env; do
+    client.pem client.key client-keystore.pem credentials.env idp-signing.key idp-jwks.json idp.env; do
     mv -f "$TMP/$f" "$DIR/$f"
   done
-  chmod 644 "$DIR/ca.pem" "$DIR/other-ca.pem" "$DIR/broker.pem" "$DIR/client.pem"
+  chmod 644 "$DIR/ca.pem" "$DIR/other-ca.pem" "$DIR/broker.pem" "$DIR/client.pem" "$DIR/idp-jwks.json" "$DIR/idp.env"
   : >"$DIR/.prepared"
   rm -rf "$TMP"
   trap - EXIT
@@ -227,9 +259,21 @@ listener.name.sasl_ssl.ssl.client.auth=none
 
 # SASL_SSL listener: PLAIN (static users) and SCRAM-SHA-512 (users in the
 # cluster metadata, created by 'secure.sh start').
-listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512,OAUTHBEARER
 listener.name.sasl_ssl.plain.sasl.jaas.config=$plain_module required user_$PLAIN_USER="$PLAIN_PASSWORD" user_\$ConnectionString="$EVENTHUBS_CONNECTION_STRING";
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram_module required;
+
+# OAUTHBEARER: JWTs of the test identity provider. BrokerJwtValidator checks
+# the signature against the JWKS (without it Kafka's default validator
+# accepts unsigned tokens), the issuer and the audience. Re-authentication
+# (KIP-368) makes a connection end with its token, so refresh is exercised.
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
+listener.name.sasl_ssl.sasl.oauthbearer.jwt.validator.class=org.apache.kafka.common.security.oauthbearer.BrokerJwtValidator
+listener.name.sasl_ssl.oauthbearer.connections.max.reauth.ms=3600000
+sasl.oauthbearer.jwks.endpoint.url=file://$DIR/idp-jwks.json
+sasl.oauthbearer.expected.issuer=https://login.microsoftonline.com/$IDP_TENANT/v2.0
+sasl.oauthbearer.expected.audience=$IDP_AUDIENCES
 EOF
   mv -f "$DIR/extra.properties.$$" "$DIR/extra.properties"
 
@@ -260,11 +304,11 @@ ssl.truststore.location=$DIR/ca.pem"
 cmd_prepare() {
   settings
   set_dir "${1:-}"
-  if [[ ! -f "$DIR/.prepared" ]]; then
+  if [[ ! -f "$DIR/.prepared" || ! -f "$DIR/idp.env" ]]; then
     command -v flock >/dev/null 2>&1 || die "'flock' not found. Install it with: apt-get install util-linux"
     exec 7>"$DIR/.lock"
     flock -w 120 7 || die "timed out waiting for the lock $DIR/.lock"
-    [[ -f "$DIR/.prepared" ]] || generate_material
+    [[ -f "$DIR/.prepared" && -f "$DIR/idp.env" ]] || generate_material
     write_configs
     exec 7>&-
   else
@@ -306,7 +350,9 @@ port_open() {
 kafka_start() {
   local err rc=0
   err=$(mktemp)
-  KAFKA_EXTRA_CONFIG="$DIR/extra.properties" "$KAFKA_SH" start 2>"$err" >/dev/null 6>&- || rc=$?
+  # Kafka reads OAUTHBEARER URLs (the JWKS file) only when allowed by name.
+  KAFKA_EXTRA_JVM_OPTS="${KAFKA_EXTRA_JVM_OPTS:-} -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=file://$DIR/idp-jwks.json" \
+    KAFKA_EXTRA_CONFIG="$DIR/extra.properties" "$KAFKA_SH" start 2>"$err" >/dev/null 6>&- || rc=$?
   cat "$err" >&2
   if ((rc != 0)); then
     rm -f "$err"

@@ -98,7 +98,10 @@ impl Credential {
     /// A credential for `source`, with its own HTTP client (so each runtime
     /// that uses it owns its connections).
     pub fn new(source: Source, extra_ca: Option<&str>) -> Result<Credential> {
-        let http = http_client_with_ca(extra_ca)?;
+        // No connection pool: tokens are fetched minutes apart, and from the
+        // runtimes of several clients (token sessions), where a pooled
+        // connection of a runtime that is gone would hang the next request.
+        let http = build(client_builder(extra_ca)?.pool_max_idle_per_host(0))?;
         Ok(Credential { inner: Arc::new(Inner { source, http, cache: Mutex::new(HashMap::new()) }) })
     }
 
@@ -185,6 +188,10 @@ pub fn http_client() -> Result<reqwest::Client> {
 
 /// [`http_client`] trusting `extra_ca` (a PEM file) in addition.
 pub fn http_client_with_ca(extra_ca: Option<&str>) -> Result<reqwest::Client> {
+    build(client_builder(extra_ca)?)
+}
+
+fn client_builder(extra_ca: Option<&str>) -> Result<reqwest::ClientBuilder> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("topicform/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
@@ -204,6 +211,10 @@ pub fn http_client_with_ca(extra_ca: Option<&str>) -> Result<reqwest::Client> {
             builder = builder.add_root_certificate(cert);
         }
     }
+    Ok(builder)
+}
+
+fn build(builder: reqwest::ClientBuilder) -> Result<reqwest::Client> {
     builder.build().map_err(|e| Error::Token {
         source_name: "HTTP client".into(),
         message: e.to_string(),

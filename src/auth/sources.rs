@@ -88,7 +88,9 @@ impl fmt::Display for Source {
                 write!(f, "system-assigned managed identity ({endpoint})")
             }
             Source::AzureCli { .. } => f.write_str("Azure CLI (az account get-access-token)"),
-            Source::Oidc { token_url, client_id, .. } => write!(f, "OIDC client credentials (client {client_id}, {token_url})"),
+            Source::Oidc { token_url, client_id, .. } => {
+                write!(f, "OIDC client credentials (client {client_id}, {token_url})")
+            }
         }
     }
 }
@@ -98,7 +100,11 @@ fn env_var(name: &str) -> Option<String> {
 }
 
 fn missing(what: &str, kind: &str, help: &str) -> Error {
-    Error::Token { source_name: format!("credential `{kind}`"), message: format!("{what} is not set"), help: help.into() }
+    Error::Token {
+        source_name: format!("credential `{kind}`"),
+        message: format!("{what} is not set"),
+        help: help.into(),
+    }
 }
 
 impl Source {
@@ -109,7 +115,11 @@ impl Source {
         let tenant_id = azure.tenant_id.clone().or_else(|| env_var(AZURE_TENANT_ID));
         let need_client = || {
             client_id.clone().ok_or_else(|| {
-                missing("the client id", name, "set clientId in the spec or AZURE_CLIENT_ID (workload identity injects it)")
+                missing(
+                    "the client id",
+                    name,
+                    "set clientId in the spec or AZURE_CLIENT_ID (workload identity injects it)",
+                )
             })
         };
         match kind {
@@ -346,7 +356,8 @@ impl Source {
         Error::Token {
             source_name: self.to_string(),
             message,
-            help: "check the authority host / endpoint, DNS and firewall (and tls.caFile for a TLS-inspecting proxy)".into(),
+            help: "check the authority host / endpoint, DNS and firewall (and tls.caFile for a TLS-inspecting proxy)"
+                .into(),
         }
     }
 }
@@ -392,11 +403,14 @@ fn number(v: Option<&Value>) -> Option<u64> {
 /// and naming; the broker and ARM verify).
 pub fn jwt_claim(token: &str, claim: &str) -> Option<Value> {
     let payload = token.split('.').nth(1)?;
-    let mut b64: String = payload.chars().map(|c| match c {
-        '-' => '+',
-        '_' => '/',
-        c => c,
-    }).collect();
+    let mut b64: String = payload
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
     while b64.len() % 4 != 0 {
         b64.push('=');
     }
@@ -436,7 +450,9 @@ fn token_error_help(code: &str, description: &str) -> &'static str {
     } else {
         match code {
             "invalid_client" => "the client id or its secret/assertion was not accepted: check both",
-            "invalid_scope" => "the scope is not known to the identity provider: check the namespace (Event Hubs) or sasl.oauth.scope",
+            "invalid_scope" => {
+                "the scope is not known to the identity provider: check the namespace (Event Hubs) or sasl.oauth.scope"
+            }
             "unauthorized_client" => "the client may not use the client credentials grant: check the app registration",
             "invalid_request" => "the token request was malformed: check tenant, client id and scope",
             _ => "check the credential's tenant, client id and secret or assertion",

@@ -3,6 +3,8 @@
 //! per-test topic prefixes so tests never see each other's topics.
 #![allow(dead_code)]
 
+pub mod idp;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -133,6 +135,8 @@ pub fn apply(spec: &Path, extra: &[&str]) -> String {
 /// A broker with SSL and SASL_SSL listeners (deploy/local/secure.sh): its
 /// bootstrap addresses, CA files and generated credentials.
 pub struct SecureBroker {
+    /// deploy/local/secure.sh's directory (keys, idp.env, credentials.env).
+    pub dir: PathBuf,
     pub ssl: String,
     pub sasl_ssl: String,
     pub ca: PathBuf,
@@ -168,6 +172,7 @@ pub fn secure_broker() -> &'static SecureBroker {
             .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('\'').to_owned()))
             .collect();
         SecureBroker {
+            dir: dir.clone(),
             ssl: format!("localhost:{}", test_port(210)),
             sasl_ssl: format!("localhost:{}", test_port(220)),
             ca: dir.join("ca.pem"),

@@ -138,8 +138,7 @@ fn refresh_loop(shared: &Shared, source: &TokenSource, first: mpsc::Sender<Resul
             }
         };
         let state = shared.state.lock().expect("token session state");
-        let (state, _) =
-            shared.wake.wait_timeout_while(state, wait, |s| !s.stopped).expect("token session state");
+        let (state, _) = shared.wake.wait_timeout_while(state, wait, |s| !s.stopped).expect("token session state");
         if state.stopped {
             return;
         }
@@ -159,8 +158,11 @@ fn set_token(shared: &Shared, token: &AccessToken, credential: &Credential) -> R
     };
     let value = CString::new(token.token.expose()).map_err(|_| invalid("contains a NUL byte"))?;
     let principal = CString::new(token.subject.as_str()).map_err(|_| invalid("subject contains a NUL byte"))?;
-    let lifetime_ms =
-        token.expires_at.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).map_err(|_| invalid("expiry is before 1970"))?;
+    let lifetime_ms = token
+        .expires_at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .map_err(|_| invalid("expiry is before 1970"))?;
     let mut errstr = [0 as c_char; 512];
     let state = shared.state.lock().expect("token session state");
     if state.stopped {
