@@ -68,7 +68,11 @@ fn config(target: &Connection) -> Result<ClientConfig, Step> {
 
 /// Starts OAUTHBEARER token refresh for a client just created; a failure is
 /// the SASL step's: no token, no authentication.
-fn token_session(target: &Connection, rk: *mut rdkafka_sys::types::RDKafka, timeout: Duration) -> Result<Option<TokenSession>, Step> {
+fn token_session(
+    target: &Connection,
+    rk: *mut rdkafka_sys::types::RDKafka,
+    timeout: Duration,
+) -> Result<Option<TokenSession>, Step> {
     target.start_token_session(rk, timeout).map_err(|e| {
         let fix = miette::Diagnostic::help(&e).map(|h| h.to_string()).unwrap_or_default();
         Step::failed("sasl", e.to_string(), "no OAUTHBEARER token could be obtained from the identity provider", fix)

@@ -361,8 +361,11 @@ fn check_kafka_oauth(sasl: &Sasl, env_path: &dyn Fn(&[&str]) -> Pointer, out: &m
         }
         (Some(_), m) if m != SaslMechanism::OauthBearer => {
             out.push(
-                Finding::error(env_path(&["cluster", "sasl", "oauth"]), format!("`oauth` applies to OAUTHBEARER, not {}", m.as_str()))
-                    .help("remove `oauth`, or set `mechanism: OAUTHBEARER`"),
+                Finding::error(
+                    env_path(&["cluster", "sasl", "oauth"]),
+                    format!("`oauth` applies to OAUTHBEARER, not {}", m.as_str()),
+                )
+                .help("remove `oauth`, or set `mechanism: OAUTHBEARER`"),
             );
             return;
         }

@@ -165,8 +165,7 @@ impl Connection {
         } else {
             None
         };
-        let brokers: Vec<String> =
-            brokers.split(',').map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
+        let brokers: Vec<String> = brokers.split(',').map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
         let ca_file = lookup("KAFKA_SSL_CA_LOCATION");
         let oauth = if mechanism == Some(SaslMechanism::OauthBearer) {
             Some(TokenSource {

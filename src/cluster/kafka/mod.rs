@@ -21,9 +21,9 @@ use rdkafka::metadata::Metadata;
 use rdkafka_sys::types::RDKafkaRespErr;
 
 pub use connect::Connection;
-pub use oauthbearer::{TokenSession, TokenSource};
 pub use native::ConfigOp;
 use native::{NewTopicSpec, Request};
+pub use oauthbearer::{TokenSession, TokenSource};
 
 use super::{ApplyReport, ChangeOutcome, Cluster, Progress, Scope};
 use crate::spec::is_internal_topic;
@@ -69,7 +69,12 @@ impl KafkaBackend {
             message: describe_client_error(&e),
         })?;
         let oauth = connection.start_token_session(admin.inner().native_ptr(), timeout)?;
-        Ok(KafkaBackend { _oauth: oauth, admin: Arc::new(admin), bootstrap: cluster.bootstrap_servers.join(","), timeout })
+        Ok(KafkaBackend {
+            _oauth: oauth,
+            admin: Arc::new(admin),
+            bootstrap: cluster.bootstrap_servers.join(","),
+            timeout,
+        })
     }
 
     fn options(&self) -> AdminOptions {
