@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# deploy/test-helm.sh — offline checks of the Helm charts under helm/.
+#
+#   1. the pinned tools (deploy/tools/helm.sh: helm, kubectl-validate; built
+#      once into ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools})
+#   2. generated files are fresh: values.schema.json and the README values
+#      tables (helm/tools/gen.py --check)
+#   3. for every chart and every values file under its ci/ (and the platform's
+#      values-local.yaml / values-eventhubs.yaml): `helm lint --strict`,
+#      `helm template`, and the rendered manifests validated against the
+#      Kubernetes OpenAPI schemas (kubectl-validate, offline)
+#   4. bad values fail with a schema error (at least one case per chart)
+#
+# The charts are copied to a temporary directory (the platform's dependencies
+# are built there), so the work tree is never written. The Rust assertions on
+# the rendered manifests are tests/helm.rs (cargo test).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+bin=$(bash deploy/tools/helm.sh)
+export PATH="$bin:$PATH"
+# Kubernetes schemas kubectl-validate v0.0.4 embeds (1.23 to 1.30); the charts use only GA APIs.
+K8S_SCHEMA_VERSION=${K8S_SCHEMA_VERSION:-1.30}
+SPEC="$repo/examples/etelios/topicform.yaml"
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
+bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+
+python3 -c 'import yaml' 2>/dev/null ||
+  { echo "test-helm.sh: python3 with PyYAML is needed (apt-get install python3-yaml)" >&2; exit 1; }
+if python3 helm/tools/gen.py --check; then ok "generated schemas and READMEs are fresh"; else bad "run python3 helm/tools/gen.py"; fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r helm "$work/helm"
+rm -rf "$work/helm/platform/charts" "$work/helm/platform/Chart.lock"
+helm dependency build "$work/helm/platform" >/dev/null
+
+# Values every render of a chart gets (the spec file for the charts that run topicform).
+chart_args() {
+  case $1 in
+    topicform) printf '%s\n' --set-file "spec=$SPEC" ;;
+    platform) printf '%s\n' --set-file "topicform.spec=$SPEC" ;;
+  esac
+}
+
+render() { # chart values-file -> rendered manifests on stdout
+  local chart=$1 values=$2 args
+  mapfile -t args < <(chart_args "$chart")
+  helm template "ci-$chart" "$work/helm/$chart" --namespace ci -f "$values" "${args[@]}"
+}
+
+for chart in topicform service kafka-local platform; do
+  values_files=("$work/helm/$chart"/ci/*.yaml)
+  [[ $chart == platform ]] && values_files+=("$work/helm/platform/values-local.yaml" "$work/helm/platform/values-eventhubs.yaml")
+  for values in "${values_files[@]}"; do
+    name="$chart -f ${values#"$work/helm/$chart/"}"
+    mapfile -t args < <(chart_args "$chart")
+    if out=$(helm lint --strict "$work/helm/$chart" --namespace ci -f "$values" "${args[@]}" 2>&1); then
+      ok "helm lint --strict $name"
+    else
+      bad "helm lint --strict $name"; printf '%s\n' "$out"
+    fi
+    manifest="$work/$chart-$(basename "$values")"
+    if ! render "$chart" "$values" >"$manifest" 2>"$manifest.err"; then
+      bad "helm template $name"; cat "$manifest.err"; continue
+    fi
+    if out=$(kubectl-validate "$manifest" --version "$K8S_SCHEMA_VERSION" 2>&1); then
+      ok "kubectl-validate (Kubernetes $K8S_SCHEMA_VERSION) $name"
+    else
+      bad "kubectl-validate $name"; printf '%s\n' "$out"
+    fi
+  done
+done
+
+# Bad values: each must fail with Helm's schema error, naming the bad key.
+schema_fails() { # chart expected-substring helm-args...
+  local chart=$1 expect=$2 out args
+  shift 2
+  mapfile -t args < <(chart_args "$chart")
+  if out=$(helm template bad "$work/helm/$chart" "${args[@]}" "$@" 2>&1); then
+    bad "$chart $* was accepted"
+  elif grep -q "values don't meet the specifications of the schema" <<<"$out" && grep -qF -- "$expect" <<<"$out"; then
+    ok "$chart rejects $* (schema: $expect)"
+  else
+    bad "$chart $*: not the schema error '$expect'"; printf '%s\n' "$out"
+  fi
+}
+svc=(--set image.repository=x --set-string image.tag=1)
+schema_fails topicform "/mode" --set environment=local --set mode=always
+schema_fails topicform "additional properties 'backofflimit'" --set environment=local --set job.backofflimit=3
+schema_fails topicform "/apply/extraArgs/0" --set environment=local --set 'apply.extraArgs={--force}'
+schema_fails service "/broker/securityProtocol" "${svc[@]}" --set broker.securityProtocol=TLS
+schema_fails service "additional properties 'saslPassword'" "${svc[@]}" --set broker.saslPassword=hunter2
+schema_fails service "/workloadIdentity/clientId" "${svc[@]}" --set workloadIdentity.clientId=not-a-uuid
+schema_fails kafka-local "/persistence/size" --set persistence.size=lots
+schema_fails kafka-local "additional properties 'replicas'" --set replicas=3
+schema_fails platform "/broker/brokers" --set broker.brokers=no-port
+schema_fails platform "/services/0" --set 'services[0].name=a' --set 'services[0].imagge.repository=x'
+schema_fails platform "at '/mode'" --set topicform.mode=sometimes  # the subchart's schema
+
+echo "helm charts: $passed passed, $failed failed"
+((failed == 0))
