@@ -81,4 +81,6 @@ else
   "${fetch[@]}"
 fi
 
+bash "$SCRIPT_DIR/tools/helm.sh" >/dev/null  # helm + kubectl-validate for the chart tests (cold: ~6 min)
+
 log "done"

@@ -43,3 +43,4 @@ cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
 # CI=true makes insta fail on a missing or changed snapshot instead of writing one.
 CI="${CI:-true}" cargo test --locked
+bash deploy/test-helm.sh
