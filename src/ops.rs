@@ -44,7 +44,7 @@ pub enum Backend {
     /// Apache Kafka.
     Kafka(KafkaBackend),
     /// Azure Event Hubs, through Azure Resource Manager.
-    EventHubs(EventHubsBackend),
+    EventHubs(Box<EventHubsBackend>),
 }
 
 impl Backend {
@@ -52,7 +52,9 @@ impl Backend {
     pub fn connect(env: &ResolvedEnvironment, timeout: Duration, _command: &str) -> Result<Backend> {
         match &env.cluster {
             ClusterSpec::Kafka(k) => Ok(Backend::Kafka(KafkaBackend::connect(&env.name, k, timeout)?)),
-            ClusterSpec::Eventhubs(eh) => Ok(Backend::EventHubs(EventHubsBackend::connect(&env.name, eh, timeout)?)),
+            ClusterSpec::Eventhubs(eh) => {
+                Ok(Backend::EventHubs(Box::new(EventHubsBackend::connect(&env.name, eh, timeout)?)))
+            }
         }
     }
 

@@ -3,9 +3,9 @@
 //! test identity provider (tests/support/idp.rs) validated by the server
 //! with the ARM audience.
 
-mod support;
 #[path = "support/arm.rs"]
 mod arm;
+mod support;
 
 use std::sync::Arc;
 
@@ -161,16 +161,18 @@ fn standard_namespace_plan_apply_export_and_second_plan_in_sync() {
 fn premium_grows_partitions_and_keeps_fields_topicform_does_not_manage() {
     let (idp, server) = setup(Namespace::new("Premium", 1));
     // Microsoft's GET example, with capture and user metadata set outside topicform.
-    let example: Value =
-        serde_json::from_str(&std::fs::read_to_string(arm::reference_dir().join("examples/EventHubs/EHEventHubGet.json")).unwrap())
-            .unwrap();
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string(arm::reference_dir().join("examples/EventHubs/EHEventHubGet.json")).unwrap(),
+    )
+    .unwrap();
     let mut hub = example["responses"]["200"]["body"].clone();
     hub["name"] = json!("orders");
     hub["properties"]["userMetadata"] = json!("owner: sales");
     hub["properties"]["retentionDescription"] = json!({"cleanupPolicy": "Delete", "retentionTimeInHours": 96});
     server.set_hub("orders", hub);
     let ws = Workspace::new();
-    let path = ws.spec(&spec(&server, &idp, "premium", "", "  orders: { partitions: 8, config: { retention.ms: 30d } }\n"));
+    let path =
+        ws.spec(&spec(&server, &idp, "premium", "", "  orders: { partitions: 8, config: { retention.ms: 30d } }\n"));
     let p = plan(&idp, &server, &path);
     let t = topic_plan(&p, "orders");
     assert_eq!(t["action"], "update", "{p:#}");
@@ -201,7 +203,9 @@ fn refusals_on_standard_change_nothing() {
     let a = run(&idp, &server, &path, &["plan", "-o", "json"]);
     assert_eq!(a.get_output().status.code(), Some(1), "{}", output(&a));
     let p: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-    for (topic, needle) in [("grow", "cannot be added"), ("shrink", "cannot decrease"), ("policy", "cannot change after")] {
+    for (topic, needle) in
+        [("grow", "cannot be added"), ("shrink", "cannot decrease"), ("policy", "cannot change after")]
+    {
         let t = topic_plan(&p, topic);
         assert_eq!(t["action"], "refused", "{p:#}");
         assert!(t["reasons"].to_string().contains(needle), "{topic}: {t:#}");
@@ -230,7 +234,8 @@ fn over_quota_plans_are_refused_before_any_write() {
     let (idp, server) = setup(Namespace::new("Premium", 1));
     server.seed("big-a", 100, 24, "Delete");
     server.seed("big-b", 90, 24, "Delete");
-    let path = ws.spec(&spec(&server, &idp, "premium", "", "  small: { partitions: 4 }\n  large: { partitions: 12 }\n"));
+    let path =
+        ws.spec(&spec(&server, &idp, "premium", "", "  small: { partitions: 4 }\n  large: { partitions: 12 }\n"));
     let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
     assert_eq!(a.get_output().status.code(), Some(1), "{}", output(&a));
     assert!(output(&a).contains("206 partitions (190 now)"), "{}", output(&a));
@@ -251,7 +256,13 @@ fn faults_are_retried_and_long_running_operations_polled() {
     server.inject("DELETE", Fault::AsyncOperation { polls: 1 }, 1);
     let ws = Workspace::new();
     let topics: String = (0..6).map(|i| format!("  t{i}: {{ partitions: 3 }}\n")).collect();
-    let path = ws.spec(&spec(&server, &idp, "premium", "    prune: true\n", &format!("{topics}  grow: {{ partitions: 5 }}\n")));
+    let path = ws.spec(&spec(
+        &server,
+        &idp,
+        "premium",
+        "    prune: true\n",
+        &format!("{topics}  grow: {{ partitions: 5 }}\n"),
+    ));
     let report = apply(&idp, &server, &path, &["--allow-delete"]);
     assert!(report.contains("8 succeeded, 0 failed"), "{report}");
     assert!(server.hub("stale").is_none());
@@ -306,12 +317,16 @@ fn namespaces_that_do_not_match_the_spec_are_refused() {
     assert!(output(&a).contains("status is `Creating`"), "{}", output(&a));
     // Wrong resource group: ARM's 404, named.
     server.update_namespace(|n| n.status = "Active".into());
-    let wrong = spec(&server, &idp, "standard", "", "  a: {}\n").replace(&server.namespace().resource_group, "rg-elsewhere");
+    let wrong =
+        spec(&server, &idp, "standard", "", "  a: {}\n").replace(&server.namespace().resource_group, "rg-elsewhere");
     let path = ws.spec(&wrong);
     let a = run(&idp, &server, &path, &["plan"]);
     assert_eq!(a.get_output().status.code(), Some(1));
     let text = output(&a);
-    assert!(text.contains("HTTP 404") && text.contains("ResourceGroupNotFound") && text.contains("resourceGroup"), "{text}");
+    assert!(
+        text.contains("HTTP 404") && text.contains("ResourceGroupNotFound") && text.contains("resourceGroup"),
+        "{text}"
+    );
     assert_eq!(server.writes(), 0);
 }
 
@@ -323,7 +338,8 @@ fn pagination_past_a_thousand_event_hubs() {
         server.seed(&format!("hub-{i:04}"), 1, 24, "Delete");
     }
     let ws = Workspace::new();
-    let path = ws.spec(&spec(&server, &idp, "premium", "", "  hub-1004: { partitions: 1 }\n  new-one: { partitions: 1 }\n"));
+    let path =
+        ws.spec(&spec(&server, &idp, "premium", "", "  hub-1004: { partitions: 1 }\n  new-one: { partitions: 1 }\n"));
     let p = plan(&idp, &server, &path);
     assert_eq!(topic_plan(&p, "hub-1004")["action"], "unchanged", "{:#}", p["summary"]);
     assert_eq!(p["summary"]["unmanaged"], 1004);
@@ -339,7 +355,8 @@ fn pagination_past_a_thousand_event_hubs() {
 fn rejected_tokens_fail_clearly_and_secrets_never_show() {
     let idp = Arc::new(Idp::start());
     // A server for another audience: every token topicform brings is wrong.
-    let server = ArmServer::start(Namespace::new("Standard", 1), validator(&idp, "https://management.core.usgovcloudapi.net"));
+    let server =
+        ArmServer::start(Namespace::new("Standard", 1), validator(&idp, "https://management.core.usgovcloudapi.net"));
     let ws = Workspace::new();
     let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n"));
     let a = run(&idp, &server, &path, &["plan", "--log-level", "debug"]);
@@ -352,7 +369,8 @@ fn rejected_tokens_fail_clearly_and_secrets_never_show() {
     assert!(!text.contains("eyJ"), "a token leaked: {text}");
 
     // An expired token (the server's clock says so).
-    let server = ArmServer::start(Namespace::new("Standard", 1), Arc::new(|_: &str| Err("the token has expired".into())));
+    let server =
+        ArmServer::start(Namespace::new("Standard", 1), Arc::new(|_: &str| Err("the token has expired".into())));
     let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n"));
     let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
     assert_eq!(a.get_output().status.code(), Some(1));
@@ -429,4 +447,38 @@ fn the_contract_server_validates_against_microsofts_definitions() {
     assert!(problems.contains("`DeleteCompact` is not one of"), "{problems}");
     let problems = schema.validate_definition("eventhubs.json", "Eventhub", &json!({"id": "x", "properties": {}}));
     assert_eq!(problems, vec!["$.id is read-only".to_owned()]);
+}
+
+#[test]
+fn saved_plans_are_checked_and_prune_config_resets_unmanaged_settings() {
+    let (idp, server) = setup(Namespace::new("Premium", 1));
+    server.set_hub(
+        "kept",
+        json!({"name": "kept", "properties": {"partitionCount": 2, "retentionDescription":
+            {"cleanupPolicy": "Delete", "retentionTimeInHours": 24, "tombstoneRetentionTimeInHours": 48}}}),
+    );
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "premium", "", "  kept: {}\n  fresh: {}\n"));
+    let p = plan(&idp, &server, &path);
+    assert_eq!(topic_plan(&p, "kept")["drift"], json!([{"key": "delete.retention.ms", "value": "172800000"}]), "{p:#}");
+
+    // A saved plan applies as made...
+    let saved = ws.path("plan.json");
+    run(&idp, &server, &path, &["plan", "--out", saved.to_str().unwrap()]).success();
+    let report = apply(&idp, &server, &path, &["--plan", saved.to_str().unwrap()]);
+    assert!(report.contains("1 succeeded"), "{report}");
+    // ...and is refused once what it changes moved on the namespace.
+    let path = ws.spec(&spec(&server, &idp, "premium", "", "  kept: {}\n  fresh: { partitions: 3 }\n"));
+    run(&idp, &server, &path, &["plan", "--out", saved.to_str().unwrap()]).success();
+    server.seed("fresh", 4, 24, "Delete");
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve", "--plan", saved.to_str().unwrap()]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    assert!(output(&a).contains("changed on the cluster since the plan was made"), "{}", output(&a));
+
+    // --prune-config takes the tombstone retention back to the default.
+    let path = ws.spec(&spec(&server, &idp, "premium", "", "  kept: {}\n  fresh: { partitions: 4 }\n"));
+    apply(&idp, &server, &path, &["--prune-config"]);
+    assert!(props(&server, "kept")["retentionDescription"].get("tombstoneRetentionTimeInHours").is_none());
+    let a = run(&idp, &server, &path, &["plan", "--detailed-exitcode", "--prune-config"]);
+    assert_eq!(a.get_output().status.code(), Some(0), "{}", output(&a));
 }

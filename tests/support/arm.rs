@@ -190,7 +190,8 @@ impl ArmServer {
                             .map(|h| h.value.as_str().to_owned());
                         let method = request.method().as_str().to_owned();
                         let raw_url = request.url().to_owned();
-                        let answer = handle(&state, &schema, &validator, &url, &method, &raw_url, auth.as_deref(), &body);
+                        let answer =
+                            handle(&state, &schema, &validator, &url, &method, &raw_url, auth.as_deref(), &body);
                         let mut response = tiny_http::Response::from_string(answer.body.to_string())
                             .with_status_code(answer.status)
                             .with_header(header("Content-Type", "application/json; charset=utf-8"));
@@ -269,7 +270,9 @@ impl ArmServer {
     pub fn consumer_group_writes(&self) -> usize {
         self.requests()
             .iter()
-            .filter(|r| (r.method == "PUT" || r.method == "DELETE") && r.path.to_ascii_lowercase().contains("/consumergroups"))
+            .filter(|r| {
+                (r.method == "PUT" || r.method == "DELETE") && r.path.to_ascii_lowercase().contains("/consumergroups")
+            })
             .count()
     }
 
@@ -343,8 +346,12 @@ fn route(
 ) -> Answer {
     // Authentication first, like ARM.
     let Some(token) = auth.and_then(|a| a.strip_prefix("Bearer ")) else {
-        let mut a = arm_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
-        a.headers.push(("WWW-Authenticate".into(), "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"".into()));
+        let mut a =
+            arm_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+        a.headers.push((
+            "WWW-Authenticate".into(),
+            "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"".into(),
+        ));
         return a;
     };
     if let Err(why) = validator(token) {
@@ -353,9 +360,19 @@ fn route(
         return a;
     }
     match query_param(query, "api-version") {
-        None => return arm_error(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."),
+        None => {
+            return arm_error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        }
         Some(v) if v != API_VERSION => {
-            return arm_error(400, "InvalidApiVersionParameter", format!("The api-version '{v}' is invalid. The supported version is '{API_VERSION}'."))
+            return arm_error(
+                400,
+                "InvalidApiVersionParameter",
+                format!("The api-version '{v}' is invalid. The supported version is '{API_VERSION}'."),
+            )
         }
         _ => {}
     }
@@ -389,7 +406,10 @@ fn route(
             return a;
         }
         if op.failed {
-            return answer(200, json!({ "status": "Failed", "error": { "code": "InternalServerError", "message": "The operation failed in the contract server (injected)." } }));
+            return answer(
+                200,
+                json!({ "status": "Failed", "error": { "code": "InternalServerError", "message": "The operation failed in the contract server (injected)." } }),
+            );
         }
         return if results { answer(204, Value::Null) } else { answer(200, json!({ "status": "Succeeded" })) };
     }
@@ -402,7 +422,11 @@ fn route(
         && kw(5, "Microsoft.EventHub")
         && kw(6, "namespaces");
     if !shape_ok {
-        return arm_error(404, "InvalidResourceType", format!("The resource type could not be found for path '{path}'."));
+        return arm_error(
+            404,
+            "InvalidResourceType",
+            format!("The resource type could not be found for path '{path}'."),
+        );
     }
     if seg(1) != ns.subscription {
         return arm_error(404, "SubscriptionNotFound", format!("The subscription '{}' could not be found.", seg(1)));
@@ -417,7 +441,11 @@ fn route(
         return arm_error(
             404,
             "ResourceNotFound",
-            format!("The Resource 'Microsoft.EventHub/namespaces/{}' under resource group '{}' was not found.", seg(7), seg(3)),
+            format!(
+                "The Resource 'Microsoft.EventHub/namespaces/{}' under resource group '{}' was not found.",
+                seg(7),
+                seg(3)
+            ),
         );
     }
     match (segs.len(), method) {
@@ -489,7 +517,11 @@ fn route(
                 _ => arm_error(405, "MethodNotAllowed", format!("{m} is not supported on a consumer group.")),
             }
         }
-        _ => arm_error(404, "InvalidResourceType", format!("The resource type could not be found for {method} '{path}'.")),
+        _ => arm_error(
+            404,
+            "InvalidResourceType",
+            format!("The resource type could not be found for {method} '{path}'."),
+        ),
     }
 }
 
@@ -522,7 +554,9 @@ fn long_running(s: &mut State, base: &str, ns: &Namespace, method: &str, a: Answ
         return a;
     }
     let Some(idx) = s.rules.iter().position(|r| {
-        r.method == method && r.left > 0 && matches!(r.fault, Fault::AsyncOperation { .. } | Fault::AsyncLocation { .. } | Fault::AsyncFailed)
+        r.method == method
+            && r.left > 0
+            && matches!(r.fault, Fault::AsyncOperation { .. } | Fault::AsyncLocation { .. } | Fault::AsyncFailed)
     }) else {
         return a;
     };
@@ -543,9 +577,10 @@ fn long_running(s: &mut State, base: &str, ns: &Namespace, method: &str, a: Answ
             out.body = Value::Null;
             out.headers.push(("Location".into(), format!("{prefix}/operationResults/{op}?api-version={API_VERSION}")));
         }
-        _ => out
-            .headers
-            .push(("Azure-AsyncOperation".into(), format!("{prefix}/operationStatuses/{op}?api-version={API_VERSION}"))),
+        _ => out.headers.push((
+            "Azure-AsyncOperation".into(),
+            format!("{prefix}/operationStatuses/{op}?api-version={API_VERSION}"),
+        )),
     }
     out
 }
@@ -639,11 +674,21 @@ fn stored_hub(id: &str, name: &str, request: &Value, previous: Option<&Value>) -
 fn put_hub(s: &mut State, schema: &Schema, ns: &Namespace, name: &str, body: &str) -> Answer {
     let request: Value = match serde_json::from_str(body) {
         Ok(v) => v,
-        Err(e) => return arm_error(400, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: {e}")),
+        Err(e) => {
+            return arm_error(
+                400,
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: {e}"),
+            )
+        }
     };
     let problems = schema.validate_definition("eventhubs.json", "Eventhub", &request);
     if !problems.is_empty() {
-        return arm_error(400, "InvalidRequestContent", format!("The request body does not match the Eventhub definition: {}", problems.join("; ")));
+        return arm_error(
+            400,
+            "InvalidRequestContent",
+            format!("The request body does not match the Eventhub definition: {}", problems.join("; ")),
+        );
     }
     let (max_partitions, increase, max_hubs, max_total, max_hours) = ns.limits();
     let tier = ns.tier();
@@ -678,12 +723,23 @@ fn put_hub(s: &mut State, schema: &Schema, ns: &Namespace, name: &str, body: &st
     }
     if let Some(d) = p["messageRetentionInDays"].as_i64() {
         if d > max_hours / 24 {
-            return arm_error(400, "BadRequest", format!("The value '{d}' for messageRetentionInDays exceeds the {tier} tier's {} days.", max_hours / 24));
+            return arm_error(
+                400,
+                "BadRequest",
+                format!(
+                    "The value '{d}' for messageRetentionInDays exceeds the {tier} tier's {} days.",
+                    max_hours / 24
+                ),
+            );
         }
     }
     if let Some(h) = retention["tombstoneRetentionTimeInHours"].as_i64() {
         if h < 1 || h > max_hours {
-            return arm_error(400, "BadRequest", format!("The value '{h}' for tombstoneRetentionTimeInHours is invalid."));
+            return arm_error(
+                400,
+                "BadRequest",
+                format!("The value '{h}' for tombstoneRetentionTimeInHours is invalid."),
+            );
         }
     }
     match &old_props {
@@ -717,18 +773,31 @@ fn put_hub(s: &mut State, schema: &Schema, ns: &Namespace, name: &str, body: &st
                 return arm_error(
                     400,
                     "QuotaExceeded",
-                    format!("The maximum entity count of {max_hubs} event hubs for namespace '{}' has been reached.", ns.name),
+                    format!(
+                        "The maximum entity count of {max_hubs} event hubs for namespace '{}' has been reached.",
+                        ns.name
+                    ),
                 );
             }
         }
     }
     if let Some(max) = max_total {
-        let others: i64 = s.hubs.iter().filter(|(n, _)| *n != name).map(|(_, h)| h["properties"]["partitionCount"].as_i64().unwrap_or(0)).sum();
+        let others: i64 = s
+            .hubs
+            .iter()
+            .filter(|(n, _)| *n != name)
+            .map(|(_, h)| h["properties"]["partitionCount"].as_i64().unwrap_or(0))
+            .sum();
         if others + partitions > max {
             return arm_error(
                 400,
                 "QuotaExceeded",
-                format!("The namespace '{}' would have {} partitions; the limit for {} unit(s) is {max}.", ns.name, others + partitions, ns.capacity),
+                format!(
+                    "The namespace '{}' would have {} partitions; the limit for {} unit(s) is {max}.",
+                    ns.name,
+                    others + partitions,
+                    ns.capacity
+                ),
             );
         }
     }
@@ -769,10 +838,16 @@ pub struct Schema {
 
 impl Schema {
     pub fn load() -> Schema {
-        let files = ["eventhubs.json", "consumergroups.json", "namespaces.json", "common/v1/definitions.json", "common/v2/definitions.json"]
-            .iter()
-            .map(|f| (f.to_string(), read_json(f)))
-            .collect();
+        let files = [
+            "eventhubs.json",
+            "consumergroups.json",
+            "namespaces.json",
+            "common/v1/definitions.json",
+            "common/v2/definitions.json",
+        ]
+        .iter()
+        .map(|f| (f.to_string(), read_json(f)))
+        .collect();
         Schema { files }
     }
 
@@ -787,7 +862,8 @@ impl Schema {
     /// `../../../common/v1/definitions.json#/definitions/X` -> (`common/v1/definitions.json`, schema).
     fn resolve(&self, file: &str, reference: &str) -> (String, Value) {
         let (target, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let target = if target.is_empty() { file.to_owned() } else { target.trim_start_matches("../../../").to_owned() };
+        let target =
+            if target.is_empty() { file.to_owned() } else { target.trim_start_matches("../../../").to_owned() };
         let doc = self.files.get(&target).unwrap_or_else(|| panic!("unresolved $ref {reference}"));
         let node = doc.pointer(pointer).unwrap_or_else(|| panic!("unresolved $ref {reference}")).clone();
         (target, node)
@@ -836,7 +912,9 @@ impl Schema {
                 }
             }
         }
-        let ty = schema["type"].as_str().or_else(|| (schema["properties"].is_object() || schema["allOf"].is_array()).then_some("object"));
+        let ty = schema["type"]
+            .as_str()
+            .or_else(|| (schema["properties"].is_object() || schema["allOf"].is_array()).then_some("object"));
         match ty {
             Some("object") => {
                 let Some(obj) = value.as_object() else {
@@ -855,7 +933,8 @@ impl Schema {
                 for (k, v) in obj {
                     match props.iter().find(|(name, _, _)| name == k) {
                         Some((_, f, s)) => self.check(f, s, v, &format!("{at}.{k}"), problems),
-                        None if schema["additionalProperties"].is_object() || schema["additionalProperties"] == json!(true) => {}
+                        None if schema["additionalProperties"].is_object()
+                            || schema["additionalProperties"] == json!(true) => {}
                         None => problems.push(format!("{at}.{k} is not defined")),
                     }
                 }
@@ -896,11 +975,7 @@ impl Schema {
                 }
                 None => problems.push(format!("{at} must be an integer")),
             },
-            Some("boolean") => {
-                if !value.is_boolean() {
-                    problems.push(format!("{at} must be a boolean"));
-                }
-            }
+            Some("boolean") if !value.is_boolean() => problems.push(format!("{at} must be a boolean")),
             _ => {}
         }
     }

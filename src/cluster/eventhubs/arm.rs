@@ -170,13 +170,18 @@ impl ArmClient {
     /// A URL ARM handed back (`nextLink`, operation status). It must point
     /// at the same endpoint, so the token is never sent anywhere else.
     fn same_origin(&self, op: &str, resource: &str, link: &str) -> Result<Url> {
-        let url = Url::parse(link).or_else(|_| self.base.join(link)).map_err(|e| self.error(op, resource, None, format!("ARM returned an invalid link `{link}`: {e}"), None))?;
+        let url = Url::parse(link)
+            .or_else(|_| self.base.join(link))
+            .map_err(|e| self.error(op, resource, None, format!("ARM returned an invalid link `{link}`: {e}"), None))?;
         if url.origin() != self.base.origin() {
             return Err(self.error(
                 op,
                 resource,
                 None,
-                format!("ARM returned a link to another host ({}); not following it with the token", url.origin().ascii_serialization()),
+                format!(
+                    "ARM returned a link to another host ({}); not following it with the token",
+                    url.origin().ascii_serialization()
+                ),
                 None,
             ));
         }
@@ -247,7 +252,8 @@ impl ArmClient {
             attempt += 1;
             let last = attempt >= self.timing.attempts;
             let token = self.tokens.token().await?;
-            let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose()).timeout(self.timeout);
+            let mut request =
+                self.http.request(method.clone(), url.clone()).bearer_auth(token.expose()).timeout(self.timeout);
             if let Some(body) = body {
                 request = request.json(body);
             }
@@ -270,14 +276,14 @@ impl ArmClient {
             let status = response.status();
             let headers = response.headers().clone();
             let text = response.text().await.unwrap_or_default();
-            let body: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+            let body: Value =
+                if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
             if status.is_success() || (method == Method::DELETE && status == StatusCode::NOT_FOUND) {
                 return Ok(Reply { status, headers, body });
             }
             let (code, message) = arm_error(&body);
-            let retriable = status == StatusCode::TOO_MANY_REQUESTS
-                || status == StatusCode::CONFLICT
-                || status.is_server_error();
+            let retriable =
+                status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::CONFLICT || status.is_server_error();
             if retriable && !last {
                 let wait = retry_after(&headers).unwrap_or_else(|| self.backoff(attempt)).min(self.timing.max_wait);
                 tracing::warn!(
@@ -295,7 +301,11 @@ impl ArmClient {
             }
             let mut detail = describe(code.as_deref(), message.as_deref()).unwrap_or_else(|| {
                 let snippet: String = text.chars().take(200).collect();
-                if snippet.trim().is_empty() { "no error body".into() } else { snippet }
+                if snippet.trim().is_empty() {
+                    "no error body".into()
+                } else {
+                    snippet
+                }
             });
             if retriable {
                 detail.push_str(&format!(" (after {attempt} attempts)"));
@@ -323,7 +333,12 @@ impl ArmClient {
         if let Some(id) = request_id {
             text.push_str(&format!(" (x-ms-request-id: {id})"));
         }
-        Error::Arm { operation: operation.to_owned(), resource: resource.to_owned(), detail: text, help: help_for(status) }
+        Error::Arm {
+            operation: operation.to_owned(),
+            resource: resource.to_owned(),
+            detail: text,
+            help: help_for(status),
+        }
     }
 }
 
@@ -369,7 +384,7 @@ fn transport_message(e: &reqwest::Error) -> String {
 fn help_for(status: Option<StatusCode>) -> String {
     match status.map(|s| s.as_u16()) {
         Some(401) => "ARM rejected the token: check the environment's `management:` credential (tenantId, clientId, secret or federated token) and `authorityHost`; the token must be for https://management.azure.com".into(),
-        Some(403) => "the identity lacks an ARM permission: it needs Microsoft.EventHub/namespaces/read and namespaces/eventhubs/read, write and delete on the namespace (README, \"Event Hubs (ARM)\"); data-plane roles such as Azure Event Hubs Data Owner do not grant them".into(),
+        Some(403) => "the identity lacks an ARM permission: it needs Microsoft.EventHub/namespaces/read and namespaces/eventhubs/read, write and delete on the namespace (README, \"Event Hubs (ARM)\"); the services' data roles (Azure Event Hubs Data Sender/Receiver) do not grant them".into(),
         Some(404) => "check the environment's subscriptionId, resourceGroup and namespace (and armEndpoint)".into(),
         Some(409) => "another operation on this resource is still running or the change conflicts with the resource's state; run `topicform plan` again when it is done".into(),
         Some(429) => "ARM kept throttling the requests; try again later".into(),

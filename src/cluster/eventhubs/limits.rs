@@ -193,7 +193,10 @@ mod tests {
                         "cleanup.policy".to_owned(),
                         ObservedConfig { value: "delete".into(), is_override: false },
                     )]);
-                    (n.to_string(), ObservedTopic { name: n.to_string(), partitions: *p, replication_factor: None, config })
+                    (
+                        n.to_string(),
+                        ObservedTopic { name: n.to_string(), partitions: *p, replication_factor: None, config },
+                    )
                 })
                 .collect(),
         }
@@ -277,7 +280,11 @@ mod tests {
         let cleanup = plan(vec![(
             "a",
             Action::Update,
-            vec![Change::SetConfig { key: "cleanup.policy".into(), current: Some("delete".into()), desired: "compact".into() }],
+            vec![Change::SetConfig {
+                key: "cleanup.policy".into(),
+                current: Some("delete".into()),
+                desired: "compact".into(),
+            }],
         )]);
         assert!(std.check(&cleanup, &s)[0].contains("cannot change"));
         let long = plan(vec![(

@@ -91,11 +91,10 @@ pub fn observed_topic(hub: &Value) -> Result<ObservedTopic, String> {
     // (eventhubs.json: "If cleanupPolicy is Compact the returned value of
     // this property is Long.MaxValue"): infinite, and the service's value,
     // not the user's.
-    let hours = retention["retentionTimeInHours"]
-        .as_i64()
-        .or_else(|| props["messageRetentionInDays"].as_i64().map(|d| d * 24));
+    let hours =
+        retention["retentionTimeInHours"].as_i64().or_else(|| props["messageRetentionInDays"].as_i64().map(|d| d * 24));
     match (cleanup, hours) {
-        (Cleanup::Compact, h) if h.is_none_or(|h| h < 0 || h >= i64::MAX / HOUR_MS) => {
+        (Cleanup::Compact, h) if h.is_none_or(|h| !(0..i64::MAX / HOUR_MS).contains(&h)) => {
             config.insert("retention.ms".into(), ObservedConfig { value: "-1".into(), is_override: false });
         }
         (_, Some(h)) => {
@@ -106,13 +105,13 @@ pub fn observed_topic(hub: &Value) -> Result<ObservedTopic, String> {
         }
         (_, None) => {}
     }
-    if cleanup == Cleanup::Compact {
-        if let Some(h) = retention["tombstoneRetentionTimeInHours"].as_i64() {
-            config.insert(
-                "delete.retention.ms".into(),
-                ObservedConfig { value: (h * HOUR_MS).to_string(), is_override: h != DEFAULT_HOURS },
-            );
-        }
+    // Tombstone retention matters for compacted hubs only, but is kept as
+    // set whatever the policy, so it reads back as written.
+    if let Some(h) = retention["tombstoneRetentionTimeInHours"].as_i64().filter(|h| *h > 0) {
+        config.insert(
+            "delete.retention.ms".into(),
+            ObservedConfig { value: (h * HOUR_MS).to_string(), is_override: h != DEFAULT_HOURS },
+        );
     }
     Ok(ObservedTopic { name, partitions: partitions as u32, replication_factor: None, config })
 }
@@ -178,8 +177,7 @@ impl Desired {
 /// event hub's body from a GET (`None` for a create): its `properties` are
 /// kept, minus the read-only ones, and the managed ones replaced.
 pub fn put_body(current: Option<&Value>, desired: &Desired) -> Result<Value, String> {
-    let mut props: Map<String, Value> =
-        current.and_then(|c| c["properties"].as_object()).cloned().unwrap_or_default();
+    let mut props: Map<String, Value> = current.and_then(|c| c["properties"].as_object()).cloned().unwrap_or_default();
     for key in READ_ONLY {
         props.remove(key);
     }
@@ -209,7 +207,7 @@ pub fn put_body(current: Option<&Value>, desired: &Desired) -> Result<Value, Str
         }
     }
     match (cleanup, desired.hours("delete.retention.ms")?) {
-        (Cleanup::Compact, Some(h)) if h > 0 => {
+        (_, Some(h)) if h > 0 => {
             retention.insert("tombstoneRetentionTimeInHours".into(), json!(h));
         }
         (Cleanup::Compact, _) => {
@@ -252,6 +250,13 @@ mod tests {
         assert_eq!(cfg(&t, "retention.ms"), Some(("604800000".into(), true)));
         assert_eq!(cfg(&t, "cleanup.policy"), Some(("delete".into(), false)));
         assert_eq!(cfg(&t, "delete.retention.ms"), None);
+        // Set on a deleting hub, tombstone retention reads back as written.
+        let t = observed_topic(&hub(json!({
+            "partitionCount": 1,
+            "retentionDescription": { "cleanupPolicy": "Delete", "retentionTimeInHours": 24, "tombstoneRetentionTimeInHours": 48 }
+        })))
+        .unwrap();
+        assert_eq!(cfg(&t, "delete.retention.ms"), Some(("172800000".into(), true)));
     }
 
     #[test]
@@ -363,17 +368,17 @@ mod tests {
             Some(&observed),
             &[Change::DeleteConfig { key: "retention.ms".into(), current: "259200000".into() }],
         );
-        assert_eq!(put_body(None, &d).unwrap()["properties"]["retentionDescription"]["retentionTimeInHours"], json!(24));
+        assert_eq!(
+            put_body(None, &d).unwrap()["properties"]["retentionDescription"]["retentionTimeInHours"],
+            json!(24)
+        );
     }
 
     #[test]
     fn round_trip_is_stable() {
         let d = Desired {
             partitions: 3,
-            config: BTreeMap::from([
-                ("retention.ms".into(), "3d".into()),
-                ("cleanup.policy".into(), "delete".into()),
-            ]),
+            config: BTreeMap::from([("retention.ms".into(), "3d".into()), ("cleanup.policy".into(), "delete".into())]),
         };
         let mut body = put_body(None, &d).unwrap();
         body["name"] = json!("x");
