@@ -144,7 +144,7 @@ tf_ok() {
 terraform_bin=""
 if command -v terraform >/dev/null 2>&1 && tf_ok "$(command -v terraform)"; then
   terraform_bin=$(command -v terraform)
-  log "terraform: using $terraform_bin ($("$terraform_bin" version -json | sed -n 's/.*"terraform_version": *"\([^"]*\)".*/\1/p'))"
+  log "terraform: using $terraform_bin ($("$terraform_bin" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([^"]*\)".*/\1/p'))"
 elif [[ -x "$BIN/terraform" && -f "$BIN/.terraform.version" && "$(cat "$BIN/.terraform.version")" == "$TERRAFORM_FALLBACK_VERSION" ]]; then
   terraform_bin=$BIN/terraform
   log "terraform: using $terraform_bin ($TERRAFORM_FALLBACK_VERSION, built earlier)"
