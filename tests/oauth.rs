@@ -8,7 +8,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::idp::{Fault, Idp, CLIENT_ID, CLIENT_SECRET, TENANT};
+use support::idp::{Fault, Idp, CLIENT_ID, CLIENT_SECRET, MANAGED_IDENTITY_CLIENT_ID, TENANT};
 use support::{kafka_spec, secure_broker, test_port, topicform, unique_prefix, Workspace};
 
 /// The audience the test broker accepts for `type: kafka` OAUTHBEARER.
@@ -202,4 +202,38 @@ fn an_unreachable_identity_provider_is_named() {
     let (code, _, stderr) = run(&["plan", "-e", "test"], &spec, &secret_env());
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("cannot reach"), "{stderr}");
+}
+
+#[test]
+fn a_principal_denied_on_the_topic_fails_the_roundtrip_as_topic_authorization() {
+    let idp = idp();
+    let ws = Workspace::new();
+    let topic = format!("{}t", unique_prefix("acl"));
+    let admin =
+        ws.file("admin.yaml", &kafka_spec(&format!("localhost:{}", test_port(200)), "", &format!("  {topic}: {{}}\n")));
+    support::apply(&admin, &[]);
+    // The managed identity's tokens carry its client id as `sub`: the principal.
+    support::kafka_tool(
+        "org.apache.kafka.tools.AclCommand",
+        &[
+            "--bootstrap-server",
+            &format!("localhost:{}", test_port(200)),
+            "--add",
+            "--deny-principal",
+            &format!("User:{MANAGED_IDENTITY_CLIENT_ID}"),
+            "--operation",
+            "Write",
+            "--operation",
+            "Read",
+            "--topic",
+            &topic,
+        ],
+    );
+    let spec = ws.spec(&oauth_spec(&format!("{{ credential: managedIdentity, scope: \"{KAFKA_SCOPE}\" }}"), &topic));
+    let (code, stdout, stderr) =
+        run(&["check", "-e", "test", "--roundtrip", &topic, "--timeout", "10"], &spec, &idp.managed_identity_env());
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("✓ sasl"), "authentication itself works: {stdout}");
+    assert!(stdout.contains("✗ roundtrip"), "{stdout}");
+    assert!(stdout.contains("topic authorization failed"), "{stdout}");
 }

@@ -152,3 +152,16 @@ fn tls_verifies_the_broker_by_ip_address_too() {
         .success()
         .stdout(predicate::str::contains("✓ tls"));
 }
+
+#[test]
+fn a_certificate_for_another_host_is_named_by_check_and_fails_plan() {
+    let b = secure_broker();
+    let ws = Workspace::new();
+    let file = ws.spec(&spec(&kafka_cluster(&b.wrong_host, &b.ca, ""), "wrong-host"));
+    let out = topicform().args(["check", "-e", "test", "-f"]).arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("✗ tls"), "{stdout}");
+    assert!(stdout.contains("host name mismatch"), "{stdout}");
+    topicform().args(["plan", "-e", "test", "--timeout", "10", "-f"]).arg(&file).assert().code(1);
+}

@@ -227,8 +227,14 @@ fn roundtrip_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeo
         };
         match probe.fetch_metadata(Some(topic), timeout) {
             Ok(md) => {
-                let missing = md.topics().first().is_none_or(|t| t.error().is_some() || t.partitions().is_empty());
-                if missing {
+                let entry = md.topics().first();
+                if let Some(code) = entry.and_then(|t| t.error()) {
+                    // Unknown and unauthorized topics both come back with an
+                    // error code; say which.
+                    let code = rdkafka::error::RDKafkaErrorCode::from(code);
+                    return classify_roundtrip(&format!("metadata for `{topic}`: {code}"), target, topic);
+                }
+                if entry.is_none_or(|t| t.partitions().is_empty()) {
                     return classify_roundtrip(
                         &format!("no topic `{topic}` in the metadata (unknown topic)"),
                         target,

@@ -139,6 +139,8 @@ pub struct SecureBroker {
     pub dir: PathBuf,
     pub ssl: String,
     pub sasl_ssl: String,
+    /// An SSL listener whose certificate names another host.
+    pub wrong_host: String,
     pub ca: PathBuf,
     pub other_ca: PathBuf,
     pub credentials: std::collections::HashMap<String, String>,
@@ -175,9 +177,28 @@ pub fn secure_broker() -> &'static SecureBroker {
             dir: dir.clone(),
             ssl: format!("localhost:{}", test_port(210)),
             sasl_ssl: format!("localhost:{}", test_port(220)),
+            wrong_host: format!("localhost:{}", test_port(230)),
             ca: dir.join("ca.pem"),
             other_ca: dir.join("other-ca.pem"),
             credentials,
         }
     })
+}
+
+/// Runs a Kafka CLI tool class against the secure broker's instance
+/// (deploy/local/kafka.sh tool), asserting success.
+pub fn kafka_tool(class: &str, args: &[&str]) {
+    let out = Command::new("bash")
+        .arg(repo().join("deploy/local/kafka.sh"))
+        .args(["tool", class])
+        .args(args)
+        .env("KAFKA_INSTANCE", "test-secure")
+        .output()
+        .expect("bash runs deploy/local/kafka.sh");
+    assert!(
+        out.status.success(),
+        "{class} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
