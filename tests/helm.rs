@@ -1,0 +1,598 @@
+//! The Helm charts (helm/), rendered with the pinned helm that
+//! deploy/tools/helm.sh builds into `${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}/bin`.
+//! Never skipped: without that helm every test fails, saying how to install it.
+//!
+//! The contract checked here: the services' (and the topicform Job's) broker
+//! environment equals `topicform env` for the same profile (DESIGN section 5);
+//! secrets only through secretKeyRef; hook annotations; the restricted
+//! securityContext on every pod; workload identity wiring; the checksum that
+//! rolls the pods; the plain Job's spec-hashed name; and local vs Event Hubs
+//! renders that differ only in broker fields. Lint, Kubernetes-schema
+//! validation and bad-values cases are deploy/test-helm.sh.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use support::{repo, topicform};
+
+/// The profiles of the platform's values files (tests/testdata/helm/platform.yaml).
+const SPEC: &str = "tests/testdata/helm/platform.yaml";
+/// A made-up connection string: it must never appear in any rendered manifest.
+const CONNECTION_STRING: &str =
+    "Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=helm-test-secret-4f1c";
+/// A made-up password given to the charts' development-only Secrets.
+const DEV_PASSWORD: &str = "helm-test-password-9b2e";
+
+// ---- tools and rendering ---------------------------------------------------
+
+fn tools_bin() -> PathBuf {
+    let base = std::env::var_os("TOPICFORM_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/topicform/tools")
+    });
+    base.join("bin")
+}
+
+fn helm() -> PathBuf {
+    let helm = tools_bin().join("helm");
+    assert!(
+        helm.is_file(),
+        "helm is missing at {}: run deploy/tools/helm.sh (builds the pinned helm from the Go module proxy; \
+         deploy/setup.sh runs it)",
+        helm.display()
+    );
+    helm
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of helm/ with the platform's dependencies built, once per test run
+/// (the work tree is never written).
+fn charts() -> &'static Path {
+    static CHARTS: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CHARTS
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            copy_dir(&repo().join("helm"), &dir.path().join("helm"));
+            let platform = dir.path().join("helm/platform");
+            let _ = std::fs::remove_dir_all(platform.join("charts"));
+            let _ = std::fs::remove_file(platform.join("Chart.lock"));
+            let out = Command::new(helm()).arg("dependency").arg("build").arg(&platform).output().unwrap();
+            assert!(out.status.success(), "helm dependency build: {}", String::from_utf8_lossy(&out.stderr));
+            dir
+        })
+        .path()
+}
+
+fn helm_template(chart: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(helm());
+    cmd.args(["template", chart, "--namespace", "etelios"]).arg(charts().join("helm").join(chart));
+    cmd.args(args).current_dir(repo());
+    cmd.output().unwrap()
+}
+
+/// Renders `chart` (release name = chart name) and parses every document.
+fn render(chart: &str, args: &[&str]) -> Vec<Value> {
+    let out = helm_template(chart, args);
+    assert!(out.status.success(), "helm template {chart} {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+    parse_docs(&String::from_utf8(out.stdout).unwrap())
+}
+
+/// Splits helm's output into documents; every scalar is a string (marked-yaml).
+fn parse_docs(text: &str) -> Vec<Value> {
+    let mut docs = Vec::new();
+    for doc in text.split("\n---\n").flat_map(|d| d.split("---\n")) {
+        if doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            continue;
+        }
+        let value: Value = marked_yaml::from_yaml(0, doc).unwrap_or_else(|e| panic!("{e}:\n{doc}"));
+        docs.push(value);
+    }
+    docs
+}
+
+fn raw_render(chart: &str, args: &[&str]) -> String {
+    let out = helm_template(chart, args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The spec of the example platform, for the charts that need one.
+fn spec_arg(key: &str) -> String {
+    format!("{key}={}", repo().join("examples/etelios/topicform.yaml").display())
+}
+
+fn platform(values: &[&str], extra: &[&str]) -> Vec<Value> {
+    let spec = spec_arg("topicform.spec");
+    let mut args: Vec<&str> = vec!["--set-file", &spec];
+    for v in values {
+        args.extend(["-f", v]);
+    }
+    args.extend(extra);
+    render("platform", &args)
+}
+
+fn kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+fn named<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// (description, pod spec, pod metadata) of every workload in `docs`.
+fn pods(docs: &[Value]) -> Vec<(String, &Value, &Value)> {
+    let mut pods = Vec::new();
+    for d in docs {
+        let what = format!("{} {}", d["kind"].as_str().unwrap_or("?"), d["metadata"]["name"].as_str().unwrap_or("?"));
+        let template = match d["kind"].as_str() {
+            Some("Deployment" | "StatefulSet" | "Job") => &d["spec"]["template"],
+            Some("CronJob") => &d["spec"]["jobTemplate"]["spec"]["template"],
+            Some("Pod") => d,
+            _ => continue,
+        };
+        pods.push((what, &template["spec"], &template["metadata"]));
+    }
+    pods
+}
+
+/// The KAFKA_* entries of a pod's first container, in order: name -> value or
+/// `{"secretKeyRef": {...}}`.
+fn kafka_env(pod: &Value) -> Vec<(String, Value)> {
+    let env = pod["containers"][0]["env"].as_array().cloned().unwrap_or_default();
+    env.iter()
+        .filter(|e| e["name"].as_str().is_some_and(|n| n.starts_with("KAFKA_")))
+        .map(|e| {
+            let name = e["name"].as_str().unwrap().to_owned();
+            let value = if e.get("valueFrom").is_some() {
+                assert!(e.get("value").is_none(), "{name} has both value and valueFrom");
+                e["valueFrom"].clone()
+            } else {
+                e["value"].clone()
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn topicform_env(profile: &str, format: &str) -> String {
+    let out = topicform()
+        .args(["env", "-f", SPEC, "-e", profile, "--format", format])
+        .env("TEST_EVENTHUBS_CONNECTION_STRING", CONNECTION_STRING)
+        .env_remove("KAFKA_BROKERS")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `topicform env --format helm-values` as parsed YAML (the `broker:` block).
+fn helm_values_broker(profile: &str) -> Value {
+    let text = topicform_env(profile, "helm-values");
+    marked_yaml::from_yaml::<Value>(0, &text).unwrap()["broker"].clone()
+}
+
+fn values_file(path: &str) -> Value {
+    marked_yaml::from_yaml(0, &std::fs::read_to_string(repo().join(path)).unwrap()).unwrap()
+}
+
+fn write_temp(dir: &tempfile::TempDir, name: &str, value: &Value) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+// ---- the broker environment contract ----------------------------------------
+
+/// The shipped values files' `broker:` blocks are what `topicform env
+/// --format helm-values` prints for the same profile (plus `environment` and
+/// `workloadIdentity`, which only the charts read).
+#[test]
+fn shipped_broker_blocks_are_topicform_env_helm_values() {
+    for (file, profile) in
+        [("helm/platform/values-local.yaml", "local"), ("helm/platform/values-eventhubs.yaml", "eventhubs-plain")]
+    {
+        let mut shipped = values_file(file)["broker"].clone();
+        let map = shipped.as_object_mut().unwrap();
+        map.remove("environment");
+        map.remove("workloadIdentity");
+        assert_eq!(shipped, helm_values_broker(profile), "{file} vs topicform env -e {profile}");
+    }
+}
+
+/// Every service, its `helm test` pod and the topicform Job get exactly the
+/// variables of `topicform env --format json`, in contract order; secret ones
+/// as secretKeyRef to the Secret `topicform env` names (kafka-broker).
+#[test]
+fn services_env_equals_topicform_env_for_local_plain_and_oauthbearer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        // (profile, values files): the shipped files, and topicform's own
+        // helm-values output taken as is over values-local.yaml.
+        ("local", vec!["helm/platform/values-local.yaml".to_owned()]),
+        ("eventhubs-plain", vec!["helm/platform/values-eventhubs.yaml".to_owned()]),
+        ("eventhubs-plain", {
+            let broker = json!({ "broker": helm_values_broker("eventhubs-plain") });
+            vec!["helm/platform/values-local.yaml".to_owned(), write_temp(&tmp, "plain.json", &broker)]
+        }),
+        ("eventhubs-oauth", {
+            let mut broker = helm_values_broker("eventhubs-oauth");
+            broker["workloadIdentity"] = json!({ "clientId": "11111111-2222-3333-4444-555555555555" });
+            vec![
+                "helm/platform/values-local.yaml".to_owned(),
+                write_temp(&tmp, "oauth.json", &json!({ "broker": broker })),
+            ]
+        }),
+    ];
+    for (profile, files) in cases {
+        let expected: Value = serde_json::from_str(&topicform_env(profile, "json")).unwrap();
+        let expected = expected.as_object().unwrap();
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        let docs = platform(&files, &[]);
+        let all = pods(&docs);
+        // 5 Deployments, 5 test pods, the Job.
+        assert_eq!(all.len(), 11, "{profile}: {:?}", all.iter().map(|p| &p.0).collect::<Vec<_>>());
+        for (what, pod, _) in all {
+            let env = kafka_env(pod);
+            let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+            let want: Vec<&str> = expected.keys().map(String::as_str).collect();
+            assert_eq!(names, want, "{profile}: {what}: variables");
+            for (name, value) in env {
+                match &expected[&name] {
+                    Value::String(s) => assert_eq!(value, json!(s), "{profile}: {what}: {name}"),
+                    reference => {
+                        assert!(reference.get("secretRef").is_some(), "{reference}");
+                        assert_eq!(
+                            value,
+                            json!({ "secretKeyRef": { "name": "kafka-broker", "key": name } }),
+                            "{profile}: {what}: {name} must be a secretKeyRef"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The service chart on its own gives the same variables as in the platform.
+#[test]
+fn service_chart_alone_gives_the_same_env() {
+    for (ci, profile) in [("local-values.yaml", "local"), ("eventhubs-plain-values.yaml", "eventhubs-plain")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let broker = write_temp(&tmp, "broker.json", &json!({ "broker": helm_values_broker(profile) }));
+        let docs = render("service", &["-f", &format!("helm/service/ci/{ci}"), "-f", &broker]);
+        let expected: Value = serde_json::from_str(&topicform_env(profile, "json")).unwrap();
+        let deployment = &kind(&docs, "Deployment")[0]["spec"]["template"]["spec"];
+        let names: Vec<String> = kafka_env(deployment).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, expected.as_object().unwrap().keys().cloned().collect::<Vec<_>>(), "{profile}");
+    }
+}
+
+// ---- secrets ----------------------------------------------------------------
+
+/// Secret values reach only Secret objects; env uses secretKeyRef and never a
+/// plain value for KAFKA_SASL_PASSWORD / KAFKA_SASL_USERNAME from a Secret.
+#[test]
+fn secrets_only_through_secret_key_ref() {
+    let password = format!("brokerSecret.stringData.KAFKA_SASL_PASSWORD={DEV_PASSWORD}");
+    let renders = [
+        raw_render(
+            "platform",
+            &[
+                "--set-file",
+                &spec_arg("topicform.spec"),
+                "-f",
+                "helm/platform/ci/dev-secret-values.yaml",
+                "--set",
+                &password,
+            ],
+        ),
+        raw_render(
+            "platform",
+            &["--set-file", &spec_arg("topicform.spec"), "-f", "helm/platform/values-eventhubs.yaml"],
+        ),
+        raw_render(
+            "topicform",
+            &[
+                "--set-file",
+                &spec_arg("spec"),
+                "-f",
+                "helm/topicform/ci/job-values.yaml",
+                "--set",
+                &format!("credentials.values.KAFKA_PASSWORD={DEV_PASSWORD}"),
+            ],
+        ),
+        raw_render("service", &["-f", "helm/service/ci/scram-dev-secret-values.yaml", "--set", &password]),
+    ];
+    for text in &renders {
+        assert!(
+            !text.contains(CONNECTION_STRING) && !text.contains("helm-test-secret"),
+            "the connection string leaked"
+        );
+        let docs = parse_docs(text);
+        let mut secrets = 0;
+        for d in &docs {
+            let serialized = d.to_string();
+            if d["kind"] == "Secret" {
+                secrets += usize::from(serialized.contains(DEV_PASSWORD));
+                continue;
+            }
+            assert!(!serialized.contains(DEV_PASSWORD), "a secret outside a Secret: {d:#}");
+        }
+        assert!(secrets <= 1);
+        for (what, pod, _) in pods(&docs) {
+            for (name, value) in kafka_env(pod) {
+                if name == "KAFKA_SASL_PASSWORD" {
+                    assert!(value.get("secretKeyRef").is_some(), "{what}: {name} = {value}");
+                }
+            }
+        }
+        for cm in kind(&docs, "ConfigMap") {
+            let data = cm["data"].to_string();
+            assert!(!data.contains("KAFKA_SASL_PASSWORD") && !data.contains(DEV_PASSWORD), "{cm:#}");
+        }
+    }
+    // The development Secret exists where asked for, and holds the value.
+    let docs = parse_docs(&renders[0]);
+    let secret = named(&docs, "Secret", "kafka-broker");
+    assert_eq!(secret["stringData"]["KAFKA_SASL_PASSWORD"], DEV_PASSWORD);
+}
+
+/// A literal password in the broker block is a schema error.
+#[test]
+fn a_literal_password_is_refused_by_the_schema() {
+    let out = helm_template(
+        "service",
+        &["--set", "image.repository=x", "--set-string", "image.tag=1", "--set", "broker.saslPassword=hunter2"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("values don't meet the specifications of the schema"), "{stderr}");
+    assert!(stderr.contains("saslPassword"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hunter2"));
+}
+
+// ---- hooks, security, identity ------------------------------------------------
+
+fn annotation<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
+    doc["metadata"]["annotations"][key].as_str()
+}
+
+#[test]
+fn hook_mode_runs_the_job_and_its_prerequisites_as_ordered_hooks() {
+    let docs = render("topicform", &["--set-file", &spec_arg("spec"), "-f", "helm/topicform/ci/hook-values.yaml"]);
+    let job = &kind(&docs, "Job")[0];
+    assert_eq!(annotation(job, "helm.sh/hook"), Some("pre-install,pre-upgrade"));
+    assert_eq!(annotation(job, "helm.sh/hook-delete-policy"), Some("before-hook-creation"));
+    let job_weight: i64 = annotation(job, "helm.sh/hook-weight").unwrap().parse().unwrap();
+    assert_eq!(job_weight, 5);
+    for k in ["ServiceAccount", "Role", "RoleBinding", "ConfigMap"] {
+        let d = kind(&docs, k);
+        assert_eq!(d.len(), 1, "{k}");
+        assert_eq!(annotation(d[0], "helm.sh/hook"), Some("pre-install,pre-upgrade"), "{k}");
+        assert_eq!(annotation(d[0], "helm.sh/hook-delete-policy"), Some("before-hook-creation"), "{k}");
+        let w: i64 = annotation(d[0], "helm.sh/hook-weight").unwrap().parse().unwrap();
+        assert!(w < job_weight, "{k} must be created before the Job");
+    }
+    let spec = &job["spec"];
+    assert_eq!(spec["backoffLimit"], "2");
+    assert_eq!(spec["activeDeadlineSeconds"], "900");
+    assert_eq!(spec["ttlSecondsAfterFinished"], "86400");
+    let args: Vec<&str> = spec["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(&args[..6], ["apply", "-f", "/etc/topicform/topicform.yaml", "-e", "local", "--auto-approve"]);
+    assert!(args.windows(2).any(|w| w == ["--log-format", "json"]), "{args:?}");
+    assert!(args.contains(&"--prune-config"));
+    // The drift CronJob: plan --detailed-exitcode, no retry.
+    let cron = &kind(&docs, "CronJob")[0];
+    assert!(annotation(cron, "helm.sh/hook").is_none());
+    let cron_job = &cron["spec"]["jobTemplate"]["spec"];
+    assert_eq!(cron_job["backoffLimit"], "0");
+    let cron_args = cron_job["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(cron_args.contains("\"plan\"") && cron_args.contains("--detailed-exitcode"), "{cron_args}");
+
+    // Plain-Job mode: no hook annotations anywhere.
+    let docs = render("topicform", &["--set-file", &spec_arg("spec"), "--set", "environment=local,mode=job"]);
+    for d in &docs {
+        assert!(annotation(d, "helm.sh/hook").is_none(), "{d:#}");
+    }
+}
+
+#[test]
+fn every_pod_has_the_restricted_security_context() {
+    let spec = spec_arg("spec");
+    let platform_spec = spec_arg("topicform.spec");
+    let mut renders: Vec<(String, Vec<Value>)> = Vec::new();
+    for (chart, files, set) in [
+        ("topicform", vec!["helm/topicform/ci/hook-values.yaml", "helm/topicform/ci/job-values.yaml"], &spec),
+        (
+            "platform",
+            vec![
+                "helm/platform/values-local.yaml",
+                "helm/platform/values-eventhubs.yaml",
+                "helm/platform/ci/eventhubs-oauth-values.yaml",
+                "helm/platform/ci/kafka-local-values.yaml",
+                "helm/platform/ci/dev-secret-values.yaml",
+            ],
+            &platform_spec,
+        ),
+        ("service", vec!["helm/service/ci/eventhubs-plain-values.yaml", "helm/service/ci/oauth-values.yaml"], &spec),
+        (
+            "kafka-local",
+            vec!["helm/kafka-local/ci/default-values.yaml", "helm/kafka-local/ci/ephemeral-values.yaml"],
+            &spec,
+        ),
+    ] {
+        for f in files {
+            let mut args = vec!["-f", f];
+            if chart == "topicform" || chart == "platform" {
+                args.extend(["--set-file", set.as_str()]);
+            }
+            renders.push((format!("{chart} -f {f}"), render(chart, &args)));
+        }
+    }
+    let mut checked = 0;
+    for (name, docs) in &renders {
+        for (what, pod, _) in pods(docs) {
+            let psc = &pod["securityContext"];
+            assert_eq!(psc["runAsNonRoot"], "true", "{name}: {what}");
+            assert_eq!(psc["seccompProfile"]["type"], "RuntimeDefault", "{name}: {what}");
+            for c in pod["containers"].as_array().unwrap() {
+                let sc = &c["securityContext"];
+                let at = format!("{name}: {what}: container {}", c["name"]);
+                assert_eq!(sc["allowPrivilegeEscalation"], "false", "{at}");
+                assert_eq!(sc["readOnlyRootFilesystem"], "true", "{at}");
+                assert_eq!(sc["runAsNonRoot"], "true", "{at}");
+                assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]), "{at}");
+                assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault", "{at}");
+                assert!(c["resources"]["limits"]["memory"].is_string(), "{at}: memory limit");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} containers checked");
+}
+
+#[test]
+fn workload_identity_wiring() {
+    let docs = platform(&["helm/platform/ci/eventhubs-oauth-values.yaml"], &[]);
+    let sa = |name: &str| annotation(named(&docs, "ServiceAccount", name), "azure.workload.identity/client-id");
+    // The topicform Job: its own identity (ServiceAccount `topicform`, as Terraform federates it).
+    assert_eq!(sa("topicform"), Some("99999999-8888-7777-6666-555555555555"));
+    // Services: the broker's identity unless their own is set; ServiceAccount = service name.
+    assert_eq!(sa("auth-service"), Some("11111111-2222-3333-4444-555555555555"));
+    assert_eq!(sa("notification-service"), Some("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"));
+    assert!(docs.iter().all(|d| d["metadata"]["name"] != "inventory-service"), "a disabled service was rendered");
+    for (what, pod, meta) in pods(&docs) {
+        assert_eq!(meta["labels"]["azure.workload.identity/use"], "true", "{what}");
+        let sa_name = pod["serviceAccountName"].as_str().unwrap();
+        assert!(sa(sa_name).is_some(), "{what} runs as {sa_name}, which has no client id");
+    }
+    // Local: no workload identity anywhere.
+    let local = platform(&["helm/platform/values-local.yaml"], &[]);
+    let text = Value::Array(local).to_string();
+    assert!(!text.contains("azure.workload.identity"), "{text}");
+    // The ServiceAccount names other modules rely on, overridable.
+    let docs = platform(
+        &["helm/platform/values-local.yaml"],
+        &[
+            "--set",
+            "topicform.serviceAccount.name=tf-apply",
+            "--set",
+            "services[0].name=auth-service,services[0].image.repository=x,services[0].serviceAccount.name=auth",
+        ],
+    );
+    named(&docs, "ServiceAccount", "tf-apply");
+    named(&docs, "ServiceAccount", "auth");
+    assert_eq!(kind(&docs, "Job")[0]["spec"]["template"]["spec"]["serviceAccountName"], "tf-apply");
+}
+
+// ---- change detection ---------------------------------------------------------
+
+fn checksums(docs: &[Value]) -> Vec<String> {
+    kind(docs, "Deployment")
+        .iter()
+        .map(|d| d["spec"]["template"]["metadata"]["annotations"]["checksum/broker"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn broker_checksum_rolls_the_pods_only_when_the_broker_changes() {
+    let base = checksums(&platform(&["helm/platform/values-local.yaml"], &[]));
+    assert_eq!(base.len(), 5);
+    let moved = checksums(&platform(&["helm/platform/values-local.yaml"], &["--set", "broker.brokers=kafka-2:9092"]));
+    let unrelated =
+        checksums(&platform(&["helm/platform/values-local.yaml"], &["--set", "serviceDefaults.replicaCount=3"]));
+    let eventhubs = checksums(&platform(&["helm/platform/values-eventhubs.yaml"], &[]));
+    for i in 0..5 {
+        assert_ne!(base[i], moved[i]);
+        assert_ne!(base[i], eventhubs[i]);
+        assert_eq!(base[i], unrelated[i]);
+    }
+}
+
+#[test]
+fn plain_job_name_changes_with_the_spec() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job_name = |spec: &str| {
+        let file = tmp.path().join("topicform.yaml");
+        std::fs::write(&file, spec).unwrap();
+        let docs = render(
+            "topicform",
+            &["--set", "environment=local,mode=job", "--set-file", &format!("spec={}", file.display())],
+        );
+        kind(&docs, "Job")[0]["metadata"]["name"].as_str().unwrap().to_owned()
+    };
+    let a = job_name("version: 1\ntopics: { a: {} }\n");
+    assert_eq!(a, job_name("version: 1\ntopics: { a: {} }\n"), "same spec, same Job");
+    let b = job_name("version: 1\ntopics: { a: {}, b: {} }\n");
+    assert_ne!(a, b, "a changed spec must run a new Job");
+    assert!(a.starts_with("topicform-apply-") && a.len() <= 63, "{a}");
+}
+
+// ---- local vs Event Hubs --------------------------------------------------------
+
+/// Drops what may differ between brokers: KAFKA_* variables, the broker
+/// checksum, workload identity, the applied environment.
+fn without_broker_fields(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for k in ["checksum/broker", "azure.workload.identity/client-id", "azure.workload.identity/use"] {
+                map.remove(k);
+            }
+            if let Some(Value::Array(env)) = map.get_mut("env") {
+                env.retain(|e| !e["name"].as_str().is_some_and(|n| n.starts_with("KAFKA_")));
+            }
+            if let Some(Value::Array(args)) = map.get_mut("args") {
+                if let Some(i) = args.iter().position(|a| a == "-e") {
+                    args[i + 1] = json!("<environment>");
+                }
+            }
+            map.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));
+            map.values_mut().for_each(without_broker_fields);
+            map.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_broker_fields),
+        _ => {}
+    }
+}
+
+#[test]
+fn local_and_eventhubs_differ_only_in_broker_fields() {
+    // The files themselves: equal but for `broker:`.
+    let (mut local, mut eventhubs) =
+        (values_file("helm/platform/values-local.yaml"), values_file("helm/platform/values-eventhubs.yaml"));
+    assert_ne!(local["broker"], eventhubs["broker"]);
+    local.as_object_mut().unwrap().remove("broker");
+    eventhubs.as_object_mut().unwrap().remove("broker");
+    assert_eq!(local, eventhubs, "values-local.yaml and values-eventhubs.yaml differ outside `broker:`");
+    // Their renders: the same objects once broker fields are dropped.
+    let mut a = platform(&["helm/platform/values-local.yaml"], &[]);
+    let mut b = platform(&["helm/platform/values-eventhubs.yaml"], &[]);
+    assert_eq!(a.len(), b.len());
+    a.iter_mut().for_each(without_broker_fields);
+    b.iter_mut().for_each(without_broker_fields);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "differs outside the broker fields");
+    }
+}
