@@ -141,9 +141,16 @@ impl ArmClient {
         let mut hubs = Vec::new();
         loop {
             let body = self.call("listing event hubs", &resource, Method::GET, url, None).await?.body;
-            if let Some(items) = body["value"].as_array() {
-                hubs.extend(items.iter().cloned());
-            }
+            let Some(items) = body["value"].as_array() else {
+                return Err(self.error(
+                    "listing event hubs",
+                    &resource,
+                    None,
+                    "the answer has no `value` list: not an ARM list response".into(),
+                    None,
+                ));
+            };
+            hubs.extend(items.iter().cloned());
             match body["nextLink"].as_str().filter(|l| !l.is_empty()) {
                 Some(next) => url = self.same_origin("listing event hubs", &resource, next)?,
                 None => return Ok(hubs),
@@ -279,6 +286,18 @@ impl ArmClient {
             let body: Value =
                 if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
             if status.is_success() || (method == Method::DELETE && status == StatusCode::NOT_FOUND) {
+                // A read must answer JSON: an HTML page from a proxy or a
+                // captive portal must not read as "no event hubs".
+                if method == Method::GET && status == StatusCode::OK && !body.is_object() {
+                    let snippet: String = text.chars().take(80).collect();
+                    return Err(self.error(
+                        op,
+                        resource,
+                        Some(status),
+                        format!("the answer is not a JSON object (starts with {snippet:?})"),
+                        request_id(&headers),
+                    ));
+                }
                 return Ok(Reply { status, headers, body });
             }
             let (code, message) = arm_error(&body);
@@ -422,6 +441,35 @@ mod tests {
         assert!(c.same_origin("op", "r", "http://127.0.0.1:1/x?$skiptoken=1").is_ok());
         let err = c.same_origin("op", "r", "http://evil.example/x").unwrap_err().to_string();
         assert!(err.contains("another host"), "{err}");
+    }
+
+    struct FixedToken;
+    impl TokenSource for FixedToken {
+        fn token(&self) -> BoxFuture<'_, Result<SecretString>> {
+            Box::pin(async { Ok(SecretString::new("t".into())) })
+        }
+    }
+
+    /// A server answering every request with `status` and `body`.
+    fn serve(status: u16, body: &'static str) -> (Url, std::thread::JoinHandle<()>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/", server.server_addr().to_ip().unwrap())).unwrap();
+        let handle = std::thread::spawn(move || {
+            if let Ok(r) = server.recv() {
+                let _ = r.respond(tiny_http::Response::from_string(body).with_status_code(status));
+            }
+        });
+        (url, handle)
+    }
+
+    #[tokio::test]
+    async fn a_read_that_is_not_json_is_an_error_not_an_empty_namespace() {
+        let (url, handle) = serve(200, "<html>sign in to the proxy</html>");
+        let c =
+            ArmClient::new(reqwest::Client::new(), url, "s", "rg", "ns", Arc::new(FixedToken), Duration::from_secs(5));
+        let err = c.list_eventhubs().await.unwrap_err().to_string();
+        assert!(err.contains("not a JSON object") && err.contains("<html>"), "{err}");
+        handle.join().unwrap();
     }
 
     #[test]

@@ -49,9 +49,25 @@ pub const CONCURRENCY: usize = 8;
 /// The public cloud's ARM endpoint.
 pub const DEFAULT_ARM_ENDPOINT: &str = "https://management.azure.com";
 
-impl TokenSource for crate::auth::Credential {
+/// The `management:` credential with the token scope of the ARM endpoint.
+struct ArmTokens {
+    credential: crate::auth::Credential,
+    scope: String,
+}
+
+impl TokenSource for ArmTokens {
     fn token(&self) -> BoxFuture<'_, Result<SecretString>> {
-        Box::pin(async move { Ok(crate::auth::Credential::token(self, crate::auth::ARM_SCOPE).await?.token) })
+        Box::pin(async move { Ok(self.credential.token(&self.scope).await?.token) })
+    }
+}
+
+/// The token scope for an ARM endpoint: a sovereign cloud's own
+/// (`https://management.usgovcloudapi.net/.default`, ...), else the public
+/// cloud's, which local test servers and private links accept too.
+pub fn arm_scope(base: &reqwest::Url) -> String {
+    match base.host_str() {
+        Some(host) if base.scheme() == "https" && host.starts_with("management.") => format!("https://{host}/.default"),
+        _ => crate::auth::ARM_SCOPE.to_owned(),
     }
 }
 
@@ -75,7 +91,8 @@ impl EventHubsBackend {
     pub fn connect(env: &str, cluster: &EventHubsCluster, timeout: Duration) -> Result<Self> {
         let base =
             crate::auth::endpoint_url(cluster.arm_endpoint.as_deref().unwrap_or(DEFAULT_ARM_ENDPOINT), "armEndpoint")?;
-        let credential = crate::auth::Credential::for_management(cluster)?;
+        let tokens =
+            ArmTokens { credential: crate::auth::Credential::for_management(cluster)?, scope: arm_scope(&base) };
         let http = crate::auth::http_client_with_ca(cluster.tls.as_ref().and_then(|t| t.ca_file.as_deref()))?;
         tracing::debug!(environment = env, arm = %base, namespace = %cluster.namespace, "Event Hubs through ARM");
         let arm = ArmClient::new(
@@ -84,7 +101,7 @@ impl EventHubsBackend {
             &cluster.subscription_id,
             &cluster.resource_group,
             &cluster.namespace,
-            Arc::new(credential),
+            Arc::new(tokens),
             timeout,
         );
         Ok(Self::with_client(env, cluster, arm))
@@ -298,5 +315,32 @@ fn describe_error(e: &Error) -> String {
     match e.help() {
         Some(help) => format!("{e} ({help})"),
         None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sovereign_clouds_get_their_own_token_scope() {
+        let scope = |u: &str| arm_scope(&reqwest::Url::parse(u).unwrap());
+        assert_eq!(scope("https://management.azure.com"), "https://management.azure.com/.default");
+        assert_eq!(scope("https://management.usgovcloudapi.net/"), "https://management.usgovcloudapi.net/.default");
+        assert_eq!(scope("https://management.chinacloudapi.cn"), "https://management.chinacloudapi.cn/.default");
+        assert_eq!(scope("http://127.0.0.1:8080"), crate::auth::ARM_SCOPE);
+    }
+
+    #[test]
+    fn report_lines_name_each_change() {
+        let changes = vec![
+            Change::AddPartitions { from: 3, to: 6 },
+            Change::SetConfig { key: "retention.ms".into(), current: None, desired: "1".into() },
+            Change::DeleteConfig { key: "delete.retention.ms".into(), current: "1".into() },
+        ];
+        assert_eq!(
+            describe(&changes),
+            "add partitions 3 → 6, set retention.ms, reset delete.retention.ms to the default"
+        );
     }
 }
