@@ -55,6 +55,15 @@ fn run(args: &[&str], spec: &PathBuf, envs: &[(String, String)]) -> (i32, String
     (out.status.code().unwrap_or(-1), stdout, stderr)
 }
 
+/// Creates a fresh topic through the secure broker's PLAINTEXT listener.
+fn plaintext_topic(ws: &Workspace, test: &str) -> String {
+    let topic = format!("{}t", unique_prefix(test));
+    let admin =
+        ws.file("admin.yaml", &kafka_spec(&format!("localhost:{}", test_port(200)), "", &format!("  {topic}: {{}}\n")));
+    support::apply(&admin, &[]);
+    topic
+}
+
 fn secret_env() -> Vec<(String, String)> {
     vec![("TF_OIDC_SECRET".into(), CLIENT_SECRET.into())]
 }
@@ -101,10 +110,7 @@ fn example_event_hubs_environment_passes_check_roundtrip_with_workload_identity(
     let idp = idp();
     let ws = Workspace::new();
     // Topics on Event Hubs come from ARM; here the PLAINTEXT listener makes one.
-    let topic = format!("{}t", unique_prefix("ehoauth"));
-    let admin =
-        ws.file("admin.yaml", &kafka_spec(&format!("localhost:{}", test_port(200)), "", &format!("  {topic}: {{}}\n")));
-    support::apply(&admin, &[]);
+    let topic = plaintext_topic(&ws, "ehoauth");
 
     let example = std::fs::read_to_string(support::repo().join("examples/etelios/topicform.yaml")).unwrap();
     let anchor = "      tier: premium\n";
@@ -208,10 +214,7 @@ fn an_unreachable_identity_provider_is_named() {
 fn a_principal_denied_on_the_topic_fails_the_roundtrip_as_topic_authorization() {
     let idp = idp();
     let ws = Workspace::new();
-    let topic = format!("{}t", unique_prefix("acl"));
-    let admin =
-        ws.file("admin.yaml", &kafka_spec(&format!("localhost:{}", test_port(200)), "", &format!("  {topic}: {{}}\n")));
-    support::apply(&admin, &[]);
+    let topic = plaintext_topic(&ws, "acl");
     // The managed identity's tokens carry its client id as `sub`: the principal.
     support::kafka_tool(
         "org.apache.kafka.tools.AclCommand",
