@@ -482,3 +482,77 @@ fn saved_plans_are_checked_and_prune_config_resets_unmanaged_settings() {
     let a = run(&idp, &server, &path, &["plan", "--detailed-exitcode", "--prune-config"]);
     assert_eq!(a.get_output().status.code(), Some(0), "{}", output(&a));
 }
+
+/// Tokens minted by the identity provider, for direct client calls.
+struct Minted(Arc<Idp>);
+
+impl topicform::cluster::eventhubs::arm::TokenSource for Minted {
+    fn token(&self) -> futures::future::BoxFuture<'_, topicform::Result<topicform::secret::SecretString>> {
+        let token = self.0.mint(ARM_AUDIENCE, std::time::Duration::from_secs(600));
+        Box::pin(async move { Ok(topicform::secret::SecretString::new(token)) })
+    }
+}
+
+fn client(idp: &Arc<Idp>, server: &ArmServer) -> topicform::cluster::eventhubs::arm::ArmClient {
+    let ns = server.namespace();
+    topicform::cluster::eventhubs::arm::ArmClient::new(
+        reqwest::Client::new(),
+        reqwest::Url::parse(&server.url).unwrap(),
+        &ns.subscription,
+        &ns.resource_group,
+        &ns.name,
+        Arc::new(Minted(idp.clone())),
+        std::time::Duration::from_secs(10),
+    )
+}
+
+#[tokio::test]
+async fn the_contract_server_enforces_section_6_on_its_own() {
+    // Whatever topicform plans, the server refuses what Azure would.
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    server.seed("hub", 2, 24, "Delete");
+    let arm = client(&idp, &server);
+    let put = |partitions: u32, cleanup: &str, hours: i64| json!({"properties": {"partitionCount": partitions, "retentionDescription": {"cleanupPolicy": cleanup, "retentionTimeInHours": hours}}});
+    for (body, needle) in [
+        (put(4, "Delete", 24), "cannot be changed on the standard tier"),
+        (put(1, "Delete", 24), "cannot be decreased"),
+        (put(2, "Compact", 24), "cleanupPolicy of event hub 'hub' cannot be changed"),
+        (put(2, "Delete", 169), "allows 1 to 168 hours"),
+        (put(33, "Delete", 24), "allows 1 to 32 partitions"),
+        (json!({"properties": {"partitionCount": 2, "partitionIds": ["0", "1"]}}), "partitionIds is read-only"),
+    ] {
+        let err = arm.put_eventhub("hub", &body).await.unwrap_err().to_string();
+        assert!(err.contains("HTTP 400") && err.contains(needle), "{needle}: {err}");
+    }
+    for i in 0..9 {
+        arm.put_eventhub(&format!("more-{i}"), &put(1, "Delete", 24)).await.unwrap();
+    }
+    let err = arm.put_eventhub("one-too-many", &put(1, "Delete", 24)).await.unwrap_err().to_string();
+    assert!(err.contains("QuotaExceeded"), "{err}");
+    assert_eq!(arm.list_eventhubs().await.unwrap().len(), 10);
+    arm.delete_eventhub("more-0").await.unwrap();
+    arm.delete_eventhub("more-0").await.unwrap(); // already gone: still success
+    assert_eq!(arm.list_eventhubs().await.unwrap().len(), 9);
+    // Consumer groups: the server implements them, topicform never writes one.
+    let groups = reqwest::Client::new()
+        .get(format!(
+            "{}/subscriptions/{}/resourceGroups/{}/providers/Microsoft.EventHub/namespaces/{}/eventhubs/hub/consumergroups?api-version=2024-01-01",
+            server.url,
+            server.namespace().subscription,
+            server.namespace().resource_group,
+            server.namespace().name
+        ))
+        .bearer_auth(idp.mint(ARM_AUDIENCE, std::time::Duration::from_secs(60)))
+        .send()
+        .await
+        .unwrap();
+    let groups: Value = groups.json().await.unwrap();
+    assert_eq!(groups["value"][0]["name"], "$Default");
+    // Premium: 100 partitions per event hub, and increases are allowed.
+    let (idp, server) = setup(Namespace::new("Premium", 1));
+    server.seed("hub", 2, 24, "Delete");
+    let arm = client(&idp, &server);
+    arm.put_eventhub("hub", &put(100, "Delete", 2160)).await.unwrap();
+    let err = arm.put_eventhub("hub", &put(101, "Delete", 2160)).await.unwrap_err().to_string();
+    assert!(err.contains("allows 1 to 100 partitions"), "{err}");
+}
