@@ -596,3 +596,39 @@ fn local_and_eventhubs_differ_only_in_broker_fields() {
         assert_eq!(x, y, "differs outside the broker fields");
     }
 }
+
+// ---- preflight ------------------------------------------------------------------
+
+/// Values the schema cannot judge alone fail with a reason, never a half-right render.
+#[test]
+fn contradictory_values_fail_with_a_reason() {
+    let spec = spec_arg("topicform.spec");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--set", "kafkaLocal.enabled=true"], "kafkaLocal.enabled with topicform.mode=hook cannot work"),
+        (&["--set", "broker.brokers=k:9092,broker.securityProtocol=PLAINTEXT"], "set `environment`"),
+        (
+            &["-f", "helm/platform/values-eventhubs.yaml", "--set", "broker.saslMechanism=OAUTHBEARER"],
+            "OAUTHBEARER takes no user name or password",
+        ),
+        (
+            &["-f", "helm/platform/values-eventhubs.yaml", "--set", "broker.existingSecret=null"],
+            "needs existingSecret.keys.saslPassword",
+        ),
+        (
+            &[
+                "-f",
+                "helm/platform/values-local.yaml",
+                "--set",
+                "services[0].name=a,services[0].image.repository=x,services[1].name=a,services[1].image.repository=y",
+            ],
+            "service \"a\" is listed twice",
+        ),
+    ];
+    for (args, reason) in cases {
+        let mut all = vec!["--set-file", spec.as_str()];
+        all.extend_from_slice(args);
+        let out = helm_template("platform", &all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(reason), "{args:?}: expected '{reason}':\n{stderr}");
+    }
+}
