@@ -8,9 +8,12 @@
 #   3. for every module and example: init (providers only from the local
 #      mirror of deploy/tools/terraform.sh, -backend=false), validate, and
 #      `terraform test` (mock_provider; no cloud, no cluster)
+#   4. `helm template` of helm/platform (strict values schema) with the values
+#      platform-release computes for PLAIN, OAUTHBEARER and kafka-local; the
+#      ServiceAccounts the identities federate exist; no secret in the values
 #
-# Needs the providers built by `bash deploy/tools/terraform.sh` (deploy/setup.sh
-# runs it). Missing providers are an error, never a skip. Warm: about a minute.
+# Needs the providers built by `bash deploy/tools/terraform.sh` and helm from
+# `bash deploy/tools/helm.sh` (deploy/setup.sh runs both). Missing providers are an error, never a skip. Warm: about a minute.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +35,10 @@ TF=${TOPICFORM_TERRAFORM:-$TOOLS/bin/terraform-for-topicform}
 [[ -x "$TF" ]] || TF=$(command -v terraform 2>/dev/null) ||
   die "terraform is missing; run: bash deploy/tools/terraform.sh"
 
+HELM=${TOPICFORM_HELM:-$TOOLS/bin/helm}
+[[ -x "$HELM" ]] || HELM=$(command -v helm 2>/dev/null) ||
+  die "helm is missing; run: bash deploy/tools/helm.sh"
+
 export TF_CLI_CONFIG_FILE=$CLI_CONFIG
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 unset TF_PLUGIN_CACHE_DIR
@@ -45,7 +52,7 @@ step() { # step NAME CMD...: run, count, keep going
   local out
   if out=$("$@" 2>&1); then
     passed=$((passed + 1))
-    printf 'ok   %s\n' "$name"
+    printf 'ok   %s%s\n' "$name" "$(sed -n 's/^Success! \([0-9]* passed.*\)/ (\1)/p' <<<"$out")"
   else
     failed=$((failed + 1))
     failures+=("$name")
@@ -84,6 +91,44 @@ for dir in modules/* examples/*; do
   step "$dir: init" "$TF" -chdir="$dir" init -backend=false -upgrade -input=false -no-color
   step "$dir: validate" "$TF" -chdir="$dir" validate -no-color
   step "$dir: test" "$TF" -chdir="$dir" test -no-color
+done
+
+# 4. The values platform-release gives the chart pass the chart's strict schema
+#    and render what the other modules expect: `helm template` of helm/platform
+#    with the module's values (from `terraform console`, so no cluster), for
+#    PLAIN, OAUTHBEARER and kafka-local (modules/platform-release/tests/chart/).
+chart_check() {
+  local vars=$1 work values rendered sa
+  work=$(mktemp -d)
+  values=$work/values.json
+  rendered=$work/rendered.yaml
+  echo 'nonsensitive(jsonencode({ values = local.values, accounts = values(local.service_accounts) }))' |
+    "$TF" -chdir=modules/platform-release console -var-file="$vars" >"$work/console.txt" || {
+    cat "$work/console.txt"
+    return 1
+  }
+  python3 - "$work" <<'PY' || return 1
+import json, sys
+work = sys.argv[1]
+doc = json.loads(json.loads(open(work + "/console.txt").read()))
+json.dump(doc["values"], open(work + "/values.json", "w"))
+open(work + "/accounts.txt", "w").write("\n".join(doc["accounts"]) + "\n")
+PY
+  "$HELM" template platform ../helm/platform --namespace platform -f "$values" >"$rendered" || return 1
+  # Every ServiceAccount the federated credentials name is one the chart creates.
+  while read -r sa; do
+    awk -v sa="$sa" '/^kind: ServiceAccount/ { s = 1; next } s && /^  name: / { if ($2 == sa) found = 1; s = 0 } END { exit !found }' "$rendered" ||
+      { echo "the chart renders no ServiceAccount $sa"; return 1; }
+  done <"$work/accounts.txt"
+  # No broker credential in anything Helm renders or stores.
+  if grep -q 'SharedAccessKey=' "$values" "$rendered"; then
+    echo "a connection string reached the Helm values"
+    return 1
+  fi
+  rm -rf "$work"
+}
+for vars in modules/platform-release/tests/chart/*.tfvars; do
+  step "helm template helm/platform with platform-release values (${vars##*/})" chart_check "tests/chart/${vars##*/}"
 done
 
 if ((failed)); then

@@ -44,3 +44,4 @@ echo "== cargo test"
 # CI=true makes insta fail on a missing or changed snapshot instead of writing one.
 CI="${CI:-true}" cargo test --locked
 bash deploy/test-helm.sh
+bash deploy/test-terraform.sh

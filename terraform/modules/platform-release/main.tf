@@ -10,7 +10,10 @@ locals {
 
   secret_key = "KAFKA_SASL_PASSWORD"
 
-  namespace = var.create_namespace ? kubernetes_namespace.this[0].metadata[0].name : var.namespace
+
+  # The values depend on variables only (not on resource attributes), so
+  # deploy/test-terraform.sh can render them with `terraform console` and check
+  # them against the chart's schema with `helm template`.
 
   # The `broker:` block exactly as `topicform env --format helm-values` prints it:
   # keys that do not apply are left out, not set to null.
@@ -23,7 +26,7 @@ locals {
     local.sasl_username != null ? { saslUsername = local.sasl_username } : {},
     local.password_auth ? {
       existingSecret = {
-        name = kubernetes_secret.broker[0].metadata[0].name
+        name = var.broker_secret_name
         keys = { saslPassword = local.secret_key }
       }
     } : {},
@@ -45,16 +48,22 @@ locals {
       spec        = var.spec
       environment = var.environment
     },
+    # The hook Job would run before kafka-local exists: a plain Job waits for it.
+    var.kafka_local_enabled ? { mode = "job" } : {},
     var.topicform_client_id != null ? {
       azure = { workloadIdentity = { clientId = var.topicform_client_id } }
     } : {},
   )
 
   values = {
-    broker     = local.broker
-    services   = local.services
-    topicform  = local.topicform
-    kafkaLocal = { enabled = var.kafka_local_enabled }
+    broker    = local.broker
+    services  = local.services
+    topicform = local.topicform
+    # `kafka-local` names the broker's Service, whatever the release is called.
+    kafkaLocal = merge(
+      { enabled = var.kafka_local_enabled },
+      var.kafka_local_enabled ? { fullnameOverride = "kafka-local" } : {},
+    )
   }
 
   # ServiceAccounts the chart creates (and the federated credentials must name).
@@ -80,12 +89,14 @@ resource "kubernetes_secret" "broker" {
 
   metadata {
     name      = var.broker_secret_name
-    namespace = local.namespace
+    namespace = var.namespace
     labels = {
       "app.kubernetes.io/managed-by" = "terraform"
       "app.kubernetes.io/part-of"    = var.release_name
     }
   }
+
+  depends_on = [kubernetes_namespace.this]
 
   type = "Opaque"
   data = {
@@ -102,12 +113,16 @@ resource "kubernetes_secret" "broker" {
 
 resource "helm_release" "this" {
   name      = var.release_name
-  namespace = local.namespace
+  namespace = var.namespace
   chart     = local.chart_path
   wait      = var.wait
   timeout   = var.timeout
 
   values = concat([yamlencode(local.values)], var.extra_values)
+
+  # The namespace and the broker Secret exist before the release (its hook Job
+  # reads the Secret).
+  depends_on = [kubernetes_namespace.this, kubernetes_secret.broker]
 
   lifecycle {
     precondition {

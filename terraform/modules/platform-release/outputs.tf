@@ -1,6 +1,6 @@
 output "namespace" {
   description = "Kubernetes namespace of the release."
-  value       = local.namespace
+  value       = var.create_namespace ? kubernetes_namespace.this[0].metadata[0].name : var.namespace
 }
 
 output "release_name" {
@@ -21,4 +21,9 @@ output "broker_secret_name" {
 output "service_accounts" {
   description = "ServiceAccount names the chart creates, keyed `topicform` and by service name (the subjects the workload-identity module federates)."
   value       = local.service_accounts
+}
+
+output "values" {
+  description = "The values document the module gives the chart (before `extra_values`); no secret is in it."
+  value       = local.values
 }

@@ -151,8 +151,8 @@ variable "services" {
   nullable    = false
 
   validation {
-    condition     = alltrue([for k, v in var.services : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", k))])
-    error_message = "services keys must be DNS labels (lowercase letters, digits and '-', up to 63)."
+    condition     = alltrue([for k, v in var.services : can(regex("^[a-z0-9]([-a-z0-9]{0,46}[a-z0-9])?$", k))])
+    error_message = "services keys must be 1-48 lowercase letters, digits and '-', starting and ending with a letter or digit (the chart's service name rule)."
   }
   validation {
     condition     = alltrue([for k, v in var.services : can(keys(yamldecode(v.settings)))])

@@ -21,6 +21,7 @@ mock_provider "azurerm" {
   }
   mock_resource "azurerm_user_assigned_identity" {
     defaults = {
+      id           = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-mock"
       client_id    = "11111111-1111-1111-1111-111111111111"
       principal_id = "22222222-2222-2222-2222-222222222222"
       tenant_id    = "33333333-3333-3333-3333-333333333333"

@@ -59,7 +59,7 @@ run "plain_connection_string_in_a_secret" {
     error_message = "the topicform Job gets the spec text and the environment, no Azure identity"
   }
   assert {
-    condition     = yamldecode(helm_release.this.values[0]).kafkaLocal == { enabled = false }
+    condition     = jsonencode(yamldecode(helm_release.this.values[0]).kafkaLocal) == jsonencode({ enabled = false })
     error_message = "kafkaLocal off by default"
   }
   assert {
@@ -143,6 +143,14 @@ run "local_kafka_plaintext" {
   assert {
     condition     = yamldecode(helm_release.this.values[0]).kafkaLocal.enabled && length(kubernetes_namespace.this) == 0 && length(kubernetes_secret.broker) == 0
     error_message = "kafka-local on, existing namespace, no Secret"
+  }
+  assert {
+    condition     = jsonencode(yamldecode(helm_release.this.values[0]).kafkaLocal) == jsonencode({ enabled = true, fullnameOverride = "kafka-local" })
+    error_message = "kafka-local named kafka-local (the broker address), a boolean enabled"
+  }
+  assert {
+    condition     = yamldecode(helm_release.this.values[0]).topicform.mode == "job"
+    error_message = "with kafka-local in the release the topicform Job is a plain Job (a hook would run before the broker exists)"
   }
   assert {
     condition     = length(helm_release.this.values) == 2

@@ -3,6 +3,7 @@
 mock_provider "azurerm" {
   mock_resource "azurerm_user_assigned_identity" {
     defaults = {
+      id           = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-mock"
       client_id    = "11111111-1111-1111-1111-111111111111"
       principal_id = "22222222-2222-2222-2222-222222222222"
       tenant_id    = "33333333-3333-3333-3333-333333333333"
@@ -39,7 +40,7 @@ run "federated_credentials_name_the_charts_service_accounts" {
     error_message = "subjects must be system:serviceaccount:<namespace>:<chart service account>"
   }
   assert {
-    condition     = alltrue([for k, v in azurerm_federated_identity_credential.this : v.audience == ["api://AzureADTokenExchange"] && v.issuer == var.oidc_issuer_url])
+    condition     = alltrue([for k, v in azurerm_federated_identity_credential.this : v.audience == tolist(["api://AzureADTokenExchange"]) && v.issuer == var.oidc_issuer_url])
     error_message = "audience api://AzureADTokenExchange and the cluster's issuer on every credential"
   }
   assert {
@@ -69,7 +70,7 @@ run "custom_role_is_least_privilege_on_the_namespace" {
     error_message = "topicform's custom role has no data actions"
   }
   assert {
-    condition     = azurerm_role_definition.topicform[0].scope == var.eventhubs_namespace_id && azurerm_role_definition.topicform[0].assignable_scopes == [var.eventhubs_namespace_id]
+    condition     = azurerm_role_definition.topicform[0].scope == var.eventhubs_namespace_id && azurerm_role_definition.topicform[0].assignable_scopes == tolist([var.eventhubs_namespace_id])
     error_message = "the role is defined on and assignable to the namespace only"
   }
   assert {

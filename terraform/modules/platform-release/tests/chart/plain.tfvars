@@ -1,0 +1,13 @@
+# Event Hubs with SAS: PLAIN, `$ConnectionString`, the connection string in the Secret.
+namespace   = "platform"
+environment = "prod"
+spec        = "version: 1\ntopics:\n  user.created: {}\n"
+broker = {
+  brokers        = "etelios-prod.servicebus.windows.net:9093"
+  sasl_mechanism = "PLAIN"
+}
+broker_password = "Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=topicform;SharedAccessKey=dGVzdA=="
+services = {
+  "auth-service"         = { settings = "image: { repository: ghcr.io/etelios/auth-service, tag: '1.0.0' }" }
+  "notification-service" = { settings = "image: { repository: ghcr.io/etelios/notification-service, tag: '1.0.0' }" }
+}
