@@ -171,10 +171,18 @@ fn helm_values(vars: &[EnvVar], secret_name: &str) -> String {
     if !secret_keys.is_empty() {
         broker.insert("existingSecret".into(), json!({ "name": secret_name, "keys": secret_keys }));
     }
-    format!(
+    let oauthbearer = broker.get("saslMechanism").and_then(Value::as_str) == Some("OAUTHBEARER");
+    let mut out = format!(
         "# The charts' `broker:` values (DESIGN section 5). Secrets stay in the Secret `{secret_name}`;\n# create it with `topicform env --format k8s-secret`.\n{}",
         super::to_yaml(&json!({ "broker": broker }))
-    )
+    );
+    // The charts also read `environment` (the spec environment their topicform
+    // Job applies) and, for OAUTHBEARER on AKS, the services' workload identity.
+    out.push_str("  # environment: ENV                    # this output's -e: the environment the charts' topicform Job applies\n");
+    if oauthbearer {
+        out.push_str("  # workloadIdentity: { clientId: ID }  # OAUTHBEARER on AKS: the client id of the services' workload identity\n");
+    }
+    out
 }
 
 #[cfg(test)]
