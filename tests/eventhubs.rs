@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arm::{ArmServer, Fault, Namespace, Schema};
 use predicates::prelude::*;
 use serde_json::{json, Value};
-use support::idp::Idp;
+use support::idp::{Fault as IdpFault, Idp};
 use support::{topic_plan, topicform, Workspace};
 
 const ARM_AUDIENCE: &str = "https://management.azure.com";
@@ -368,13 +368,13 @@ fn rejected_tokens_fail_clearly_and_secrets_never_show() {
     assert!(!text.contains(&secret), "the client secret leaked: {text}");
     assert!(!text.contains("eyJ"), "a token leaked: {text}");
 
-    // An expired token (the server's clock says so).
-    let server =
-        ArmServer::start(Namespace::new("Standard", 1), Arc::new(|_: &str| Err("the token has expired".into())));
-    let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n"));
-    let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
+    // An expired token: the provider issues it, the server's verification refuses it.
+    let (idp2, server) = setup(Namespace::new("Standard", 1));
+    idp2.set_fault(IdpFault::Expired);
+    let path = ws.spec(&spec(&server, &idp2, "standard", "", "  a: {}\n"));
+    let a = run(&idp2, &server, &path, &["apply", "--auto-approve"]);
     assert_eq!(a.get_output().status.code(), Some(1));
-    assert!(output(&a).contains("expired"), "{}", output(&a));
+    assert!(output(&a).contains("HTTP 401") && output(&a).contains("expired"), "{}", output(&a));
     assert_eq!(server.writes(), 0);
 
     // A successful apply with debug logs shows neither either.
@@ -555,4 +555,28 @@ async fn the_contract_server_enforces_section_6_on_its_own() {
     arm.put_eventhub("hub", &put(100, "Delete", 2160)).await.unwrap();
     let err = arm.put_eventhub("hub", &put(101, "Delete", 2160)).await.unwrap_err().to_string();
     assert!(err.contains("allows 1 to 100 partitions"), "{err}");
+}
+
+#[test]
+fn a_token_rejected_once_is_replaced_and_the_request_retried() {
+    let idp = Arc::new(Idp::start());
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (check, count) = (idp.clone(), seen.clone());
+    // The first request is refused as if its token had been revoked.
+    let server = ArmServer::start(
+        Namespace::new("Standard", 1),
+        Arc::new(move |t: &str| {
+            if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                return Err("the token was revoked".into());
+            }
+            check.verify(t, ARM_AUDIENCE).map(|_| ())
+        }),
+    );
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: {}\n"));
+    let before = idp.tokens_issued();
+    apply(&idp, &server, &path, &[]);
+    assert!(server.hub("a").is_some());
+    assert_eq!(server.requests()[0].status, 401);
+    assert_eq!(idp.tokens_issued() - before, 2, "one token, then one fresh token after the 401");
 }

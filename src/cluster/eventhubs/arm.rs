@@ -26,8 +26,14 @@ pub const API_VERSION: &str = "2024-01-01";
 
 /// Where ARM tokens come from (the `management:` credential in production).
 pub trait TokenSource: Send + Sync {
-    /// A bearer token for ARM.
+    /// A bearer token for ARM (cached while it is valid).
     fn token(&self) -> BoxFuture<'_, Result<SecretString>>;
+
+    /// A new token, bypassing any cache: used once when ARM answers 401
+    /// (a token revoked or expired early, clock skew).
+    fn fresh_token(&self) -> BoxFuture<'_, Result<SecretString>> {
+        self.token()
+    }
 }
 
 /// Retry and polling timing.
@@ -255,10 +261,15 @@ impl ArmClient {
     /// else, once retries are spent, is an [`Error::Arm`].
     async fn call(&self, op: &str, resource: &str, method: Method, url: Url, body: Option<&Value>) -> Result<Reply> {
         let mut attempt = 0;
+        let (mut refreshed, mut use_fresh) = (false, false);
         loop {
             attempt += 1;
             let last = attempt >= self.timing.attempts;
-            let token = self.tokens.token().await?;
+            let token = if std::mem::take(&mut use_fresh) {
+                self.tokens.fresh_token().await?
+            } else {
+                self.tokens.token().await?
+            };
             let mut request =
                 self.http.request(method.clone(), url.clone()).bearer_auth(token.expose()).timeout(self.timeout);
             if let Some(body) = body {
@@ -299,6 +310,11 @@ impl ArmClient {
                     ));
                 }
                 return Ok(Reply { status, headers, body });
+            }
+            if status == StatusCode::UNAUTHORIZED && !refreshed && !last {
+                tracing::warn!(operation = op, resource, "ARM rejected the token; retrying once with a new one");
+                (refreshed, use_fresh) = (true, true);
+                continue;
             }
             let (code, message) = arm_error(&body);
             let retriable =

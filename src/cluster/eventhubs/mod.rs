@@ -59,6 +59,10 @@ impl TokenSource for ArmTokens {
     fn token(&self) -> BoxFuture<'_, Result<SecretString>> {
         Box::pin(async move { Ok(self.credential.token(&self.scope).await?.token) })
     }
+
+    fn fresh_token(&self) -> BoxFuture<'_, Result<SecretString>> {
+        Box::pin(async move { Ok(self.credential.fetch(&self.scope).await?.token) })
+    }
 }
 
 /// The token scope for an ARM endpoint: a sovereign cloud's own
