@@ -9,6 +9,7 @@
 #      values-local.yaml / values-eventhubs.yaml): `helm lint --strict`,
 #      `helm template`, and the rendered manifests validated against the
 #      Kubernetes OpenAPI schemas (kubectl-validate, offline)
+#      and every NOTES.txt renders with those values
 #   4. bad values fail with a schema error (at least one case per chart)
 #
 # The charts are copied to a temporary directory (the platform's dependencies
@@ -39,6 +40,16 @@ trap 'rm -rf "$work"' EXIT
 cp -r helm "$work/helm"
 rm -rf "$work/helm/platform/charts" "$work/helm/platform/Chart.lock"
 helm dependency build "$work/helm/platform" >/dev/null
+
+# A second copy whose charts also render their NOTES.txt as a manifest
+# (templates/notes-check.yaml), so a broken NOTES fails here, not at install.
+notes="$work/notes"
+mkdir -p "$notes"
+cp -r "$work/helm" "$notes/helm"
+for chart in topicform service kafka-local platform; do
+  { echo '{{- define "zz.notes" }}'; cat "$notes/helm/$chart/templates/NOTES.txt"; echo '{{- end }}'
+    echo 'notes: {{ include "zz.notes" . | toJson }}'; } >"$notes/helm/$chart/templates/notes-check.yaml"
+done
 
 # Values every render of a chart gets (the spec file for the charts that run topicform).
 chart_args() {
@@ -73,6 +84,12 @@ for chart in topicform service kafka-local platform; do
       ok "kubectl-validate (Kubernetes $K8S_SCHEMA_VERSION) $name"
     else
       bad "kubectl-validate $name"; printf '%s\n' "$out"
+    fi
+    if out=$(helm template "ci-$chart" "$notes/helm/$chart" --namespace ci -f "$values" "${args[@]}" \
+      --show-only templates/notes-check.yaml 2>&1); then
+      ok "NOTES.txt $name"
+    else
+      bad "NOTES.txt $name"; printf '%s\n' "$out"
     fi
   done
 done
