@@ -63,6 +63,14 @@ run "event_hubs_premium_with_workload_identity" {
     error_message = "the spec's prod cluster block names the namespace Terraform created"
   }
   assert {
+    condition = (
+      yamldecode(module.platform.values.topicform.spec).environments.prod.cluster == output.topicform_cluster &&
+      length(yamldecode(module.platform.values.topicform.spec).topics) == 35 &&
+      yamldecode(module.platform.values.topicform.spec).environments.local.cluster.type == "kafka"
+    )
+    error_message = "the Job's spec is the example spec (35 topics, other environments untouched) with the namespace's prod cluster block"
+  }
+  assert {
     condition     = output.topicform_client_id == "11111111-1111-1111-1111-111111111111"
     error_message = "the Job gets topicform's identity"
   }
