@@ -190,9 +190,21 @@ impl ArmServer {
                             .map(|h| h.value.as_str().to_owned());
                         let method = request.method().as_str().to_owned();
                         let raw_url = request.url().to_owned();
-                        let answer =
-                            handle(&state, &schema, &validator, &url, &method, &raw_url, auth.as_deref(), &body);
-                        let mut response = tiny_http::Response::from_string(answer.body.to_string())
+                        let json_body = request
+                            .headers()
+                            .iter()
+                            .any(|h| h.field.equiv("Content-Type") && h.value.as_str().starts_with("application/json"));
+                        let answer = if method == "PUT" && !json_body {
+                            arm_error(
+                                415,
+                                "UnsupportedMediaType",
+                                "The content media type is not supported: send application/json.",
+                            )
+                        } else {
+                            handle(&state, &schema, &validator, &url, &method, &raw_url, auth.as_deref(), &body)
+                        };
+                        let text = if answer.body.is_null() { String::new() } else { answer.body.to_string() };
+                        let mut response = tiny_http::Response::from_string(text)
                             .with_status_code(answer.status)
                             .with_header(header("Content-Type", "application/json; charset=utf-8"));
                         for (k, v) in &answer.headers {
