@@ -137,13 +137,19 @@ fn unset_variable_fails_plan_with_its_name() {
 }
 
 #[test]
-fn event_hubs_plan_says_it_is_not_supported_yet() {
+fn event_hubs_plan_without_workload_identity_names_what_is_missing() {
+    // The ARM backend itself is tested against the contract server in tests/eventhubs.rs.
     topicform()
         .args(["plan", "-e", "prod", "-f", "examples/etelios/topicform.yaml"])
         .env("AZURE_SUBSCRIPTION_ID", "sub")
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("Event Hubs"));
+        .stderr(
+            predicate::str::contains("workloadIdentity").and(predicate::str::contains("AZURE_FEDERATED_TOKEN_FILE")),
+        );
 }
 
 #[test]
