@@ -41,7 +41,7 @@ variable "eventhubs_namespace_name" {
 
 variable "processing_units" {
   type        = number
-  description = "Premium processing units (1, 2, 4, 8 or 16)."
+  description = "Premium processing units (1, 2, 4, 6, 8, 10, 12 or 16)."
   default     = 1
   nullable    = false
 }

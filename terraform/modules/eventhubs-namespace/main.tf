@@ -43,8 +43,8 @@ resource "azurerm_eventhub_namespace" "this" {
 
   lifecycle {
     precondition {
-      condition     = var.sku != "premium" || contains([1, 2, 4, 8, 16], var.capacity)
-      error_message = "premium capacity (processing units) must be 1, 2, 4, 8 or 16."
+      condition     = var.sku != "premium" || contains([1, 2, 4, 6, 8, 10, 12, 16], var.capacity)
+      error_message = "premium capacity (processing units) must be 1, 2, 4, 6, 8, 10, 12 or 16."
     }
     precondition {
       condition     = !var.auto_inflate.enabled || var.sku == "standard"

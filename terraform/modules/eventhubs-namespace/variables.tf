@@ -44,13 +44,13 @@ variable "sku" {
 
 variable "capacity" {
   type        = number
-  description = "Throughput units (standard: 1-40) or processing units (premium: 1, 2, 4, 8 or 16)."
+  description = "Throughput units (standard: 1-40) or processing units (premium: 1, 2, 4, 6, 8, 10, 12 or 16)."
   default     = 1
   nullable    = false
 
   validation {
     condition     = var.capacity >= 1 && var.capacity <= 40 && floor(var.capacity) == var.capacity
-    error_message = "capacity must be a whole number from 1 to 40 (premium: 1, 2, 4, 8 or 16)."
+    error_message = "capacity must be a whole number from 1 to 40 (premium: 1, 2, 4, 6, 8, 10, 12 or 16)."
   }
 }
 
