@@ -547,6 +547,19 @@ fn plain_job_name_changes_with_the_spec() {
     assert_eq!(a, job_name("version: 1\ntopics: { a: {} }\n"), "same spec, same Job");
     let b = job_name("version: 1\ntopics: { a: {}, b: {} }\n");
     assert_ne!(a, b, "a changed spec must run a new Job");
+    // Any change to the Job gives it a new name: an upgrade never patches a Job's immutable template.
+    let docs = render(
+        "topicform",
+        &[
+            "--set",
+            "environment=local,mode=job",
+            "--set",
+            "resources.limits.memory=1Gi",
+            "--set-file",
+            &format!("spec={}", tmp.path().join("topicform.yaml").display()),
+        ],
+    );
+    assert_ne!(kind(&docs, "Job")[0]["metadata"]["name"], json!(b), "resources changed, same Job name");
     assert!(a.starts_with("topicform-apply-") && a.len() <= 63, "{a}");
 }
 

@@ -83,13 +83,27 @@ annotations:
 {{- end -}}
 {{- end -}}
 
+{{/* The apply Job's pod template. */}}
+{{- define "topicform.applyPodTemplate" -}}
+{{- include "topicform.podTemplate" (list . (include "topicform.applyArgs" . | fromJsonArray)) -}}
+{{- end -}}
+
 {{/*
-Hash of what an apply run depends on: spec (or ConfigMap name), environment,
-arguments, image. The plain Job's name carries it, so a change runs a new Job.
+The apply Job's name. Hook mode: `<fullname>-apply` (recreated by the hook
+policy). Job mode: `<fullname>-apply-<hash>` of the whole Job (pod template
+with the spec's checksum, arguments, image, env; backoff and deadlines): a
+changed spec runs a new Job, and no upgrade ever patches a Job's immutable
+template. A spec in `existingConfigMap` is outside the hash: rename the
+ConfigMap (or change podAnnotations) to run again.
 */}}
-{{- define "topicform.runHash" -}}
-{{- $in := dict "spec" .Values.spec "configMap" .Values.existingConfigMap "env" (include "topicform.environment" .) "args" .Values.apply "image" (include "topicform.image" .) -}}
-{{- toJson $in | sha256sum | trunc 10 -}}
+{{- define "topicform.jobName" -}}
+{{- $base := include "topicform.fullname" . -}}
+{{- if eq .Values.mode "hook" -}}
+{{- printf "%s-apply" ($base | trunc 57 | trimSuffix "-") -}}
+{{- else -}}
+{{- $hash := printf "%s%s" (include "topicform.applyPodTemplate" .) (toJson .Values.job) | sha256sum | trunc 10 -}}
+{{- printf "%s-apply-%s" ($base | trunc 46 | trimSuffix "-") $hash -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The spec environment: broker.environment (platform) wins over environment. */}}

@@ -99,11 +99,7 @@ stringData:
 apiVersion: batch/v1
 kind: Job
 metadata:
-  {{- if eq .Values.mode "hook" }}
-  name: {{ include "topicform.fullname" . | trunc 57 | trimSuffix "-" }}-apply
-  {{- else }}
-  name: {{ include "topicform.fullname" . | trunc 46 | trimSuffix "-" }}-apply-{{ include "topicform.runHash" . }}
-  {{- end }}
+  name: {{ include "topicform.jobName" . }}
   namespace: {{ .Release.Namespace }}
   labels:
     {{- include "topicform.labels" . | nindent 4 }}
@@ -119,7 +115,7 @@ spec:
   activeDeadlineSeconds: {{ .Values.job.activeDeadlineSeconds }}
   ttlSecondsAfterFinished: {{ .Values.job.ttlSecondsAfterFinished }}
   template:
-    {{- include "topicform.podTemplate" (list . (include "topicform.applyArgs" . | fromJsonArray)) | nindent 4 }}
+    {{- include "topicform.applyPodTemplate" . | nindent 4 }}
 {{- end -}}
 
 {{- define "topicform.cronJob" -}}
