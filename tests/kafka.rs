@@ -273,15 +273,22 @@ fn export_round_trips_to_an_in_sync_plan() {
 fn example_platform_applies_to_local_and_is_then_in_sync() {
     let ws = Workspace::new();
     let example = std::fs::read_to_string(support::repo().join("examples/etelios/topicform.yaml")).unwrap();
-    assert!(example.contains("bootstrapServers: [localhost:9092]"), "the example's local environment moved");
-    let spec = ws.spec(&example.replacen(
-        "bootstrapServers: [localhost:9092]",
-        &format!("bootstrapServers: [{}]", broker()),
-        1,
-    ));
-    topicform().args(["apply", "-e", "local", "--auto-approve", "-f"]).arg(&spec).assert().success();
+    assert!(
+        example.contains(r#"bootstrapServers: ["${KAFKA_BROKERS:-localhost:9092}"]"#),
+        "the example's local environment moved"
+    );
+    // The services' KAFKA_BROKERS points the example at the test broker, as
+    // the Helm Job's environment does in a cluster.
+    let spec = ws.spec(&example);
+    topicform()
+        .args(["apply", "-e", "local", "--auto-approve", "-f"])
+        .arg(&spec)
+        .env("KAFKA_BROKERS", broker())
+        .assert()
+        .success();
     let out = topicform()
         .args(["plan", "-e", "local", "-o", "json", "--detailed-exitcode", "-f"])
+        .env("KAFKA_BROKERS", broker())
         .arg(&spec)
         .output()
         .unwrap();

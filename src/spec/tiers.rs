@@ -20,6 +20,9 @@ pub struct TierLimits {
     pub max_retention_hours: i64,
     /// Whether `cleanup.policy: compact` is available.
     pub compaction: bool,
+    /// Partitions per namespace, per capacity unit, where the tier has such a
+    /// quota (premium: 200 per PU; dedicated: 2000 per CU).
+    pub partitions_per_unit: Option<u32>,
 }
 
 impl TierLimits {
@@ -34,6 +37,7 @@ impl TierLimits {
                 hubs_scale_with_capacity: false,
                 max_retention_hours: 24,
                 compaction: false,
+                partitions_per_unit: None,
             },
             EventHubsTier::Standard => TierLimits {
                 kafka_endpoint: true,
@@ -43,6 +47,7 @@ impl TierLimits {
                 hubs_scale_with_capacity: false,
                 max_retention_hours: 7 * 24,
                 compaction: true,
+                partitions_per_unit: None,
             },
             EventHubsTier::Premium => TierLimits {
                 kafka_endpoint: true,
@@ -52,6 +57,7 @@ impl TierLimits {
                 hubs_scale_with_capacity: true,
                 max_retention_hours: 90 * 24,
                 compaction: true,
+                partitions_per_unit: Some(200),
             },
             EventHubsTier::Dedicated => TierLimits {
                 kafka_endpoint: true,
@@ -61,8 +67,14 @@ impl TierLimits {
                 hubs_scale_with_capacity: false,
                 max_retention_hours: 90 * 24,
                 compaction: true,
+                partitions_per_unit: Some(2000),
             },
         }
+    }
+
+    /// Partitions allowed across one namespace with `capacity` units.
+    pub fn max_namespace_partitions(&self, capacity: u32) -> Option<u64> {
+        self.partitions_per_unit.map(|p| u64::from(p) * u64::from(capacity.max(1)))
     }
 
     /// Event hubs allowed in one namespace with `capacity` units.

@@ -443,6 +443,23 @@ fn check_eventhubs(
             }),
         );
     }
+    if let Some(max) = limits.max_namespace_partitions(capacity) {
+        let total: u64 = topics.iter().filter_map(|(_, eff)| eff.partitions.as_ref()).map(|p| u64::from(p.value)).sum();
+        if total > max {
+            out.push(
+                Finding::error(
+                    env_path(&["cluster", "capacity"]),
+                    format!(
+                        "{total} partitions exceed the {tier} tier's {max} partitions per namespace with {capacity} unit(s) (environment `{env_name}`)"
+                    ),
+                )
+                .help(format!(
+                    "set `capacity: {}` or fewer partitions",
+                    total.div_ceil(u64::from(limits.partitions_per_unit.unwrap_or(1)))
+                )),
+            );
+        }
+    }
     check_eventhubs_auth(eh, env_path, out);
     for (topic, eff) in topics {
         check_eventhubs_topic(topic, eff, eh.tier, &limits, out);
