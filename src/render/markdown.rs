@@ -46,8 +46,11 @@ pub fn plan_markdown(plan: &Plan) -> String {
                 let (what, cur, new) = match c {
                     Change::CreateTopic { partitions, replication_factor, config } => {
                         let mut new = format!("{partitions} partitions");
-                        if let Some(rf) = replication_factor {
-                            let _ = write!(new, ", RF {rf}");
+                        match replication_factor {
+                            Some(rf) => {
+                                let _ = write!(new, ", RF {rf}");
+                            }
+                            None => new.push_str(", replication managed by the service"),
                         }
                         for (k, v) in config {
                             let _ = write!(new, "<br>`{k}` = {}", values::display(k, v));
