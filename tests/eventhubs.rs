@@ -122,6 +122,11 @@ fn standard_namespace_plan_apply_export_and_second_plan_in_sync() {
     let a = run(&idp, &server, &path, &["plan", "--detailed-exitcode"]);
     assert_eq!(a.get_output().status.code(), Some(2), "{}", output(&a));
     assert!(stdout(&a).contains("+ create"), "{}", output(&a));
+    assert!(
+        stdout(&a).contains("(12 partitions, replication managed by the service)"),
+        "replication is shown as service-managed, never as an error: {}",
+        output(&a)
+    );
     assert_eq!(server.writes(), 0, "plan never writes");
 
     let report = apply(&idp, &server, &path, &[]);
