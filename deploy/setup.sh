@@ -81,7 +81,7 @@ else
   "${fetch[@]}"
 fi
 
-bash "$SCRIPT_DIR/tools/terraform.sh" >/dev/null  # terraform + providers in a local mirror (cold: azurerm 20+ min)
+bash "$SCRIPT_DIR/tools/terraform.sh" >/dev/null  # terraform + providers in a local mirror (cold: ~12 min)
 
 bash "$SCRIPT_DIR/tools/helm.sh" >/dev/null  # helm + kubectl-validate for the chart tests (cold: ~6 min)
 

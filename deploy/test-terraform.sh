@@ -13,7 +13,8 @@
 #      ServiceAccounts the identities federate exist; no secret in the values
 #
 # Needs the providers built by `bash deploy/tools/terraform.sh` and helm from
-# `bash deploy/tools/helm.sh` (deploy/setup.sh runs both). Missing providers are an error, never a skip. Warm: about a minute.
+# `bash deploy/tools/helm.sh` (deploy/setup.sh runs both). Missing tools are an
+# error, never a skip. Warm: about 25 s.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,7 +28,7 @@ die() { printf 'test-terraform.sh: error: %s\n' "$*" >&2; exit 1; }
 
 for p in azurerm kubernetes helm; do
   compgen -G "$MIRROR/$p/*/linux_amd64/terraform-provider-${p}_v*_x5" >/dev/null ||
-    die "provider $p is not in $MIRROR; build the providers first: bash deploy/tools/terraform.sh (cold: 20+ minutes for azurerm)"
+    die "provider $p is not in $MIRROR; build the providers first: bash deploy/tools/terraform.sh (cold: about 12 minutes)"
 done
 [[ -f "$CLI_CONFIG" ]] || die "$CLI_CONFIG is missing; run: bash deploy/tools/terraform.sh"
 
