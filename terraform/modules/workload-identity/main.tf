@@ -1,6 +1,10 @@
 locals {
   audience       = "api://AzureADTokenExchange"
   namespace_name = regex("/namespaces/([^/]+)$", var.eventhubs_namespace_id)[0]
+  # Custom roles are assignable at management group, subscription or resource
+  # group scope, not at a single resource: the role is defined on the
+  # namespace's resource group and assigned on the namespace only.
+  resource_group_id = regex("^(/subscriptions/[^/]+/resourceGroups/[^/]+)/", var.eventhubs_namespace_id)[0]
 
   # What topicform does through Azure Resource Manager: read the namespace
   # (tier, limits) and create, update and delete its event hubs. Nothing else:
@@ -46,14 +50,16 @@ resource "azurerm_federated_identity_credential" "this" {
   subject                   = "system:serviceaccount:${var.kubernetes_namespace}:${each.value.service_account}"
 }
 
-# Least privilege for topicform: manage the event hubs of this one namespace.
+# Least privilege for topicform: manage the event hubs of this one namespace
+# (the role's actions are limited to event hubs; its one assignment is on the
+# namespace).
 resource "azurerm_role_definition" "topicform" {
   count = var.topicform.enabled ? 1 : 0
 
   name              = coalesce(var.topicform.role_name, "topicform topics on ${local.namespace_name}")
-  scope             = var.eventhubs_namespace_id
+  scope             = local.resource_group_id
   description       = "topicform: read the Event Hubs namespace and create, update and delete its event hubs (topics). Nothing else."
-  assignable_scopes = [var.eventhubs_namespace_id]
+  assignable_scopes = [local.resource_group_id]
 
   permissions {
     actions     = local.topicform_actions

@@ -17,7 +17,7 @@ variable "location" {
 
 variable "eventhubs_namespace_id" {
   type        = string
-  description = "Resource id of the Event Hubs namespace (the eventhubs-namespace module's `namespace_id`): the scope of the custom role and of every role assignment."
+  description = "Resource id of the Event Hubs namespace (the eventhubs-namespace module's `namespace_id`): the scope of every role assignment (the custom role is defined in its resource group)."
   nullable    = false
 
   validation {

@@ -70,8 +70,11 @@ run "custom_role_is_least_privilege_on_the_namespace" {
     error_message = "topicform's custom role has no data actions"
   }
   assert {
-    condition     = azurerm_role_definition.topicform[0].scope == var.eventhubs_namespace_id && azurerm_role_definition.topicform[0].assignable_scopes == tolist([var.eventhubs_namespace_id])
-    error_message = "the role is defined on and assignable to the namespace only"
+    condition = (
+      azurerm_role_definition.topicform[0].scope == "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod" &&
+      azurerm_role_definition.topicform[0].assignable_scopes == tolist(["/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod"])
+    )
+    error_message = "the role is defined on and assignable in the namespace's resource group (custom roles cannot be assignable at a single resource)"
   }
   assert {
     condition     = azurerm_role_definition.topicform[0].name == "topicform topics on etelios-prod"
