@@ -10,11 +10,10 @@ locals {
 
   secret_key = "KAFKA_SASL_PASSWORD"
 
-
   # The values depend on variables only (not on resource attributes), so
   # deploy/test-terraform.sh can render them with `terraform console` and check
   # them against the chart's schema with `helm template`.
-
+  #
   # The `broker:` block exactly as `topicform env --format helm-values` prints it:
   # keys that do not apply are left out, not set to null.
   broker = merge(
