@@ -41,8 +41,8 @@ variable "eventhubs_namespace_name" {
 
 variable "processing_units" {
   type        = number
-  description = "Premium processing units (1, 2, 4, 6, 8, 10, 12 or 16)."
-  default     = 1
+  description = "Premium processing units (1, 2, 4, 6, 8, 10, 12 or 16). The example spec's 312 partitions need 2 (premium: 200 partitions per processing unit; `topicform validate` checks it)."
+  default     = 2
   nullable    = false
 }
 

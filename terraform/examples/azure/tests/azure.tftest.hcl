@@ -54,7 +54,7 @@ run "event_hubs_premium_with_workload_identity" {
       type           = "eventhubs"
       namespace      = "etelios-prod"
       tier           = "premium"
-      capacity       = 1
+      capacity       = 2
       subscriptionId = "00000000-0000-0000-0000-000000000001"
       resourceGroup  = "rg-etelios-prod"
       management     = { credential = "workloadIdentity" }
