@@ -2,7 +2,7 @@
 # setup.sh — prepare a fresh Debian/Ubuntu machine for topicform development,
 # tests and CI. Idempotent; quick (no apt at all) when everything is present.
 #
-# Usage: deploy/setup.sh          (as root, or as a user with sudo)
+# Usage: deploy/setup.sh [--tools]   (as root, or as a user with sudo)
 #
 #   1. apt-get installs the native build dependencies of the Rust crate:
 #      build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl openssl
@@ -10,6 +10,9 @@
 #      installs openjdk-17-jdk-headless / maven with apt-get when missing
 #   3. runs deploy/local/kafka.sh fetch (Kafka jars from Maven Central into
 #      ${TOPICFORM_CACHE:-<repo>/.cache}); skipped when already cached
+#   4. with --tools: deploy/tools/helm.sh and deploy/tools/terraform.sh build
+#      helm, kubectl-validate, and the Terraform providers from the Go module
+#      proxy into ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
 #
 # The Rust toolchain itself is not installed here (use rustup); the script
 # fails, saying so, when cargo is missing.
@@ -81,8 +84,12 @@ else
   "${fetch[@]}"
 fi
 
-bash "$SCRIPT_DIR/tools/terraform.sh" >/dev/null  # terraform + providers in a local mirror (cold: ~12 min)
-
-bash "$SCRIPT_DIR/tools/helm.sh" >/dev/null  # helm + kubectl-validate for the chart tests (cold: ~6 min)
+# The chart and Terraform tests' tools (Go builds; cold: ~6 and ~12 min) only
+# with --tools, which deploy/test.sh passes: running the platform locally
+# needs neither.
+if [[ "${1:-}" == --tools ]]; then
+  bash "$SCRIPT_DIR/tools/helm.sh" >/dev/null      # helm + kubectl-validate
+  bash "$SCRIPT_DIR/tools/terraform.sh" >/dev/null # terraform + providers in a local mirror
+fi
 
 log "done"

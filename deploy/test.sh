@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # deploy/test.sh — the project's one test command (the README's, and CI's).
 #
-# 1. deploy/setup.sh installs what a fresh Debian machine lacks (build deps,
-#    Java 17, Maven) and caches the pinned Kafka jars under $TOPICFORM_CACHE
-#    (default: <repo>/.cache).
+# 1. deploy/setup.sh --tools installs what a fresh Debian machine lacks (build
+#    deps, Java 17, Maven), caches the pinned Kafka jars under $TOPICFORM_CACHE
+#    (default: <repo>/.cache) and builds helm, kubectl-validate and the
+#    Terraform providers into $TOPICFORM_TOOLS (default:
+#    ~/.cache/topicform/tools, shared by every clone on the machine).
 # 2. fmt and clippy (-D warnings) must be clean.
 # 3. cargo test runs every test; the Kafka tests start their own brokers
 #    (deploy/local/kafka.sh, instances `test` on 39092 and `test-prune` on
-#    39192, and `test-secure` with SSL on 39302 and SASL_SSL on 39312 via
-#    deploy/local/secure.sh; TOPICFORM_TEST_PORT moves them all) and this
-#    script stops them at the end, pass or fail.
+#    39192, and `test-secure` via deploy/local/secure.sh: SSL on 39302,
+#    SASL_SSL with PLAIN, SCRAM and OAUTHBEARER on 39312, a wrong-host
+#    certificate on 39322; TOPICFORM_TEST_PORT moves them all) and this
+#    script stops them at the end, pass or fail. The test identity provider
+#    and the ARM contract server run inside the tests.
+# 4. deploy/test-helm.sh (lint, template, schema-validate every chart) and
+#    deploy/test-terraform.sh (fmt, init, validate, terraform test offline).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,7 +29,7 @@ stop_brokers() {
 }
 trap stop_brokers EXIT
 
-bash deploy/setup.sh
+bash deploy/setup.sh --tools
 
 # A fresh broker per run: leftovers of an earlier run would only be noise.
 port=${TOPICFORM_TEST_PORT:-39092}
@@ -43,5 +49,7 @@ cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
 # CI=true makes insta fail on a missing or changed snapshot instead of writing one.
 CI="${CI:-true}" cargo test --locked
+echo "== helm charts"
 bash deploy/test-helm.sh
+echo "== terraform"
 bash deploy/test-terraform.sh
