@@ -49,7 +49,7 @@ pub enum Backend {
 
 impl Backend {
     /// Connects to the cluster of `env`.
-    pub fn connect(env: &ResolvedEnvironment, timeout: Duration, _command: &str) -> Result<Backend> {
+    pub fn connect(env: &ResolvedEnvironment, timeout: Duration) -> Result<Backend> {
         match &env.cluster {
             ClusterSpec::Kafka(k) => Ok(Backend::Kafka(KafkaBackend::connect(&env.name, k, timeout)?)),
             ClusterSpec::Eventhubs(eh) => {

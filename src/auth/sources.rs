@@ -266,6 +266,8 @@ impl Source {
 
     async fn azure_cli(&self, tenant_id: Option<&str>, scope: &str) -> Result<Value> {
         let mut cmd = tokio::process::Command::new("az");
+        // A caller's timeout drops this future: take `az` down with it.
+        cmd.kill_on_drop(true);
         cmd.args(["account", "get-access-token", "--output", "json", "--scope", scope]);
         if let Some(t) = tenant_id {
             cmd.args(["--tenant", t]);

@@ -23,12 +23,24 @@ pub fn init(format: LogFormat, level: &str) {
         let opts = miette::MietteHandlerOpts::new().terminal_links(false);
         Box::new(if tty { opts } else { opts.wrap_lines(false) }.build())
     }));
+    // --log-level is topicform's own detail; the HTTP and TLS crates stay at
+    // warn (their trace output is noise, and header dumps are their business).
+    // RUST_LOG, when set, is taken as it is.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(own_level_filter(level)));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// `debug` → `warn,topicform=debug`; a full directive (with `=` or `,`) as given.
+fn own_level_filter(level: &str) -> String {
+    if level.contains('=') || level.contains(',') {
+        level.to_owned()
+    } else {
+        format!("warn,topicform={level}")
     }
 }
 
@@ -69,5 +81,14 @@ pub fn status(message: &str) {
     match format() {
         LogFormat::Text => eprintln!("{message}"),
         LogFormat::Json => tracing::info!("{message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_levels_apply_to_topicform_and_dependencies_stay_at_warn() {
+        assert_eq!(super::own_level_filter("trace"), "warn,topicform=trace");
+        assert_eq!(super::own_level_filter("info,hyper=debug"), "info,hyper=debug");
     }
 }

@@ -133,15 +133,14 @@ fn load_environment(target: &args::Target) -> Result<(crate::spec::LoadedSpec, c
 fn open_environment(
     target: &args::Target,
     timeout: u64,
-    command: &str,
 ) -> Result<(crate::spec::LoadedSpec, crate::spec::ResolvedEnvironment, Backend)> {
     let (loaded, env) = load_environment(target)?;
-    let backend = Backend::connect(&env, Duration::from_secs(timeout.max(1)), command)?;
+    let backend = Backend::connect(&env, Duration::from_secs(timeout.max(1)))?;
     Ok((loaded, env, backend))
 }
 
 async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
-    let (_, env, backend) = open_environment(&a.target, a.connect.timeout, "plan")?;
+    let (_, env, backend) = open_environment(&a.target, a.connect.timeout)?;
     let spinner = term::spinner("reading the cluster");
     let (plan, _) = ops::make_plan(&backend, &env, plan_options(&a.widen)).await?;
     drop(spinner);
@@ -172,7 +171,7 @@ fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
 }
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
-    let (_, env, backend) = open_environment(&a.target, a.connect.timeout, "apply")?;
+    let (_, env, backend) = open_environment(&a.target, a.connect.timeout)?;
     let spinner = term::spinner("reading the cluster");
     let plan = match &a.plan {
         Some(path) => ops::saved_plan(path, &backend, &env, plan_options(&a.widen)).await?,
@@ -214,7 +213,7 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
             .transpose()
     };
     let filter = ExportFilter { include: regex("--include", &a.include)?, exclude: regex("--exclude", &a.exclude)? };
-    let (loaded, env, backend) = open_environment(&a.target, a.connect.timeout, "export")?;
+    let (loaded, env, backend) = open_environment(&a.target, a.connect.timeout)?;
     let state = backend.observe(&crate::cluster::Scope::default()).await?;
     ops::check_cluster_id(&env, &state)?;
     let spec = ops::export(&env.name, &loaded.spec.environments[&env.name], &state, &filter);

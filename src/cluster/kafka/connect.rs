@@ -209,7 +209,14 @@ fn oauthbearer_scope_from_env(lookup: &dyn Fn(&str) -> Option<String>, brokers: 
     }
     let host = brokers.first().map(|b| b.rsplit_once(':').map_or(b.as_str(), |(h, _)| h)).unwrap_or_default();
     match host.split_once(".servicebus.") {
-        Some((namespace, _)) => Ok(auth::event_hubs_scope(namespace)),
+        // The namespace's own host is the audience, in every cloud
+        // (servicebus.windows.net, .usgovcloudapi.net, .chinacloudapi.cn);
+        // a private endpoint's `privatelink.` label is not part of it.
+        Some((namespace, suffix)) => {
+            let suffix = suffix.strip_prefix("privatelink.").unwrap_or(suffix);
+            let namespace = namespace.strip_suffix(".privatelink").unwrap_or(namespace);
+            Ok(format!("https://{namespace}.servicebus.{suffix}/.default"))
+        }
         None => Err(Error::CheckInput {
             message: format!("OAUTHBEARER to `{host}` needs a scope"),
             help: format!(
@@ -312,7 +319,20 @@ pub fn check_connection_string(value: &str, namespace: &str) -> std::result::Res
 
 #[cfg(test)]
 mod tests {
-    use super::check_connection_string;
+    use super::{check_connection_string, oauthbearer_scope_from_env};
+
+    #[test]
+    fn a_pods_oauthbearer_scope_is_its_namespace_host_in_any_cloud() {
+        let none = |_: &str| None;
+        let scope = |broker: &str| oauthbearer_scope_from_env(&none, &[broker.to_owned()]).unwrap();
+        assert_eq!(scope("ns1.servicebus.windows.net:9093"), "https://ns1.servicebus.windows.net/.default");
+        assert_eq!(scope("ns1.servicebus.usgovcloudapi.net:9093"), "https://ns1.servicebus.usgovcloudapi.net/.default");
+        assert_eq!(scope("ns1.privatelink.servicebus.windows.net:9093"), "https://ns1.servicebus.windows.net/.default");
+        let set = |k: &str| (k == "KAFKA_SASL_OAUTHBEARER_SCOPE").then(|| "api://kafka/.default".to_owned());
+        assert_eq!(oauthbearer_scope_from_env(&set, &["kafka:9093".into()]).unwrap(), "api://kafka/.default");
+        let err = oauthbearer_scope_from_env(&none, &["kafka:9093".into()]).unwrap_err().to_string();
+        assert!(err.contains("needs a scope"), "{err}");
+    }
 
     const GOOD: &str =
         "Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc=";

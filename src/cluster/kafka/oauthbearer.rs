@@ -13,7 +13,6 @@ use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka_sys::types::RDKafka;
@@ -34,7 +33,6 @@ pub struct TokenSource {
 /// the client (declare it after the client, or as an earlier struct field).
 pub struct TokenSession {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
 }
 
 struct Shared {
@@ -62,58 +60,71 @@ impl TokenSession {
             Arc::new(Shared { state: Mutex::new(State { handle: Handle(rk), stopped: false }), wake: Condvar::new() });
         let (first_tx, first_rx) = mpsc::channel();
         let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("topicform-oauthbearer".into())
-            .spawn(move || refresh_loop(&thread_shared, &source, first_tx))
-            .map_err(|e| Error::Token {
-                source_name: "OAUTHBEARER".into(),
-                message: format!("cannot start the token refresh thread: {e}"),
-                help: "the system is out of threads or memory".into(),
-            })?;
-        let session = TokenSession { shared, thread: Some(thread) };
+            .spawn(move || refresh_loop(&thread_shared, &source, timeout, first_tx))
+            .map_err(|e| session_error(format!("cannot start the token refresh thread: {e}"), OUT_OF_RESOURCES))?;
+        // Dropped on an early return: the thread stops without touching the handle.
+        let session = TokenSession { shared };
         match first_rx.recv_timeout(timeout) {
             Ok(Ok(())) => Ok(session),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(Error::Token {
-                source_name: "OAUTHBEARER".into(),
-                message: format!("no token within {} s", timeout.as_secs()),
-                help: "the identity provider is slow or unreachable; check the authority host / token endpoint".into(),
-            }),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(session_error(
+                format!("no token within {} s", timeout.as_secs()),
+                "the identity provider is slow or unreachable; check the authority host / token endpoint",
+            )),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(session_error(
+                "the token refresh thread ended without a token".into(),
+                "this is a bug in topicform; run with --log-level debug and report it",
+            )),
         }
     }
 }
 
+const OUT_OF_RESOURCES: &str = "the system is out of threads or memory";
+
+fn session_error(message: String, help: &str) -> Error {
+    Error::Token { source_name: "OAUTHBEARER".into(), message, help: help.into() }
+}
+
 impl Drop for TokenSession {
+    /// Stops the refresh thread without waiting for it: once `stopped` is
+    /// set under the lock it never touches the handle again, so a fetch still
+    /// in flight (up to the timeout) cannot delay the command's exit.
     fn drop(&mut self) {
         if let Ok(mut state) = self.shared.state.lock() {
             state.stopped = true;
         }
         self.shared.wake.notify_all();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
 /// Fetch, set, sleep until 80 % of the lifetime, repeat. Failures are
 /// reported to librdkafka (which logs them and fails pending requests with
 /// the reason) and retried with backoff while the old token lasts.
-fn refresh_loop(shared: &Shared, source: &TokenSource, first: mpsc::Sender<Result<()>>) {
+fn refresh_loop(shared: &Shared, source: &TokenSource, timeout: Duration, first: mpsc::Sender<Result<()>>) {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = first.send(Err(Error::Token {
-                source_name: "OAUTHBEARER".into(),
-                message: format!("cannot start the token runtime: {e}"),
-                help: "the system is out of threads or memory".into(),
-            }));
+            let _ = first.send(Err(session_error(format!("cannot start the token runtime: {e}"), OUT_OF_RESOURCES)));
             return;
         }
+    };
+    // Every fetch is bounded, so a hung endpoint (or `az`) only delays the
+    // next attempt and never holds the thread for good.
+    let fetch = || async {
+        tokio::time::timeout(timeout, source.credential.fetch(&source.scope)).await.unwrap_or_else(|_| {
+            Err(Error::Token {
+                source_name: source.credential.to_string(),
+                message: format!("no answer within {} s", timeout.as_secs()),
+                help: "the identity provider is slow or unreachable; check the authority host / token endpoint".into(),
+            })
+        })
     };
     let mut first = Some(first);
     let mut backoff = Duration::from_secs(1);
     loop {
-        let outcome = runtime.block_on(source.credential.fetch(&source.scope)).and_then(|token| {
+        let outcome = runtime.block_on(fetch()).and_then(|token| {
             let next = refresh_delay(&token);
             set_token(shared, &token, &source.credential).map(|()| next)
         });
