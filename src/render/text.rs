@@ -111,8 +111,10 @@ fn write_create(out: &mut String, p: &Paint, t: &TopicPlan) {
     for c in &t.changes {
         if let Change::CreateTopic { partitions, replication_factor, config } = c {
             // No replication factor: the service replicates (Event Hubs).
-            let rf = replication_factor
-                .map_or_else(|| ", replication managed by the service".to_owned(), |r| format!(", replication factor {r}"));
+            let rf = replication_factor.map_or_else(
+                || ", replication managed by the service".to_owned(),
+                |r| format!(", replication factor {r}"),
+            );
             let _ = writeln!(out, "{} {} ({partitions} partitions{rf})", p.green("+ create "), t.topic);
             for (k, v) in config {
                 let _ = writeln!(out, "      {k} = {}", values::display(k, v));
