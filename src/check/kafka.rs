@@ -217,127 +217,112 @@ pub async fn roundtrip(target: &Connection, topic: &str, timeout: Duration) -> S
 
 fn roundtrip_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeout: Duration) -> Step {
     let started = Instant::now();
-    let token = format!("topicform-check-{}", std::process::id());
-    // Name a missing topic at once instead of waiting for the producer to give up.
-    let probe: Result<BaseConsumer<Capture>, _> = cfg.create_with_context(Capture::default());
-    if let Ok(probe) = probe {
-        let _session = match token_session(target, probe.client().native_ptr(), timeout) {
-            Ok(s) => s,
-            Err(step) => return Step { name: "roundtrip", ..step },
-        };
-        match probe.fetch_metadata(Some(topic), timeout) {
-            Ok(md) => {
-                let entry = md.topics().first();
-                if let Some(code) = entry.and_then(|t| t.error()) {
-                    // Unknown and unauthorized topics both come back with an
-                    // error code; say which.
-                    let code = rdkafka::error::RDKafkaErrorCode::from(code);
-                    return classify_roundtrip(&format!("metadata for `{topic}`: {code}"), target, topic);
-                }
-                if entry.is_none_or(|t| t.partitions().is_empty()) {
-                    return classify_roundtrip(
-                        &format!("no topic `{topic}` in the metadata (unknown topic)"),
-                        target,
-                        topic,
-                    );
-                }
-            }
-            Err(e) => return classify_roundtrip(&e.to_string(), target, topic),
-        }
+    let marker = format!("topicform-check-{}", std::process::id());
+    let landed = probe_topic(target, &cfg, topic, timeout)
+        .and_then(|()| produce(target, &cfg, topic, &marker, timeout))
+        .and_then(|()| read_back(target, cfg, topic, &marker, timeout));
+    match landed {
+        Ok((partition, offset)) => Step::ok(
+            "roundtrip",
+            format!(
+                "produced to {topic}[{partition}]@{offset} and read it back in {} ms",
+                started.elapsed().as_millis()
+            ),
+        ),
+        Err(step) => step,
     }
+}
+
+/// A token session for a round-trip client; its failure is the round trip's.
+fn roundtrip_session(
+    target: &Connection,
+    rk: *mut rdkafka_sys::types::RDKafka,
+    timeout: Duration,
+) -> Result<Option<TokenSession>, Step> {
+    token_session(target, rk, timeout).map_err(|step| Step { name: "roundtrip", ..step })
+}
+
+fn client_not_created(role: &str, e: &KafkaError) -> Step {
+    Step::failed("roundtrip", e.to_string(), format!("the {role} could not be created"), "check the client settings")
+}
+
+/// Names a missing or unauthorized topic at once, instead of waiting for
+/// the producer to give up.
+fn probe_topic(target: &Connection, cfg: &ClientConfig, topic: &str, timeout: Duration) -> Result<(), Step> {
+    let Ok(probe) = cfg.create_with_context::<_, BaseConsumer<Capture>>(Capture::default()) else {
+        return Ok(());
+    };
+    let _session = roundtrip_session(target, probe.client().native_ptr(), timeout)?;
+    let md =
+        probe.fetch_metadata(Some(topic), timeout).map_err(|e| classify_roundtrip(&e.to_string(), target, topic))?;
+    let entry = md.topics().first();
+    if let Some(code) = entry.and_then(|t| t.error()) {
+        // Unknown and unauthorized topics both come back with an error code.
+        let code = rdkafka::error::RDKafkaErrorCode::from(code);
+        return Err(classify_roundtrip(&format!("metadata for `{topic}`: {code}"), target, topic));
+    }
+    if entry.is_none_or(|t| t.partitions().is_empty()) {
+        return Err(classify_roundtrip(&format!("no topic `{topic}` in the metadata (unknown topic)"), target, topic));
+    }
+    Ok(())
+}
+
+/// Sends `marker` and waits until it is delivered.
+fn produce(target: &Connection, cfg: &ClientConfig, topic: &str, marker: &str, timeout: Duration) -> Result<(), Step> {
     let mut pcfg = cfg.clone();
     pcfg.set("message.timeout.ms", timeout.as_millis().to_string()).set("compression.type", "none");
     let capture = Capture::default();
-    let producer: ThreadedProducer<Capture> = match pcfg.create_with_context(capture.clone()) {
-        Ok(p) => p,
-        Err(e) => {
-            return Step::failed(
-                "roundtrip",
-                e.to_string(),
-                "the producer could not be created",
-                "check the client settings",
-            )
-        }
-    };
-    let _producer_session = match token_session(target, producer.client().native_ptr(), timeout) {
-        Ok(s) => s,
-        Err(step) => return Step { name: "roundtrip", ..step },
-    };
-    // Deliver synchronously: send, then flush, then look up the offset by
-    // reading the partition's end from the consumer side.
-    let record = BaseRecord::to(topic).key("topicform-check").payload(token.as_str());
-    if let Err((e, _)) = producer.send(record) {
-        return classify_roundtrip(&e.to_string(), target, topic);
-    }
-    if let Err(e) = producer.flush(timeout) {
-        let reported = capture.text();
-        return classify_roundtrip(&format!("{e} {reported}"), target, topic);
-    }
+    let producer: ThreadedProducer<Capture> =
+        pcfg.create_with_context(capture.clone()).map_err(|e| client_not_created("producer", &e))?;
+    let _session = roundtrip_session(target, producer.client().native_ptr(), timeout)?;
+    let record = BaseRecord::to(topic).key("topicform-check").payload(marker);
+    producer.send(record).map_err(|(e, _)| classify_roundtrip(&e.to_string(), target, topic))?;
+    producer.flush(timeout).map_err(|e| classify_roundtrip(&format!("{e} {}", capture.text()), target, topic))?;
     let reported = capture.text();
     if reported.contains("delivery failed") {
-        return classify_roundtrip(&reported, target, topic);
+        return Err(classify_roundtrip(&reported, target, topic));
     }
+    Ok(())
+}
 
-    let mut ccfg = cfg;
-    ccfg.set("group.id", "topicform-check").set("enable.auto.commit", "false").set("auto.offset.reset", "earliest");
-    let consumer: BaseConsumer<Capture> = match ccfg.create_with_context(Capture::default()) {
-        Ok(c) => c,
-        Err(e) => {
-            return Step::failed(
-                "roundtrip",
-                e.to_string(),
-                "the consumer could not be created",
-                "check the client settings",
-            )
-        }
-    };
-    let _consumer_session = match token_session(target, consumer.client().native_ptr(), timeout) {
-        Ok(s) => s,
-        Err(step) => return Step { name: "roundtrip", ..step },
-    };
-    // Find where the message landed: the newest offsets of every partition.
-    let md = match consumer.fetch_metadata(Some(topic), timeout) {
-        Ok(md) => md,
-        Err(e) => return classify_roundtrip(&e.to_string(), target, topic),
-    };
+/// Reads the newest messages of every partition until `marker` shows up;
+/// returns where it landed.
+fn read_back(
+    target: &Connection,
+    mut cfg: ClientConfig,
+    topic: &str,
+    marker: &str,
+    timeout: Duration,
+) -> Result<(i32, i64), Step> {
+    let failed = |e: KafkaError| classify_roundtrip(&e.to_string(), target, topic);
+    cfg.set("group.id", "topicform-check").set("enable.auto.commit", "false").set("auto.offset.reset", "earliest");
+    let consumer: BaseConsumer<Capture> =
+        cfg.create_with_context(Capture::default()).map_err(|e| client_not_created("consumer", &e))?;
+    let _session = roundtrip_session(target, consumer.client().native_ptr(), timeout)?;
+    let md = consumer.fetch_metadata(Some(topic), timeout).map_err(failed)?;
     let partitions: Vec<i32> =
         md.topics().first().map(|t| t.partitions().iter().map(|p| p.id()).collect()).unwrap_or_default();
     let mut tpl = TopicPartitionList::new();
-    for p in &partitions {
-        let (low, high) = match consumer.fetch_watermarks(topic, *p, timeout) {
-            Ok(w) => w,
-            Err(e) => return classify_roundtrip(&e.to_string(), target, topic),
-        };
+    for p in partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, p, timeout).map_err(failed)?;
         // Look a few messages back: others may produce concurrently.
-        let _ = tpl.add_partition_offset(topic, *p, Offset::Offset((high - 10).max(low)));
+        let _ = tpl.add_partition_offset(topic, p, Offset::Offset((high - 10).max(low)));
     }
-    if let Err(e) = consumer.assign(&tpl) {
-        return classify_roundtrip(&e.to_string(), target, topic);
-    }
+    consumer.assign(&tpl).map_err(failed)?;
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) if m.payload() == Some(token.as_bytes()) => {
-                return Step::ok(
-                    "roundtrip",
-                    format!(
-                        "produced to {topic}[{}]@{} and read it back in {} ms",
-                        m.partition(),
-                        m.offset(),
-                        started.elapsed().as_millis()
-                    ),
-                )
-            }
-            Some(Err(e)) => return classify_roundtrip(&e.to_string(), target, topic),
+            Some(Ok(m)) if m.payload() == Some(marker.as_bytes()) => return Ok((m.partition(), m.offset())),
+            Some(Err(e)) => return Err(failed(e)),
             _ => {}
         }
     }
-    Step::failed(
+    Err(Step::failed(
         "roundtrip",
         format!("the message to {topic} did not come back within {} s", timeout.as_secs()),
         "the message was produced but could not be read back",
         "check that this principal may read the topic and that consumers can reach every partition leader",
-    )
+    ))
 }
 
 fn classify_roundtrip(what: &str, target: &Connection, topic: &str) -> Step {
