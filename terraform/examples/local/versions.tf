@@ -7,8 +7,10 @@ terraform {
       version = ">= 1.13.4, < 3.0.0"
     }
     helm = {
-      source  = "hashicorp/helm"
-      version = ">= 1.3.2, < 4.0.0"
+      source = "hashicorp/helm"
+      # The provider block below uses the nested `kubernetes { }` block of
+      # helm provider 1.x and 2.x; 3.x changed it to an attribute.
+      version = ">= 1.3.2, < 3.0.0"
     }
   }
 }
