@@ -39,11 +39,13 @@ resource "azurerm_user_assigned_identity" "this" {
 }
 
 # The Kubernetes service account `system:serviceaccount:<namespace>:<name>` may
-# exchange its projected token for this identity's Entra ID token.
+# exchange its projected token for this identity's Entra ID token. The
+# credential's name allows letters, digits, '-' and '_' only: a '.' of the
+# service account's name becomes '-' there (the subject keeps the real name).
 resource "azurerm_federated_identity_credential" "this" {
   for_each = local.identities
 
-  name                      = substr("k8s-${var.kubernetes_namespace}-${each.value.service_account}", 0, 120)
+  name                      = substr(replace("k8s-${var.kubernetes_namespace}-${each.value.service_account}", ".", "-"), 0, 120)
   user_assigned_identity_id = azurerm_user_assigned_identity.this[each.key].id
   issuer                    = var.oidc_issuer_url
   audience                  = [local.audience]

@@ -156,3 +156,33 @@ run "rejects_unknown_data_plane_role" {
   }
   expect_failures = [var.topicform]
 }
+
+# Federated credential names take letters, digits, '-' and '_'; Kubernetes
+# service account names may hold '.'.
+run "dotted_service_account_names_give_valid_credential_names" {
+  command = plan
+
+  variables {
+    topicform = { service_account_name = "topicform.apply" }
+    services  = { "billing" = { send = true, service_account_name = "billing.v2" } }
+  }
+
+  assert {
+    condition = (
+      azurerm_federated_identity_credential.this["topicform"].name == "k8s-platform-topicform-apply" &&
+      azurerm_federated_identity_credential.this["service/billing"].name == "k8s-platform-billing-v2"
+    )
+    error_message = "'.' becomes '-' in the credential's name"
+  }
+  assert {
+    condition     = alltrue([for v in azurerm_federated_identity_credential.this : can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$", v.name))])
+    error_message = "every credential name is 3-120 letters, digits, '-' and '_', starting with a letter or digit"
+  }
+  assert {
+    condition = (
+      azurerm_federated_identity_credential.this["topicform"].subject == "system:serviceaccount:platform:topicform.apply" &&
+      azurerm_federated_identity_credential.this["service/billing"].subject == "system:serviceaccount:platform:billing.v2"
+    )
+    error_message = "the subject keeps the service account's real name"
+  }
+}
