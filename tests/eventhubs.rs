@@ -585,3 +585,114 @@ fn a_token_rejected_once_is_replaced_and_the_request_retried() {
     assert_eq!(server.requests()[0].status, 401);
     assert_eq!(idp.tokens_issued() - before, 2, "one token, then one fresh token after the 401");
 }
+
+#[test]
+fn replacing_a_hub_at_the_quota_is_refused_before_any_write() {
+    // Standard holds 10 event hubs, and has 10. The plan deletes `a` and
+    // creates `b`, but apply writes before it deletes: `b`'s PUT would hit
+    // ARM's quota. Refused up front, nothing sent.
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    server.seed("a", 1, 24, "Delete");
+    for i in 0..9 {
+        server.seed(&format!("other-{i}"), 1, 24, "Delete");
+    }
+    let ws = Workspace::new();
+    let topics: String = (0..9).map(|i| format!("  other-{i}: {{ partitions: 1 }}\n")).collect();
+    let path = ws.spec(&spec(&server, &idp, "standard", "    prune: true\n", &format!("{topics}  b: {{}}\n")));
+    let a = run(&idp, &server, &path, &["plan", "-o", "json", "--allow-delete"]);
+    let p: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(topic_plan(&p, "a")["action"], "delete", "{p:#}");
+    assert_eq!(topic_plan(&p, "b")["action"], "create", "{p:#}");
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve", "--allow-delete"]);
+    assert_eq!(a.get_output().status.code(), Some(1), "{}", output(&a));
+    let text = output(&a);
+    assert!(text.contains("11 event hubs (10 now)"), "{text}");
+    assert!(text.contains("delete first with a separate apply"), "{text}");
+    assert_eq!(server.writes(), 0, "{:?}", server.requests());
+    assert!(server.hub("a").is_some());
+}
+
+#[test]
+fn deletes_are_skipped_when_a_write_failed() {
+    let (idp, server) = setup(Namespace::new("Premium", 1));
+    server.seed("stale", 1, 24, "Delete");
+    server.inject("PUT", Fault::Refuse, 1);
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "premium", "    prune: true\n", "  fresh: {}\n"));
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve", "--allow-delete"]);
+    assert!(!a.get_output().status.success(), "{}", output(&a));
+    let text = output(&a);
+    assert!(text.contains("fresh: create failed") && text.contains("BadRequest"), "{text}");
+    assert!(text.contains("stale: delete failed: skipped, not sent"), "{text}");
+    assert!(text.contains("0 succeeded, 2 failed"), "{text}");
+    assert!(server.requests().iter().all(|r| r.method != "DELETE"), "{:?}", server.requests());
+    assert!(server.hub("stale").is_some());
+    // Once the write goes through, the delete follows.
+    let report = apply(&idp, &server, &path, &["--allow-delete"]);
+    assert!(report.contains("2 succeeded, 0 failed"), "{report}");
+    assert!(server.hub("stale").is_none());
+}
+
+#[test]
+fn a_next_link_loop_is_an_error_not_a_hang() {
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    server.seed("a", 1, 24, "Delete");
+    server.set_next_link_loop(true);
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  a: { partitions: 1 }\n"));
+    let a = run(&idp, &server, &path, &["plan"]);
+    assert_eq!(a.get_output().status.code(), Some(1), "{}", output(&a));
+    let text = output(&a);
+    assert!(text.contains("nextLink already followed") && text.contains("/eventhubs?…"), "{text}");
+    assert!(!text.contains("skiptoken"), "{text}");
+    let pages = server.requests().iter().filter(|r| r.path.ends_with("/eventhubs")).count();
+    assert_eq!(pages, 2, "{:?}", server.requests());
+}
+
+#[tokio::test]
+async fn paging_stops_after_the_most_pages() {
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    server.set_page_size(1);
+    for i in 0..5 {
+        server.seed(&format!("hub-{i}"), 1, 24, "Delete");
+    }
+    let timing = topicform::cluster::eventhubs::arm::Timing { max_pages: 3, ..Default::default() };
+    let err = client(&idp, &server).with_timing(timing).list_eventhubs().await.unwrap_err().to_string();
+    assert!(err.contains("still returning a nextLink after 3 pages (3 event hubs so far)"), "{err}");
+    assert_eq!(client(&idp, &server).list_eventhubs().await.unwrap().len(), 5);
+}
+
+#[test]
+fn operations_are_followed_on_the_event_hub_when_status_links_are_forbidden() {
+    // A custom role with only namespaces/read and namespaces/eventhubs/*
+    // cannot read .../providers/Microsoft.EventHub/locations/...
+    let (idp, server) = setup(Namespace::new("Premium", 1));
+    server.seed("stale", 1, 24, "Delete");
+    server.set_forbid_operation_status(true);
+    server.inject("PUT", Fault::AsyncOperation { polls: 1 }, 1);
+    server.inject("PUT", Fault::AsyncLocation { polls: 1 }, 1);
+    server.inject("DELETE", Fault::AsyncOperation { polls: 1 }, 1);
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(
+        &server,
+        &idp,
+        "premium",
+        "    prune: true\n",
+        "  a: { partitions: 3 }\n  b: { partitions: 3 }\n",
+    ));
+    let report = apply(&idp, &server, &path, &["--allow-delete"]);
+    assert!(report.contains("3 succeeded, 0 failed"), "{report}");
+    let requests = server.requests();
+    let forbidden: Vec<&str> = requests.iter().filter(|r| r.status == 403).map(|r| r.path.as_str()).collect();
+    assert!(forbidden.iter().any(|p| p.contains("/operationStatuses/")), "{requests:?}");
+    assert!(forbidden.iter().any(|p| p.contains("/operationResults/")), "{requests:?}");
+    for hub in ["a", "b", "stale"] {
+        assert!(
+            requests.iter().any(|r| r.method == "GET" && r.path.ends_with(&format!("/eventhubs/{hub}"))),
+            "{hub} was not polled: {requests:?}"
+        );
+    }
+    assert!(server.hub("stale").is_none());
+    assert_eq!(props(&server, "a")["partitionCount"], 3);
+    in_sync(&idp, &server, &path);
+}

@@ -13,8 +13,9 @@
 //! ARM-style errors (`{"error": {"code", "message"}}`): partition counts per
 //! tier, no partition increase on basic/standard, no decrease, cleanup policy
 //! immutable, retention limits per tier, event hubs and partitions per
-//! namespace. Faults (429 + Retry-After, 500, 409, 201/202 with
-//! Azure-AsyncOperation or Location polling) are injected per request count.
+//! namespace. Faults (429 + Retry-After, 500, 409, 400, 201/202 with
+//! Azure-AsyncOperation or Location polling) are injected per request count;
+//! modes answer a `nextLink` loop or 403 on operation status links.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -101,6 +102,8 @@ pub enum Fault {
     AsyncLocation { polls: u32 },
     /// The long-running operation ends Failed.
     AsyncFailed,
+    /// 400 BadRequest: a write ARM refuses outright (not retried).
+    Refuse,
 }
 
 struct Rule {
@@ -131,6 +134,11 @@ struct State {
     log: Vec<Logged>,
     operations: HashMap<String, Operation>,
     next_id: u64,
+    /// Every list page's `nextLink` points at the same page again.
+    next_link_loop: bool,
+    /// Operation status links (`.../locations/...`) answer 403, as for a
+    /// role with only the namespace and event hub actions.
+    forbid_operation_status: bool,
 }
 
 /// The running server; stops when dropped.
@@ -174,6 +182,8 @@ impl ArmServer {
             log: Vec::new(),
             operations: HashMap::new(),
             next_id: 1,
+            next_link_loop: false,
+            forbid_operation_status: false,
         }));
         let threads = (0..4)
             .map(|_| {
@@ -234,6 +244,16 @@ impl ArmServer {
     /// Event hubs per list page.
     pub fn set_page_size(&self, n: usize) {
         self.state.lock().unwrap().page_size = n.max(1);
+    }
+
+    /// Makes every list page's `nextLink` the same link (a server stuck in a loop).
+    pub fn set_next_link_loop(&self, on: bool) {
+        self.state.lock().unwrap().next_link_loop = on;
+    }
+
+    /// Answers 403 on operation status and result links (`.../locations/...`).
+    pub fn set_forbid_operation_status(&self, on: bool) {
+        self.state.lock().unwrap().forbid_operation_status = on;
     }
 
     /// Answers the next `times` requests of `method` on event hubs (and
@@ -401,6 +421,13 @@ fn route(
         && (kw(6, "operationStatuses") || kw(6, "operationResults"))
         && method == "GET"
     {
+        if s.forbid_operation_status {
+            return arm_error(
+                403,
+                "AuthorizationFailed",
+                format!("The client does not have authorization to perform action 'Microsoft.EventHub/locations/{}/read' over scope '/subscriptions/{}'.", seg(6), seg(1)),
+            );
+        }
         if let Some(a) = take_fault(s, "GET", true) {
             return a;
         }
@@ -540,7 +567,7 @@ fn route(
 fn take_fault(s: &mut State, method: &str, poll: bool) -> Option<Answer> {
     let idx = s.rules.iter().position(|r| r.method == method && r.left > 0)?;
     let fault = s.rules[idx].fault;
-    let immediate = matches!(fault, Fault::Throttle { .. } | Fault::ServerError | Fault::Conflict);
+    let immediate = matches!(fault, Fault::Throttle { .. } | Fault::ServerError | Fault::Conflict | Fault::Refuse);
     if poll && !immediate {
         return None;
     }
@@ -556,6 +583,7 @@ fn take_fault(s: &mut State, method: &str, poll: bool) -> Option<Answer> {
             a
         }
         Fault::ServerError => arm_error(500, "InternalServerError", "An internal error occurred (injected)."),
+        Fault::Refuse => arm_error(400, "BadRequest", "The request was refused (injected)."),
         _ => arm_error(409, "Conflict", "Another operation on this or dependent resource is in progress (injected)."),
     })
 }
@@ -601,7 +629,9 @@ fn list_hubs(s: &State, base: &str, path: &str, query: &str) -> Answer {
     let skip: usize = query_param(query, "$skiptoken").and_then(|v| v.parse().ok()).unwrap_or(0);
     let page: Vec<Value> = s.hubs.values().skip(skip).take(s.page_size).cloned().collect();
     let mut body = json!({ "value": page });
-    if skip + s.page_size < s.hubs.len() {
+    if s.next_link_loop {
+        body["nextLink"] = json!(format!("{base}{path}?api-version={API_VERSION}&$skiptoken=0"));
+    } else if skip + s.page_size < s.hubs.len() {
         body["nextLink"] = json!(format!("{base}{path}?api-version={API_VERSION}&$skiptoken={}", skip + s.page_size));
     }
     answer(200, body)

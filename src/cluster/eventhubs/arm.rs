@@ -5,9 +5,11 @@
 //! has its own timeout, and is retried with exponential backoff on 429, 409
 //! and 5xx answers and on transport errors, honouring `Retry-After`.
 //! Long-running operations (201/202 with `Azure-AsyncOperation` or
-//! `Location`) are polled until they end. Every error names the operation,
-//! the resource, the HTTP status, ARM's error code and message and the
-//! `x-ms-request-id`; never a token.
+//! `Location`) are polled until they end (through the event hub itself when
+//! the status link answers 403), and list paging stops with an error on a
+//! repeated `nextLink` or after [`Timing::max_pages`]. Every error names the
+//! operation, the resource, the HTTP status, ARM's error code and message and
+//! the `x-ms-request-id`; never a token.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,6 +51,9 @@ pub struct Timing {
     pub poll: Duration,
     /// How long a long-running operation may take.
     pub operation_deadline: Duration,
+    /// Most list pages followed through `nextLink` (a guard against a
+    /// server that never stops paging).
+    pub max_pages: usize,
 }
 
 impl Default for Timing {
@@ -59,6 +64,7 @@ impl Default for Timing {
             max_wait: Duration::from_secs(60),
             poll: Duration::from_secs(2),
             operation_deadline: Duration::from_secs(600),
+            max_pages: 10_000,
         }
     }
 }
@@ -140,16 +146,21 @@ impl ArmClient {
         Ok(self.call("reading namespace", &id, Method::GET, self.url(&[]), None).await?.body)
     }
 
-    /// `GET .../namespaces/{ns}/eventhubs`, every page (`nextLink`).
+    /// `GET .../namespaces/{ns}/eventhubs`, every page (`nextLink`). A
+    /// `nextLink` seen before, or more than [`Timing::max_pages`] pages, is an
+    /// error rather than an endless loop.
     pub async fn list_eventhubs(&self) -> Result<Vec<Value>> {
+        let op = "listing event hubs";
         let resource = format!("{}/eventhubs", self.namespace_id());
         let mut url = self.url(&["eventhubs"]);
+        let mut seen = std::collections::HashSet::new();
         let mut hubs = Vec::new();
-        loop {
-            let body = self.call("listing event hubs", &resource, Method::GET, url, None).await?.body;
+        for _ in 0..self.timing.max_pages.max(1) {
+            seen.insert(url.to_string());
+            let body = self.call(op, &resource, Method::GET, url, None).await?.body;
             let Some(items) = body["value"].as_array() else {
                 return Err(self.error(
-                    "listing event hubs",
+                    op,
                     &resource,
                     None,
                     "the answer has no `value` list: not an ARM list response".into(),
@@ -158,26 +169,54 @@ impl ArmClient {
             };
             hubs.extend(items.iter().cloned());
             match body["nextLink"].as_str().filter(|l| !l.is_empty()) {
-                Some(next) => url = self.same_origin("listing event hubs", &resource, next)?,
+                Some(next) => {
+                    url = self.same_origin(op, &resource, next)?;
+                    if seen.contains(url.as_str()) {
+                        return Err(self.error(
+                            op,
+                            &resource,
+                            None,
+                            format!(
+                                "ARM returned a nextLink already followed ({}) after {} page(s); stopped instead of looping",
+                                short_link(&url),
+                                seen.len()
+                            ),
+                            None,
+                        ));
+                    }
+                }
                 None => return Ok(hubs),
             }
         }
+        Err(self.error(
+            op,
+            &resource,
+            None,
+            format!(
+                "ARM was still returning a nextLink after {} pages ({} event hubs so far); stopped",
+                self.timing.max_pages.max(1),
+                hubs.len()
+            ),
+            None,
+        ))
     }
 
     /// `PUT .../eventhubs/{name}`, waiting for a long-running operation to end.
     pub async fn put_eventhub(&self, name: &str, body: &Value) -> Result<()> {
         let resource = format!("{}/eventhubs/{name}", self.namespace_id());
         let op = "writing event hub";
-        let reply = self.call(op, &resource, Method::PUT, self.url(&["eventhubs", name]), Some(body)).await?;
-        self.wait(op, &resource, reply).await
+        let url = self.url(&["eventhubs", name]);
+        let reply = self.call(op, &resource, Method::PUT, url.clone(), Some(body)).await?;
+        self.wait(op, &resource, reply, Fallback::Put { url, body }).await
     }
 
     /// `DELETE .../eventhubs/{name}`; an event hub already gone is success.
     pub async fn delete_eventhub(&self, name: &str) -> Result<()> {
         let resource = format!("{}/eventhubs/{name}", self.namespace_id());
         let op = "deleting event hub";
-        let reply = self.call(op, &resource, Method::DELETE, self.url(&["eventhubs", name]), None).await?;
-        self.wait(op, &resource, reply).await
+        let url = self.url(&["eventhubs", name]);
+        let reply = self.call(op, &resource, Method::DELETE, url.clone(), None).await?;
+        self.wait(op, &resource, reply, Fallback::Delete { url }).await
     }
 
     /// A URL ARM handed back (`nextLink`, operation status). It must point
@@ -202,7 +241,12 @@ impl ArmClient {
     }
 
     /// Waits for the operation `reply` started, if it is long-running.
-    async fn wait(&self, op: &str, resource: &str, reply: Reply) -> Result<()> {
+    ///
+    /// The status links live under `/subscriptions/{sub}/providers/
+    /// Microsoft.EventHub/locations/...`, which a least-privilege role on
+    /// the namespace may not read: on 403 there, the event hub itself is
+    /// polled instead (`fallback`).
+    async fn wait(&self, op: &str, resource: &str, reply: Reply, fallback: Fallback<'_>) -> Result<()> {
         if !matches!(reply.status, StatusCode::CREATED | StatusCode::ACCEPTED) {
             return Ok(());
         }
@@ -213,7 +257,10 @@ impl ArmClient {
             let url = self.same_origin(op, resource, &link)?;
             loop {
                 self.pause(op, resource, deadline, pause).await?;
-                let poll = self.call(op, resource, Method::GET, url.clone(), None).await?;
+                let poll = self.call_accepting(op, resource, Method::GET, url.clone(), None, &[FORBIDDEN]).await?;
+                if poll.status == FORBIDDEN {
+                    return self.poll_resource(op, resource, deadline, fallback).await;
+                }
                 match poll.body["status"].as_str().unwrap_or("") {
                     s if s.eq_ignore_ascii_case("Succeeded") => return Ok(()),
                     s if s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled") => {
@@ -232,7 +279,10 @@ impl ArmClient {
             let url = self.same_origin(op, resource, &link)?;
             loop {
                 self.pause(op, resource, deadline, pause).await?;
-                let poll = self.call(op, resource, Method::GET, url.clone(), None).await?;
+                let poll = self.call_accepting(op, resource, Method::GET, url.clone(), None, &[FORBIDDEN]).await?;
+                if poll.status == FORBIDDEN {
+                    return self.poll_resource(op, resource, deadline, fallback).await;
+                }
                 if poll.status != StatusCode::ACCEPTED {
                     return Ok(());
                 }
@@ -243,8 +293,66 @@ impl ArmClient {
         Ok(())
     }
 
+    /// Polls the event hub itself until it shows the PUT's result (its
+    /// partition count, not in a transitional status, `provisioningState`
+    /// Succeeded where present) or, after a DELETE, until it is gone.
+    async fn poll_resource(&self, op: &str, resource: &str, deadline: Instant, fallback: Fallback<'_>) -> Result<()> {
+        tracing::debug!(
+            operation = op,
+            resource,
+            "the operation status link answered 403 (a role without access to Microsoft.EventHub/locations); polling the event hub instead"
+        );
+        let mut first = true;
+        loop {
+            if !std::mem::take(&mut first) {
+                self.pause(op, resource, deadline, self.timing.poll).await?;
+            }
+            match &fallback {
+                Fallback::Delete { url } => {
+                    let got = self
+                        .call_accepting(op, resource, Method::GET, url.clone(), None, &[StatusCode::NOT_FOUND])
+                        .await?;
+                    if got.status == StatusCode::NOT_FOUND {
+                        return Ok(());
+                    }
+                }
+                Fallback::Put { url, body } => {
+                    let got = self
+                        .call_accepting(op, resource, Method::GET, url.clone(), None, &[StatusCode::NOT_FOUND])
+                        .await?;
+                    if got.status == StatusCode::NOT_FOUND {
+                        continue;
+                    }
+                    let props = &got.body["properties"];
+                    let state = props["provisioningState"].as_str().unwrap_or("Succeeded");
+                    if state.eq_ignore_ascii_case("Failed") || state.eq_ignore_ascii_case("Canceled") {
+                        return Err(self.error(
+                            op,
+                            resource,
+                            None,
+                            format!("the event hub's provisioningState is {state}"),
+                            request_id(&got.headers),
+                        ));
+                    }
+                    let settled = state.eq_ignore_ascii_case("Succeeded")
+                        && !props["status"].as_str().is_some_and(|s| {
+                            ["Creating", "Deleting", "Renaming"].iter().any(|t| s.eq_ignore_ascii_case(t))
+                        });
+                    let wanted = body["properties"]["partitionCount"].as_u64();
+                    if settled && (wanted.is_none() || props["partitionCount"].as_u64() == wanted) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits `pause` (capped to [`Timing::max_wait`], so a long
+    /// `Retry-After` does not end the operation early), or until the
+    /// deadline if that comes first; an error once the deadline has passed.
     async fn pause(&self, op: &str, resource: &str, deadline: Instant, pause: Duration) -> Result<()> {
-        if Instant::now() + pause > deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return Err(self.error(
                 op,
                 resource,
@@ -253,13 +361,27 @@ impl ArmClient {
                 None,
             ));
         }
-        tokio::time::sleep(pause.min(self.timing.max_wait)).await;
+        tokio::time::sleep(pause.min(self.timing.max_wait).min(deadline - now)).await;
         Ok(())
     }
 
     /// One request with retries. 2xx is `Ok` (404 on DELETE too); anything
     /// else, once retries are spent, is an [`Error::Arm`].
     async fn call(&self, op: &str, resource: &str, method: Method, url: Url, body: Option<&Value>) -> Result<Reply> {
+        self.call_accepting(op, resource, method, url, body, &[]).await
+    }
+
+    /// [`call`](Self::call), answering the statuses in `accept` as `Ok`
+    /// too (without retrying them), for the caller to act on.
+    async fn call_accepting(
+        &self,
+        op: &str,
+        resource: &str,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        accept: &[StatusCode],
+    ) -> Result<Reply> {
         let mut attempt = 0;
         let (mut refreshed, mut use_fresh) = (false, false);
         loop {
@@ -296,7 +418,10 @@ impl ArmClient {
             let text = response.text().await.unwrap_or_default();
             let body: Value =
                 if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
-            if status.is_success() || (method == Method::DELETE && status == StatusCode::NOT_FOUND) {
+            if status.is_success()
+                || (method == Method::DELETE && status == StatusCode::NOT_FOUND)
+                || accept.contains(&status)
+            {
                 // A read must answer JSON: an HTML page from a proxy or a
                 // captive portal must not read as "no event hubs".
                 if method == Method::GET && status == StatusCode::OK && !body.is_object() {
@@ -375,6 +500,26 @@ impl ArmClient {
             help: help_for(status),
         }
     }
+}
+
+const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+
+/// How to tell that a long-running operation ended when its status link
+/// cannot be read: by the event hub itself.
+enum Fallback<'a> {
+    /// The PUT's URL and body: done once the event hub shows it.
+    Put { url: Url, body: &'a Value },
+    /// Done once the event hub is gone (404).
+    Delete { url: Url },
+}
+
+/// A link for an error message: host and path, without the query.
+fn short_link(url: &Url) -> String {
+    let mut s = format!("{}{}", url.origin().ascii_serialization(), url.path());
+    if url.query().is_some() {
+        s.push_str("?…");
+    }
+    s
 }
 
 /// ARM's `{"error": {"code", "message"}}` (or the same fields at the top
@@ -494,6 +639,38 @@ mod tests {
         assert_eq!(arm_error(&body), (Some("BadRequest".into()), Some("no".into())));
         let body = serde_json::json!({"status": "Failed", "error": {"code": "X", "message": "y"}});
         assert_eq!(describe(arm_error(&body).0.as_deref(), arm_error(&body).1.as_deref()).unwrap(), "X: y");
+    }
+
+    #[tokio::test]
+    async fn a_long_retry_after_is_capped_before_it_is_compared_with_the_deadline() {
+        let timing = Timing {
+            max_wait: Duration::from_millis(20),
+            operation_deadline: Duration::from_secs(600),
+            ..Timing::default()
+        };
+        let c = ArmClient::new(
+            reqwest::Client::new(),
+            Url::parse("http://127.0.0.1:1/").unwrap(),
+            "s",
+            "rg",
+            "ns",
+            Arc::new(FixedToken),
+            Duration::from_secs(1),
+        )
+        .with_timing(timing);
+        // Retry-After: 900 against a 600 s deadline: wait max_wait, then poll again.
+        let started = Instant::now();
+        c.pause("op", "r", started + timing.operation_deadline, Duration::from_secs(900)).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        // A deadline already passed ends the wait.
+        let err = c.pause("op", "r", Instant::now(), Duration::from_millis(1)).await.unwrap_err().to_string();
+        assert!(err.contains("did not finish within 600 s"), "{err}");
+    }
+
+    #[test]
+    fn links_in_errors_lose_their_query() {
+        let url = Url::parse("http://127.0.0.1:1/a/eventhubs?api-version=1&$skiptoken=abc").unwrap();
+        assert_eq!(short_link(&url), "http://127.0.0.1:1/a/eventhubs?…");
     }
 
     #[test]

@@ -66,11 +66,16 @@ impl NamespaceLimits {
     /// Everything in `plan` that the namespace would refuse, given what is
     /// on it now (`state`: every event hub, managed or not). Empty when the
     /// whole plan fits.
+    ///
+    /// The namespace quotas are checked at the apply's peak: apply writes
+    /// every event hub before it deletes any (and deletes nothing if a write
+    /// failed), so the plan's deletes make no room for its creates.
     pub fn check(&self, plan: &Plan, state: &ClusterState) -> Vec<String> {
         let mut problems = Vec::new();
-        let mut hubs = state.topics.len() as u64;
-        let mut partitions: u64 = state.topics.values().map(|t| u64::from(t.partitions)).sum();
-        let (hubs_before, partitions_before) = (hubs, partitions);
+        let hubs_before = state.topics.len() as u64;
+        let partitions_before: u64 = state.topics.values().map(|t| u64::from(t.partitions)).sum();
+        let (mut hubs, mut partitions) = (hubs_before, partitions_before);
+        let mut deletes = 0u64;
         for t in plan.changing() {
             let current = state.topics.get(&t.topic);
             for c in &t.changes {
@@ -122,29 +127,42 @@ impl NamespaceLimits {
                             ));
                         }
                     }
-                    Change::DeleteTopic => {
-                        hubs = hubs.saturating_sub(1);
-                        partitions = partitions.saturating_sub(current.map(|c| u64::from(c.partitions)).unwrap_or(0));
-                    }
+                    // Runs after every write: no room for this plan's creates.
+                    Change::DeleteTopic => deletes += 1,
                 }
             }
         }
+        let hint = |raise: &str| {
+            if deletes > 0 {
+                format!(
+                    "apply deletes only after all writes, so this plan's {deletes} delete(s) make no room: delete first with a separate apply, or {raise}"
+                )
+            } else {
+                format!("{raise}, or delete event hubs first with a separate apply")
+            }
+        };
         if hubs > self.max_hubs && hubs > hubs_before {
+            let raise = match self.tier {
+                EventHubsTier::Premium | EventHubsTier::Dedicated => "raise the namespace's capacity",
+                _ => "use another namespace (the tier's event hub limit does not grow with throughput units)",
+            };
             problems.push(format!(
-                "the namespace would hold {hubs} event hubs ({hubs_before} now), more than the {} tier allows with {} {}: {}",
+                "the namespace would hold {hubs} event hubs ({hubs_before} now) during the apply, more than the {} tier allows with {} {}: {}; {}",
                 self.tier,
                 self.capacity,
                 self.units(),
-                self.max_hubs
+                self.max_hubs,
+                hint(raise)
             ));
         }
         if let Some(max) = self.max_partitions_total {
             if partitions > max && partitions > partitions_before {
                 problems.push(format!(
-                    "the namespace would hold {partitions} partitions ({partitions_before} now), more than the {} tier allows with {} {}: {max}",
+                    "the namespace would hold {partitions} partitions ({partitions_before} now) during the apply, more than the {} tier allows with {} {}: {max}; {}",
                     self.tier,
                     self.capacity,
-                    self.units()
+                    self.units(),
+                    hint("raise the namespace's capacity")
                 ));
             }
         }
@@ -242,19 +260,42 @@ mod tests {
     }
 
     #[test]
-    fn hubs_count_unmanaged_ones_and_deletes_make_room() {
+    fn hubs_count_unmanaged_ones_and_deletes_make_no_room() {
         let l = NamespaceLimits::new(EventHubsTier::Standard, 1);
         let s = state(&[("a", 1), ("b", 1), ("c", 1), ("d", 1), ("e", 1), ("f", 1), ("g", 1), ("h", 1), ("i", 1)]);
         let p = plan(vec![("x", Action::Create, vec![create(1)]), ("y", Action::Create, vec![create(1)])]);
         let problems = l.check(&p, &s);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("11 event hubs (9 now)"), "{problems:?}");
+        // Deletes run after every write: the peak still has 11.
         let p = plan(vec![
             ("x", Action::Create, vec![create(1)]),
             ("y", Action::Create, vec![create(1)]),
             ("a", Action::Delete, vec![Change::DeleteTopic]),
         ]);
+        let problems = l.check(&p, &s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("11 event hubs (9 now)"), "{problems:?}");
+        assert!(problems[0].contains("1 delete(s) make no room: delete first with a separate apply"), "{problems:?}");
+        // One create fits at the peak.
+        let p = plan(vec![("x", Action::Create, vec![create(1)]), ("a", Action::Delete, vec![Change::DeleteTopic])]);
         assert!(l.check(&p, &s).is_empty());
+        // Deletes alone never trip a quota, even on a namespace already over it.
+        let p = plan(vec![("a", Action::Delete, vec![Change::DeleteTopic])]);
+        let names: Vec<String> = (0..12).map(|i| format!("h{i}")).collect();
+        let full: Vec<(&str, u32)> = names.iter().map(|n| (n.as_str(), 1)).chain([("a", 1)]).collect();
+        assert!(l.check(&p, &state(&full)).is_empty());
+    }
+
+    #[test]
+    fn replacing_a_hub_at_the_partition_quota_is_refused() {
+        let l = NamespaceLimits::new(EventHubsTier::Premium, 1);
+        let s = state(&[("a", 100), ("b", 100)]);
+        let p = plan(vec![("a", Action::Delete, vec![Change::DeleteTopic]), ("c", Action::Create, vec![create(4)])]);
+        let problems = l.check(&p, &s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("204 partitions (200 now)"), "{problems:?}");
+        assert!(problems[0].contains("or raise the namespace's capacity"), "{problems:?}");
     }
 
     #[test]

@@ -10,13 +10,15 @@
 //! Apply, in order:
 //! 1. read the namespace and its event hubs again;
 //! 2. check the whole plan against the live namespace's quotas and rules
-//!    ([`limits`]) and build every request body; any problem fails here,
-//!    before the first write;
+//!    ([`limits`]; quotas at the apply's peak, since deletes run last) and
+//!    build every request body; any problem fails here, before the first
+//!    write;
 //! 3. `PUT` every created or updated event hub (the full body, with the
 //!    fields topicform does not manage carried over), at most
 //!    [`CONCURRENCY`] at a time;
 //! 4. `DELETE` the event hubs the plan deletes (last, so a failed write never
-//!    leaves the namespace with less than before).
+//!    leaves the namespace with less than before), and only if every write
+//!    succeeded: otherwise the deletes are reported as skipped, not sent.
 //!
 //! Kafka consumer groups (`consumers:`) are not ARM consumer groups: none are
 //! created (README, "Event Hubs (ARM)").
@@ -273,6 +275,20 @@ impl Cluster for EventHubsBackend {
         let mut report = ApplyReport::default();
         for (phase, batch) in [("writing event hubs", writes), ("deleting event hubs", deletes)] {
             if batch.is_empty() {
+                continue;
+            }
+            let failed = report.failures().count();
+            if failed > 0 {
+                // Deletes only ever run after every write succeeded: a
+                // namespace whose writes failed keeps what it had.
+                tracing::warn!(phase, hubs = batch.len(), failed, "skipped: writes failed");
+                report.outcomes.extend(batch.into_iter().map(|w| ChangeOutcome {
+                    topic: w.topic,
+                    change: w.change,
+                    error: Some(format!(
+                        "skipped, not sent: {failed} event hub write(s) of this apply failed, and deletes run only after every write succeeded; fix the failure above and apply again"
+                    )),
+                }));
                 continue;
             }
             tracing::info!(phase, hubs = batch.len(), "applying");
