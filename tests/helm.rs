@@ -4,8 +4,10 @@
 //!
 //! The contract checked here: the services' (and the topicform Job's) broker
 //! environment equals `topicform env` for the same profile (DESIGN section 5);
-//! secrets only through secretKeyRef; hook annotations; the restricted
-//! securityContext on every pod; workload identity wiring; the checksum that
+//! secrets only through secretKeyRef (and no chart-made Secret as a hook
+//! without an opt-in); hook annotations; the restricted securityContext on
+//! every pod of every chart's every ci/ values file; workload identity wiring
+//! (the topicform Job never borrows the services' identity); the checksum that
 //! rolls the pods; the plain Job's spec-hashed name; and local vs Event Hubs
 //! renders that differ only in broker fields. Lint, Kubernetes-schema
 //! validation and bad-values cases are deploy/test-helm.sh.
@@ -192,6 +194,11 @@ fn values_file(path: &str) -> Value {
     marked_yaml::from_yaml(0, &std::fs::read_to_string(repo().join(path)).unwrap()).unwrap()
 }
 
+/// `topicform:` values giving the Job its own Azure identity (required on Event Hubs).
+fn topicform_identity() -> Value {
+    json!({ "azure": { "workloadIdentity": { "clientId": "99999999-8888-7777-6666-555555555555" } } })
+}
+
 fn write_temp(dir: &tempfile::TempDir, name: &str, value: &Value) -> String {
     let path = dir.path().join(name);
     std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
@@ -227,8 +234,9 @@ fn services_env_equals_topicform_env_for_local_plain_and_oauthbearer() {
         // helm-values output taken as is over values-local.yaml.
         ("local", vec!["helm/platform/values-local.yaml".to_owned()]),
         ("eventhubs-plain", vec!["helm/platform/values-eventhubs.yaml".to_owned()]),
+        // (An Event Hubs broker needs the topicform Job's own identity.)
         ("eventhubs-plain", {
-            let broker = json!({ "broker": helm_values_broker("eventhubs-plain") });
+            let broker = json!({ "broker": helm_values_broker("eventhubs-plain"), "topicform": topicform_identity() });
             vec!["helm/platform/values-local.yaml".to_owned(), write_temp(&tmp, "plain.json", &broker)]
         }),
         ("eventhubs-oauth", {
@@ -236,7 +244,7 @@ fn services_env_equals_topicform_env_for_local_plain_and_oauthbearer() {
             broker["workloadIdentity"] = json!({ "clientId": "11111111-2222-3333-4444-555555555555" });
             vec![
                 "helm/platform/values-local.yaml".to_owned(),
-                write_temp(&tmp, "oauth.json", &json!({ "broker": broker })),
+                write_temp(&tmp, "oauth.json", &json!({ "broker": broker, "topicform": topicform_identity() })),
             ]
         }),
     ];
@@ -418,38 +426,51 @@ fn hook_mode_runs_the_job_and_its_prerequisites_as_ordered_hooks() {
     }
 }
 
+/// The values files every chart is checked with: each chart's every `ci/*.yaml`
+/// (as deploy/test-helm.sh lints them), plus the platform's example values.
+fn every_values_file() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut charts: Vec<_> = std::fs::read_dir(repo().join("helm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Chart.yaml").is_file())
+        .collect();
+    charts.sort();
+    for chart in charts {
+        let name = chart.file_name().unwrap().to_str().unwrap().to_owned();
+        let mut ci: Vec<String> = std::fs::read_dir(chart.join("ci"))
+            .map(|d| d.map(|e| e.unwrap().file_name().into_string().unwrap()).collect())
+            .unwrap_or_default();
+        ci.retain(|f| f.ends_with(".yaml"));
+        ci.sort();
+        assert!(!ci.is_empty(), "helm/{name}/ci has no values file");
+        files.extend(ci.into_iter().map(|f| (name.clone(), format!("helm/{name}/ci/{f}"))));
+    }
+    for f in ["helm/platform/values-local.yaml", "helm/platform/values-eventhubs.yaml"] {
+        files.push(("platform".to_owned(), f.to_owned()));
+    }
+    files
+}
+
 #[test]
 fn every_pod_has_the_restricted_security_context() {
     let spec = spec_arg("spec");
     let platform_spec = spec_arg("topicform.spec");
     let mut renders: Vec<(String, Vec<Value>)> = Vec::new();
-    for (chart, files, set) in [
-        ("topicform", vec!["helm/topicform/ci/hook-values.yaml", "helm/topicform/ci/job-values.yaml"], &spec),
-        (
-            "platform",
-            vec![
-                "helm/platform/values-local.yaml",
-                "helm/platform/values-eventhubs.yaml",
-                "helm/platform/ci/eventhubs-oauth-values.yaml",
-                "helm/platform/ci/kafka-local-values.yaml",
-                "helm/platform/ci/dev-secret-values.yaml",
-            ],
-            &platform_spec,
-        ),
-        ("service", vec!["helm/service/ci/eventhubs-plain-values.yaml", "helm/service/ci/oauth-values.yaml"], &spec),
-        (
-            "kafka-local",
-            vec!["helm/kafka-local/ci/default-values.yaml", "helm/kafka-local/ci/ephemeral-values.yaml"],
-            &spec,
-        ),
-    ] {
-        for f in files {
-            let mut args = vec!["-f", f];
-            if chart == "topicform" || chart == "platform" {
-                args.extend(["--set-file", set.as_str()]);
-            }
-            renders.push((format!("{chart} -f {f}"), render(chart, &args)));
+    let files = every_values_file();
+    for chart in ["topicform", "service", "kafka-local", "platform"] {
+        assert!(files.iter().any(|(c, _)| c == chart), "no values file of {chart}");
+    }
+    for (chart, f) in &files {
+        let mut args = vec!["-f", f.as_str()];
+        match chart.as_str() {
+            "topicform" => args.extend(["--set-file", spec.as_str()]),
+            "platform" => args.extend(["--set-file", platform_spec.as_str()]),
+            _ => {}
         }
+        let docs = render(chart, &args);
+        assert!(!pods(&docs).is_empty(), "{chart} -f {f}: no pod rendered");
+        renders.push((format!("{chart} -f {f}"), docs));
     }
     let mut checked = 0;
     for (name, docs) in &renders {
@@ -457,7 +478,8 @@ fn every_pod_has_the_restricted_security_context() {
             let psc = &pod["securityContext"];
             assert_eq!(psc["runAsNonRoot"], "true", "{name}: {what}");
             assert_eq!(psc["seccompProfile"]["type"], "RuntimeDefault", "{name}: {what}");
-            for c in pod["containers"].as_array().unwrap() {
+            let init = pod["initContainers"].as_array().into_iter().flatten();
+            for c in pod["containers"].as_array().unwrap().iter().chain(init) {
                 let sc = &c["securityContext"];
                 let at = format!("{name}: {what}: container {}", c["name"]);
                 assert_eq!(sc["allowPrivilegeEscalation"], "false", "{at}");
@@ -505,6 +527,130 @@ fn workload_identity_wiring() {
     named(&docs, "ServiceAccount", "tf-apply");
     named(&docs, "ServiceAccount", "auth");
     assert_eq!(kind(&docs, "Job")[0]["spec"]["template"]["spec"]["serviceAccountName"], "tf-apply");
+}
+
+/// Least privilege: the topicform Job never gets the services' data-plane
+/// identity (`broker.workloadIdentity.clientId`); on Event Hubs it needs its own.
+#[test]
+fn the_topicform_job_never_inherits_the_services_identity() {
+    const SERVICES_ID: &str = "11111111-2222-3333-4444-555555555555";
+    let sa = |docs: &[Value], name: &str| {
+        annotation(named(docs, "ServiceAccount", name), "azure.workload.identity/client-id").map(str::to_owned)
+    };
+    // The shipped Event Hubs example: the Job has its own identity, the services (PLAIN) none.
+    let docs = platform(&["helm/platform/values-eventhubs.yaml"], &[]);
+    assert_eq!(sa(&docs, "topicform").as_deref(), Some("99999999-8888-7777-6666-555555555555"));
+    assert_eq!(sa(&docs, "auth-service"), None);
+    // OAUTHBEARER on kafka-local (no Event Hubs): the services' identity only; the Job gets none.
+    let docs = platform(
+        &["helm/platform/ci/kafka-local-values.yaml"],
+        &[
+            "--set",
+            "broker.securityProtocol=SASL_PLAINTEXT,broker.saslMechanism=OAUTHBEARER",
+            "--set",
+            &format!("broker.workloadIdentity.clientId={SERVICES_ID}"),
+        ],
+    );
+    assert_eq!(sa(&docs, "auth-service").as_deref(), Some(SERVICES_ID));
+    assert_eq!(sa(&docs, "topicform"), None, "the Job inherited the services' identity");
+    let job = &kind(&docs, "Job")[0]["spec"]["template"]["metadata"];
+    assert!(job["labels"]["azure.workload.identity/use"].is_null(), "{job:#}");
+    assert!(!Value::Array(docs.clone()).to_string().contains("99999999"), "unexpected identity");
+    // Event Hubs without the Job's own identity: refused, whatever the services have.
+    let spec = spec_arg("topicform.spec");
+    for (args, why) in [
+        (
+            vec!["-f", "helm/platform/ci/eventhubs-oauth-values.yaml", "--set", "topicform.azure.workloadIdentity.clientId="],
+            "OAUTHBEARER on Event Hubs",
+        ),
+        (
+            vec!["-f", "helm/platform/values-eventhubs.yaml", "--set", "topicform.azure.workloadIdentity.clientId="],
+            "PLAIN on Event Hubs",
+        ),
+        (
+            vec![
+                "-f",
+                "helm/platform/values-local.yaml",
+                "--set",
+                "broker.brokers=kafka.example.net:9093,broker.securityProtocol=SASL_SSL,broker.saslMechanism=OAUTHBEARER",
+                "--set",
+                "broker.workloadIdentity.clientId=11111111-2222-3333-4444-555555555555",
+            ],
+            "OAUTHBEARER without kafkaLocal",
+        ),
+        (
+            vec!["-f", "helm/platform/values-local.yaml", "--set", "broker.brokers=NS.ServiceBus.Windows.NET:9093"],
+            "a .servicebus. host, any case",
+        ),
+    ] {
+        let mut all = vec!["--set-file", spec.as_str()];
+        all.extend(args);
+        let out = helm_template("platform", &all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("set topicform.azure.workloadIdentity.clientId"),
+            "{why}: expected the missing-identity error:\n{stderr}"
+        );
+    }
+}
+
+/// In hook mode a chart-made Secret is a hook resource, which `helm uninstall`
+/// leaves behind: refused unless explicitly accepted (allowHookSecret).
+#[test]
+fn a_chart_made_secret_in_hook_mode_needs_an_explicit_opt_in() {
+    let spec = spec_arg("spec");
+    let password = format!("credentials.values.KAFKA_PASSWORD={DEV_PASSWORD}");
+    // topicform chart: hook + credentials.create is refused ...
+    let out = helm_template(
+        "topicform",
+        &["--set-file", &spec, "--set", "environment=local,mode=hook,credentials.create=true", "--set", &password],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("credentials.allowHookSecret"), "{stderr}");
+    assert!(!stderr.contains(DEV_PASSWORD), "{stderr}");
+    // ... and so is the platform's hook-mode topicform Job with it.
+    let out = helm_template(
+        "platform",
+        &[
+            "--set-file",
+            &spec_arg("topicform.spec"),
+            "-f",
+            "helm/platform/values-local.yaml",
+            "--set",
+            "topicform.credentials.create=true",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("credentials.allowHookSecret"), "{stderr}");
+    // Accepted explicitly: the Secret is a hook (as the Job needs it first).
+    let docs = render("topicform", &["--set-file", &spec, "-f", "helm/topicform/ci/hook-dev-secret-values.yaml"]);
+    let secret = &kind(&docs, "Secret")[0];
+    assert_eq!(annotation(secret, "helm.sh/hook"), Some("pre-install,pre-upgrade"));
+    // An existing Secret in hook mode, or a chart-made one in job mode (a release resource): fine.
+    let docs = render(
+        "topicform",
+        &[
+            "--set-file",
+            &spec,
+            "--set",
+            "environment=local,mode=hook,credentials.create=true,credentials.existingSecret=s",
+        ],
+    );
+    assert!(kind(&docs, "Secret").is_empty());
+    let docs = render("topicform", &["--set-file", &spec, "-f", "helm/topicform/ci/job-values.yaml"]);
+    let secret = &kind(&docs, "Secret")[0];
+    assert!(annotation(secret, "helm.sh/hook").is_none(), "{secret:#}");
+    // The platform's brokerSecret: the same rule in hook mode.
+    let platform_spec = spec_arg("topicform.spec");
+    let dev = ["--set-file", platform_spec.as_str(), "-f", "helm/platform/ci/dev-secret-values.yaml"];
+    let out = helm_template("platform", &[&dev[..], &["--set", "brokerSecret.allowHookSecret=false"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("brokerSecret.allowHookSecret"), "{stderr}");
+    let docs = render("platform", &dev);
+    assert_eq!(annotation(named(&docs, "Secret", "kafka-broker"), "helm.sh/hook"), Some("pre-install,pre-upgrade"));
+    let docs =
+        render("platform", &[&dev[..], &["--set", "topicform.mode=job,brokerSecret.allowHookSecret=false"]].concat());
+    assert!(annotation(named(&docs, "Secret", "kafka-broker"), "helm.sh/hook").is_none());
 }
 
 // ---- change detection ---------------------------------------------------------
@@ -598,7 +744,14 @@ fn local_and_eventhubs_differ_only_in_broker_fields() {
     assert_ne!(local["broker"], eventhubs["broker"]);
     local.as_object_mut().unwrap().remove("broker");
     eventhubs.as_object_mut().unwrap().remove("broker");
-    assert_eq!(local, eventhubs, "values-local.yaml and values-eventhubs.yaml differ outside `broker:`");
+    // ... and the topicform Job's own Azure identity, which Event Hubs needs.
+    assert!(local["topicform"].get("azure").is_none(), "values-local.yaml gives the Job an Azure identity");
+    assert!(eventhubs["topicform"]["azure"]["workloadIdentity"]["clientId"].is_string());
+    eventhubs["topicform"].as_object_mut().unwrap().remove("azure");
+    assert_eq!(
+        local, eventhubs,
+        "values-local.yaml and values-eventhubs.yaml differ outside `broker:` and `topicform.azure`"
+    );
     // Their renders: the same objects once broker fields are dropped.
     let mut a = platform(&["helm/platform/values-local.yaml"], &[]);
     let mut b = platform(&["helm/platform/values-eventhubs.yaml"], &[]);

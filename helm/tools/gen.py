@@ -128,7 +128,7 @@ TOPICFORM = obj({
                   "suspend": boolean(), "failedJobsHistoryLimit": integer(0), "successfulJobsHistoryLimit": integer(0)}),
     "logFormat": string(enum=["json", "text"]), "logLevel": string(minLength=1),
     "broker": {"oneOf": [obj({}), BROKER]},
-    "credentials": obj({"existingSecret": NAME, "create": boolean(),
+    "credentials": obj({"existingSecret": NAME, "create": boolean(), "allowHookSecret": boolean(),
                         "values": {"type": "object", "additionalProperties": {"type": "string"},
                                    "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}}}),
     "azure": obj({"workloadIdentity": obj({"clientId": UUID, "tenantId": UUID})}),
@@ -195,7 +195,7 @@ SERVICE_ENTRY["properties"]["name"] = string(pattern="^[a-z0-9]([-a-z0-9]*[a-z0-
 PLATFORM = obj({
     "global": obj({"renderedByPlatform": {"const": True}}),
     "broker": BROKER,
-    "brokerSecret": SERVICE_PROPS["brokerSecret"],
+    "brokerSecret": obj({**SERVICE_PROPS["brokerSecret"]["properties"], "allowHookSecret": boolean()}),
     "services": {"type": "array", "items": SERVICE_ENTRY},
     # Subchart values: validated by each subchart's own schema as well.
     "serviceDefaults": {"type": "object"},

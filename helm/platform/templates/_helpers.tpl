@@ -5,16 +5,31 @@ with a context built here: the subchart's values (defaults included) plus the
 one shared `broker:` block.
 */}}
 
-{{/* The topicform chart's values with the shared broker and identity. */}}
+{{/*
+The topicform chart's values with the shared broker. Never the services'
+identity: `broker.workloadIdentity.clientId` is the services' data-plane
+identity and is not given to the Job (see platform.preflight).
+*/}}
 {{- define "platform.topicformValues" -}}
 {{- $v := deepCopy .Values.topicform -}}
 {{- $_ := set $v "enabled" true -}}
 {{- $_ := set $v "broker" (deepCopy .Values.broker) -}}
-{{- $wi := (.Values.broker.workloadIdentity | default dict).clientId -}}
-{{- if and $wi (not $v.azure.workloadIdentity.clientId) -}}
-{{- $_ := set $v.azure.workloadIdentity "clientId" $wi -}}
-{{- end -}}
 {{- toJson $v -}}
+{{- end -}}
+
+{{/*
+"true" when the broker is Event Hubs, so the topicform Job manages event hubs
+through Azure Resource Manager and needs its own identity: a bootstrap server
+under `.servicebus.` (the Event Hubs Kafka endpoint, `NS.servicebus.windows.net`
+and the other Azure clouds' `NS.servicebus.*`), or saslMechanism OAUTHBEARER
+without kafkaLocal (OAUTHBEARER in these charts is Entra ID workload identity).
+*/}}
+{{- define "platform.eventHubs" -}}
+{{- $b := .Values.broker -}}
+{{- $oauth := eq ($b.saslMechanism | default "") "OAUTHBEARER" -}}
+{{- if or (contains ".servicebus." (lower ($b.brokers | default ""))) (and $oauth (not .Values.kafkaLocal.enabled)) -}}
+true
+{{- end -}}
 {{- end -}}
 
 {{/* One service's values: (list root entry) -> serviceDefaults <- entry, the platform's broker and brokerSecret. */}}
@@ -26,8 +41,18 @@ one shared `broker:` block.
 {{- toJson $v -}}
 {{- end -}}
 
+{{/* "true" when brokerSecret.create makes the broker Secret a hook resource (left behind by `helm uninstall`). */}}
+{{- define "platform.hookBrokerSecret" -}}
+{{- if and .Values.brokerSecret.create .Values.topicform.enabled (eq .Values.topicform.mode "hook") -}}
+true
+{{- end -}}
+{{- end -}}
+
 {{/* Fails on contradictory values. */}}
 {{- define "platform.preflight" -}}
+{{- if and (include "platform.hookBrokerSecret" .) (not .Values.brokerSecret.allowHookSecret) -}}
+{{- fail "platform: brokerSecret.create with topicform.mode=hook makes the broker Secret a hook resource, which `helm uninstall` does not delete (the password would outlive the release): reference a Secret you manage (broker.existingSecret without brokerSecret.create; production), or set topicform.mode=job, or accept the leftover Secret with brokerSecret.allowHookSecret: true (development)" -}}
+{{- end -}}
 {{- if and .Values.kafkaLocal.enabled .Values.topicform.enabled (eq .Values.topicform.mode "hook") -}}
 {{- fail "platform: kafkaLocal.enabled with topicform.mode=hook cannot work (the pre-install hook Job runs before kafka-local exists): install kafka-local as its own release, or set topicform.mode=job" -}}
 {{- end -}}
@@ -37,5 +62,8 @@ one shared `broker:` block.
 {{- fail (printf "platform: service %q is listed twice in services" .name) -}}
 {{- end -}}
 {{- $_ := set $seen .name true -}}
+{{- end -}}
+{{- if and .Values.topicform.enabled (include "platform.eventHubs" .) (not ((.Values.topicform.azure | default dict).workloadIdentity | default dict).clientId) -}}
+{{- fail (printf "platform: the broker %s is Event Hubs, so the topicform Job manages event hubs through Azure Resource Manager: set topicform.azure.workloadIdentity.clientId (its own identity, e.g. the workload-identity module's topicform_client_id). The services' broker.workloadIdentity.clientId is never used for the Job." .Values.broker.brokers) -}}
 {{- end -}}
 {{- end -}}

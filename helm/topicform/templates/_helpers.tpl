@@ -120,6 +120,18 @@ ConfigMap (or change podAnnotations) to run again.
 {{- if not (include "topicform.environment" .) -}}
 {{- fail "topicform: set `environment` (the spec environment to apply, `topicform apply -e`)" -}}
 {{- end -}}
+{{- if include "topicform.hookSecret" . -}}
+{{- if not .Values.credentials.allowHookSecret -}}
+{{- fail "topicform: credentials.create in mode hook makes the credentials Secret a hook resource, which `helm uninstall` does not delete (the secret would outlive the release): use credentials.existingSecret (a Secret you manage; production), or mode: job, or accept the leftover Secret with credentials.allowHookSecret: true (development)" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the chart creates the credentials Secret as a hook resource (left behind by `helm uninstall`). */}}
+{{- define "topicform.hookSecret" -}}
+{{- if and (eq .Values.mode "hook") .Values.credentials.create (not .Values.credentials.existingSecret) -}}
+true
+{{- end -}}
 {{- end -}}
 
 {{/* The pod template of apply and drift Jobs; `args` is the topicform command line. */}}
