@@ -98,6 +98,14 @@ done
 #    and render what the other modules expect: `helm template` of helm/platform
 #    with the module's values (from `terraform console`, so no cluster), for
 #    PLAIN, OAUTHBEARER and kafka-local (modules/platform-release/tests/chart/).
+#    The chart is a copy with its dependencies built from the work tree's
+#    charts (helm/platform/charts/ is ignored by git and may be stale or missing).
+charts=$(mktemp -d)
+trap 'rm -rf "$charts"' EXIT
+cp -r ../helm "$charts/helm"
+rm -rf "$charts/helm/platform/charts" "$charts/helm/platform/Chart.lock"
+"$HELM" dependency build "$charts/helm/platform" >/dev/null ||
+  die "helm dependency build of a copy of helm/platform failed"
 chart_check() {
   local vars=$1 work values rendered sa
   work=$(mktemp -d)
@@ -115,7 +123,7 @@ doc = json.loads(json.loads(open(work + "/console.txt").read()))
 json.dump(doc["values"], open(work + "/values.json", "w"))
 open(work + "/accounts.txt", "w").write("\n".join(doc["accounts"]) + "\n")
 PY
-  "$HELM" template platform ../helm/platform --namespace platform -f "$values" >"$rendered" || return 1
+  "$HELM" template platform "$charts/helm/platform" --namespace platform -f "$values" >"$rendered" || return 1
   # Every ServiceAccount the federated credentials name is one the chart creates.
   while read -r sa; do
     awk -v sa="$sa" '/^kind: ServiceAccount/ { s = 1; next } s && /^  name: / { if ($2 == sa) found = 1; s = 0 } END { exit !found }' "$rendered" ||

@@ -5,6 +5,10 @@ locals {
   # PLAIN and SCRAM authenticate with a password, which lives in a Secret.
   password_auth = contains(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], coalesce(local.mechanism, "none"))
   oauthbearer   = local.mechanism == "OAUTHBEARER"
+  # The chart's rule (helm/platform, platform.eventHubs): an Event Hubs broker
+  # means the topicform Job manages event hubs through Azure Resource Manager,
+  # with its own identity (topicform_client_id), never the services'.
+  eventhubs = strcontains(lower(var.broker.brokers), ".servicebus.") || (local.oauthbearer && !var.kafka_local_enabled)
   # Event Hubs' SASL PLAIN user is the literal `$ConnectionString`.
   sasl_username = local.mechanism == "PLAIN" ? coalesce(var.broker.sasl_username, "$ConnectionString") : var.broker.sasl_username
 
@@ -131,6 +135,22 @@ resource "helm_release" "this" {
     precondition {
       condition     = !local.oauthbearer || var.broker.workload_identity_client_id != null || (length(var.services) > 0 && alltrue([for k, v in var.services : v.workload_identity_client_id != null]))
       error_message = "OAUTHBEARER needs a workload identity client id: broker.workload_identity_client_id, or one for every service."
+    }
+    precondition {
+      # ServiceAccount names are `topicform` and the service names (output
+      # service_accounts, the federated credentials' subjects); extra values may
+      # not change them.
+      condition = alltrue([for doc in var.extra_values : (
+        try(yamldecode(doc).serviceDefaults.serviceAccount.name, null) == null &&
+        try(yamldecode(doc).serviceDefaults.fullnameOverride, null) == null &&
+        try(yamldecode(doc).topicform.serviceAccount.name, null) == null &&
+        try(yamldecode(doc).services, null) == null
+      )])
+      error_message = "extra_values must not set serviceDefaults.serviceAccount.name, serviceDefaults.fullnameOverride, topicform.serviceAccount.name or services: the ServiceAccounts must keep the names in output service_accounts (the federated credentials' subjects)."
+    }
+    precondition {
+      condition     = !local.eventhubs || var.topicform_client_id != null
+      error_message = "the broker is Event Hubs (a .servicebus. host, or OAUTHBEARER without kafka-local): topicform_client_id is required (the topicform Job's own identity for Azure Resource Manager, e.g. the workload-identity module's topicform_client_id; it never uses the services' identity)."
     }
   }
 }

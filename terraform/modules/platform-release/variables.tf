@@ -128,7 +128,7 @@ variable "broker_secret_name" {
 
 variable "topicform_client_id" {
   type        = string
-  description = "Client id of topicform's identity for Azure Resource Manager (workload-identity module's `topicform_client_id`); the chart annotates the Job's ServiceAccount `topicform` with it. Null: no workload identity (local Kafka)."
+  description = "Client id of topicform's own identity for Azure Resource Manager (workload-identity module's `topicform_client_id`), separate from the services' (`broker.workload_identity_client_id`, which the Job never uses); the chart annotates the Job's ServiceAccount `topicform` with it. Required when the broker is Event Hubs (a `.servicebus.` host, or OAUTHBEARER without kafka-local); null: no workload identity (Kafka)."
   default     = null
 
   validation {
@@ -145,7 +145,7 @@ variable "services" {
   description = <<-EOT
     The chart's `services` list, keyed by service name (which is also each service's ServiceAccount name). Each entry:
     - `workload_identity_client_id` (Optional): the service's own client id (workload-identity module's `service_client_ids`), over `broker.workload_identity_client_id`
-    - `settings` (Optional, default `{}`): YAML of the entry's other chart keys (image, replicas, ...)
+    - `settings` (Optional, default `{}`): YAML of the entry's other chart keys (image, replicas, ...); not `name`, `fullnameOverride` or `serviceAccount.name`, which would rename the ServiceAccount the workload-identity module federates
   EOT
   default     = {}
   nullable    = false
@@ -157,6 +157,18 @@ variable "services" {
   validation {
     condition     = alltrue([for k, v in var.services : can(keys(yamldecode(v.settings)))])
     error_message = "services[*].settings must be a YAML mapping."
+  }
+  validation {
+    # The module (output `service_accounts`) and the workload-identity module
+    # federate ServiceAccount = service name; these keys would change the name
+    # the chart gives it (service chart: serviceAccount.name, else
+    # fullnameOverride, else name) and silently break the credential's subject.
+    condition = alltrue([for k, v in var.services : !can(keys(yamldecode(v.settings))) || (
+      !contains(keys(yamldecode(v.settings)), "name") &&
+      !contains(keys(yamldecode(v.settings)), "fullnameOverride") &&
+      try(yamldecode(v.settings).serviceAccount.name, null) == null
+    )])
+    error_message = "services[*].settings must not set name, fullnameOverride or serviceAccount.name: the ServiceAccount must be named like the service (the subject of its federated credential; see output service_accounts)."
   }
   validation {
     condition     = alltrue([for k, v in var.services : v.workload_identity_client_id == null || can(regex("^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", coalesce(v.workload_identity_client_id, "x")))])
@@ -173,7 +185,7 @@ variable "kafka_local_enabled" {
 
 variable "extra_values" {
   type        = list(string)
-  description = "More YAML values documents, after the module's own (Helm merges them in order; later wins). Keep secrets out of them."
+  description = "More YAML values documents, after the module's own (Helm merges them in order; later wins). Keep secrets out of them. They must not rename the ServiceAccounts (`serviceDefaults.serviceAccount.name`, `serviceDefaults.fullnameOverride`, `topicform.serviceAccount.name`) nor replace `services`."
   default     = []
   nullable    = false
 }

@@ -19,7 +19,8 @@ run "plain_connection_string_in_a_secret" {
       brokers        = "etelios-prod.servicebus.windows.net:9093"
       sasl_mechanism = "PLAIN"
     }
-    broker_password = "Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=topicform;SharedAccessKey=c2VjcmV0"
+    broker_password     = "Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=topicform;SharedAccessKey=c2VjcmV0"
+    topicform_client_id = "aaaaaaaa-0000-0000-0000-000000000002"
     services = {
       "auth-service" = { settings = "image: { repository: etelios/auth-service, tag: '1.4.2' }" }
     }
@@ -55,8 +56,9 @@ run "plain_connection_string_in_a_secret" {
     condition = yamldecode(helm_release.this.values[0]).topicform == {
       spec        = var.spec
       environment = "prod"
+      azure       = { workloadIdentity = { clientId = "aaaaaaaa-0000-0000-0000-000000000002" } }
     }
-    error_message = "the topicform Job gets the spec text and the environment, no Azure identity"
+    error_message = "the topicform Job gets the spec text, the environment and its own Azure identity"
   }
   assert {
     condition     = jsonencode(yamldecode(helm_release.this.values[0]).kafkaLocal) == jsonencode({ enabled = false })
@@ -203,8 +205,9 @@ run "rejects_plain_without_password" {
 run "rejects_password_with_oauthbearer" {
   command = plan
   variables {
-    broker          = { brokers = "etelios-prod.servicebus.windows.net:9093", sasl_mechanism = "OAUTHBEARER", workload_identity_client_id = "aaaaaaaa-0000-0000-0000-000000000001" }
-    broker_password = "Endpoint=sb://x/"
+    broker              = { brokers = "etelios-prod.servicebus.windows.net:9093", sasl_mechanism = "OAUTHBEARER", workload_identity_client_id = "aaaaaaaa-0000-0000-0000-000000000001" }
+    broker_password     = "Endpoint=sb://x/"
+    topicform_client_id = "aaaaaaaa-0000-0000-0000-000000000002"
   }
   expect_failures = [helm_release.this]
 }
@@ -212,9 +215,43 @@ run "rejects_password_with_oauthbearer" {
 run "rejects_oauthbearer_without_client_id" {
   command = plan
   variables {
-    broker = { brokers = "etelios-prod.servicebus.windows.net:9093", sasl_mechanism = "OAUTHBEARER" }
+    broker              = { brokers = "etelios-prod.servicebus.windows.net:9093", sasl_mechanism = "OAUTHBEARER" }
+    topicform_client_id = "aaaaaaaa-0000-0000-0000-000000000002"
   }
   expect_failures = [helm_release.this]
+}
+
+# The topicform Job never borrows the services' identity: on Event Hubs it needs its own.
+run "rejects_eventhubs_plain_without_topicform_client_id" {
+  command = plan
+  variables {
+    broker          = { brokers = "etelios-prod.servicebus.windows.net:9093", sasl_mechanism = "PLAIN" }
+    broker_password = "Endpoint=sb://x/"
+  }
+  expect_failures = [helm_release.this]
+}
+
+run "rejects_oauthbearer_without_topicform_client_id" {
+  command = plan
+  variables {
+    broker = { brokers = "kafka.example.net:9093", sasl_mechanism = "OAUTHBEARER", workload_identity_client_id = "aaaaaaaa-0000-0000-0000-000000000001" }
+  }
+  expect_failures = [helm_release.this]
+}
+
+run "oauthbearer_passes_only_the_services_identity_to_the_services" {
+  command = plan
+  variables {
+    broker              = { brokers = "etelios-prod.servicebus.windows.net:9093", sasl_mechanism = "OAUTHBEARER", workload_identity_client_id = "aaaaaaaa-0000-0000-0000-000000000001" }
+    topicform_client_id = "aaaaaaaa-0000-0000-0000-000000000002"
+  }
+  assert {
+    condition = (
+      yamldecode(helm_release.this.values[0]).topicform.azure.workloadIdentity.clientId == "aaaaaaaa-0000-0000-0000-000000000002" &&
+      !strcontains(yamlencode(yamldecode(helm_release.this.values[0]).topicform), "aaaaaaaa-0000-0000-0000-000000000001")
+    )
+    error_message = "the topicform Job gets topicform_client_id and never the services' client id"
+  }
 }
 
 run "rejects_non_spec_yaml" {
@@ -233,4 +270,52 @@ run "rejects_bad_namespace" {
     namespace = "Platform_Prod"
   }
   expect_failures = [var.namespace]
+}
+
+# The ServiceAccount of a service is its name (output service_accounts, the
+# subject the workload-identity module federates): settings may not rename it.
+run "rejects_settings_renaming_the_service_account" {
+  command = plan
+  variables {
+    broker = { brokers = "kafka:9092", security_protocol = "PLAINTEXT" }
+    services = {
+      "auth-service" = { settings = "serviceAccount: { name: auth }" }
+    }
+  }
+  expect_failures = [var.services]
+}
+
+run "rejects_settings_with_fullname_override" {
+  command = plan
+  variables {
+    broker = { brokers = "kafka:9092", security_protocol = "PLAINTEXT" }
+    services = {
+      "auth-service" = { settings = "fullnameOverride: auth" }
+    }
+  }
+  expect_failures = [var.services]
+}
+
+run "rejects_extra_values_renaming_service_accounts" {
+  command = plan
+  variables {
+    broker       = { brokers = "kafka:9092", security_protocol = "PLAINTEXT" }
+    extra_values = ["serviceDefaults:\n  serviceAccount:\n    name: shared\n"]
+  }
+  expect_failures = [helm_release.this]
+}
+
+run "service_account_settings_other_than_the_name_are_fine" {
+  command = plan
+  variables {
+    broker = { brokers = "kafka:9092", security_protocol = "PLAINTEXT" }
+    services = {
+      "auth-service" = { settings = "serviceAccount: { annotations: { team: auth } }\nnameOverride: x" }
+    }
+    extra_values = ["topicform:\n  serviceAccount:\n    annotations: { team: platform }\n"]
+  }
+  assert {
+    condition     = output.service_accounts == { "topicform" = "topicform", "auth-service" = "auth-service" }
+    error_message = "service accounts stay named topicform and after the service"
+  }
 }
