@@ -120,6 +120,10 @@ resource "helm_release" "this" {
   chart     = local.chart_path
   wait      = var.wait
   timeout   = var.timeout
+  # helm/platform's subcharts are local (file://) dependencies whose built
+  # copies in charts/ are not committed: build them on every install, so a
+  # checkout never installs stale subcharts.
+  dependency_update = true
 
   values = concat([yamlencode(local.values)], var.extra_values)
 

@@ -37,6 +37,10 @@ run "plain_connection_string_in_a_secret" {
     error_message = "PLAIN broker block must match `topicform env --format helm-values`"
   }
   assert {
+    condition     = helm_release.this.dependency_update
+    error_message = "the platform's local subcharts must be built at install (charts/ is not committed)"
+  }
+  assert {
     condition     = !strcontains(helm_release.this.values[0], "SharedAccessKey")
     error_message = "the connection string must never be in the Helm values"
   }
