@@ -290,6 +290,23 @@ impl KafkaBackend {
     }
 }
 
+/// Deletes go last so that a failed earlier change never leaves the cluster
+/// with less than before; when any change failed, none is sent at all (the
+/// next apply, after the failure is fixed, does them).
+fn skip_deletes_after_failures(deletes: &mut Vec<String>, report: &mut ApplyReport) {
+    let failed = report.failures().count();
+    if failed == 0 {
+        return;
+    }
+    for topic in deletes.drain(..) {
+        report.outcomes.push(ChangeOutcome {
+            topic,
+            change: "delete".into(),
+            error: Some(format!("skipped, not sent: {failed} earlier change(s) failed; fix them and apply again")),
+        });
+    }
+}
+
 fn describe_ops(ops: &[ConfigOp]) -> String {
     let parts: Vec<String> = ops
         .iter()
@@ -343,7 +360,7 @@ impl Cluster for KafkaBackend {
         let mut grows = Vec::new();
         let mut grown_from: HashMap<String, u32> = HashMap::new();
         let mut alters = Vec::new();
-        let mut deletes = Vec::new();
+        let mut deletes: Vec<String> = Vec::new();
         // Only what the plan changes; a refused topic never gets here (apply
         // stops first) and an internal topic is never touched, whatever the
         // plan says.
@@ -447,6 +464,7 @@ impl Cluster for KafkaBackend {
             progress,
         )
         .await?;
+        skip_deletes_after_failures(&mut deletes, &mut report);
         let deleted = self
             .execute_batched(
                 Phase {
