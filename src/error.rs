@@ -58,20 +58,6 @@ pub enum Error {
         known: String,
     },
 
-    /// The environment uses a backend this build cannot reach yet.
-    #[error("environment `{env}` uses a {kind} cluster, which `{command}` does not support yet")]
-    #[diagnostic(code(topicform::backend::unsupported), help("{help}"))]
-    Unsupported {
-        /// Environment.
-        env: String,
-        /// Cluster kind.
-        kind: String,
-        /// Subcommand.
-        command: String,
-        /// What to do instead.
-        help: String,
-    },
-
     /// An access token could not be obtained (Entra ID, OIDC, IMDS, az).
     #[error("cannot get a token from {source_name}: {message}")]
     #[diagnostic(code(topicform::auth::token), help("{help}"))]
