@@ -36,7 +36,7 @@ RUN apt-get update \
       --shell /usr/sbin/nologin topicform
 COPY --from=builder /out/topicform /usr/local/bin/topicform
 USER 10001:10001
-# Logs as JSON lines and no colour: what Kubernetes and CI collect.
+# No colour in logs (the charts also pass --log-format json).
 ENV NO_COLOR=1
 WORKDIR /tmp
 ENTRYPOINT ["/usr/local/bin/topicform"]
