@@ -194,9 +194,12 @@ fn values_file(path: &str) -> Value {
     marked_yaml::from_yaml(0, &std::fs::read_to_string(repo().join(path)).unwrap()).unwrap()
 }
 
-/// `topicform:` values giving the Job its own Azure identity (required on Event Hubs).
-fn topicform_identity() -> Value {
-    json!({ "azure": { "workloadIdentity": { "clientId": "99999999-8888-7777-6666-555555555555" } } })
+/// The topicform Job's own Azure identity in the example files.
+const JOB_ID: &str = "99999999-8888-7777-6666-555555555555";
+
+/// `broker.management`: the topicform Job's own Azure identity (required on Event Hubs).
+fn management() -> Value {
+    json!({ "workloadIdentity": { "clientId": JOB_ID } })
 }
 
 fn write_temp(dir: &tempfile::TempDir, name: &str, value: &Value) -> String {
@@ -208,8 +211,8 @@ fn write_temp(dir: &tempfile::TempDir, name: &str, value: &Value) -> String {
 // ---- the broker environment contract ----------------------------------------
 
 /// The shipped values files' `broker:` blocks are what `topicform env
-/// --format helm-values` prints for the same profile (plus `environment` and
-/// `workloadIdentity`, which only the charts read).
+/// --format helm-values` prints for the same profile (plus `environment`,
+/// `workloadIdentity` and `management`, which only the charts read).
 #[test]
 fn shipped_broker_blocks_are_topicform_env_helm_values() {
     for (file, profile) in
@@ -219,6 +222,7 @@ fn shipped_broker_blocks_are_topicform_env_helm_values() {
         let map = shipped.as_object_mut().unwrap();
         map.remove("environment");
         map.remove("workloadIdentity");
+        map.remove("management");
         assert_eq!(shipped, helm_values_broker(profile), "{file} vs topicform env -e {profile}");
     }
 }
@@ -234,17 +238,22 @@ fn services_env_equals_topicform_env_for_local_plain_and_oauthbearer() {
         // helm-values output taken as is over values-local.yaml.
         ("local", vec!["helm/platform/values-local.yaml".to_owned()]),
         ("eventhubs-plain", vec!["helm/platform/values-eventhubs.yaml".to_owned()]),
-        // (An Event Hubs broker needs the topicform Job's own identity.)
+        // (An Event Hubs broker needs the topicform Job's own identity, broker.management.)
         ("eventhubs-plain", {
-            let broker = json!({ "broker": helm_values_broker("eventhubs-plain"), "topicform": topicform_identity() });
-            vec!["helm/platform/values-local.yaml".to_owned(), write_temp(&tmp, "plain.json", &broker)]
+            let mut broker = helm_values_broker("eventhubs-plain");
+            broker["management"] = management();
+            vec![
+                "helm/platform/values-local.yaml".to_owned(),
+                write_temp(&tmp, "plain.json", &json!({ "broker": broker })),
+            ]
         }),
         ("eventhubs-oauth", {
             let mut broker = helm_values_broker("eventhubs-oauth");
             broker["workloadIdentity"] = json!({ "clientId": "11111111-2222-3333-4444-555555555555" });
+            broker["management"] = management();
             vec![
                 "helm/platform/values-local.yaml".to_owned(),
-                write_temp(&tmp, "oauth.json", &json!({ "broker": broker, "topicform": topicform_identity() })),
+                write_temp(&tmp, "oauth.json", &json!({ "broker": broker })),
             ]
         }),
     ];
@@ -500,7 +509,7 @@ fn workload_identity_wiring() {
     let docs = platform(&["helm/platform/ci/eventhubs-oauth-values.yaml"], &[]);
     let sa = |name: &str| annotation(named(&docs, "ServiceAccount", name), "azure.workload.identity/client-id");
     // The topicform Job: its own identity (ServiceAccount `topicform`, as Terraform federates it).
-    assert_eq!(sa("topicform"), Some("99999999-8888-7777-6666-555555555555"));
+    assert_eq!(sa("topicform"), Some(JOB_ID));
     // Services: the broker's identity unless their own is set; ServiceAccount = service name.
     assert_eq!(sa("auth-service"), Some("11111111-2222-3333-4444-555555555555"));
     assert_eq!(sa("notification-service"), Some("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"));
@@ -530,17 +539,51 @@ fn workload_identity_wiring() {
 }
 
 /// Least privilege: the topicform Job never gets the services' data-plane
-/// identity (`broker.workloadIdentity.clientId`); on Event Hubs it needs its own.
+/// identity (`broker.workloadIdentity.clientId`), and the services never get
+/// the Job's (`broker.management.workloadIdentity.clientId`); on Event Hubs
+/// the Job needs its own, from `broker.management` or the explicit override
+/// `topicform.azure.workloadIdentity.clientId` (which wins).
 #[test]
 fn the_topicform_job_never_inherits_the_services_identity() {
     const SERVICES_ID: &str = "11111111-2222-3333-4444-555555555555";
+    const OVERRIDE_ID: &str = "77777777-6666-5555-4444-333333333333";
     let sa = |docs: &[Value], name: &str| {
         annotation(named(docs, "ServiceAccount", name), "azure.workload.identity/client-id").map(str::to_owned)
     };
-    // The shipped Event Hubs example: the Job has its own identity, the services (PLAIN) none.
+    let job_labels = |docs: &[Value]| kind(docs, "Job")[0]["spec"]["template"]["metadata"]["labels"].clone();
+    // The shipped Event Hubs example: the Job has its own identity (broker.management),
+    // the services (PLAIN) none, and nothing else carries the Job's client id.
     let docs = platform(&["helm/platform/values-eventhubs.yaml"], &[]);
-    assert_eq!(sa(&docs, "topicform").as_deref(), Some("99999999-8888-7777-6666-555555555555"));
+    assert_eq!(sa(&docs, "topicform").as_deref(), Some(JOB_ID));
+    assert_eq!(job_labels(&docs)["azure.workload.identity/use"], "true");
     assert_eq!(sa(&docs, "auth-service"), None);
+    let with_job_id: Vec<String> = docs
+        .iter()
+        .filter(|d| d.to_string().contains(JOB_ID))
+        .map(|d| format!("{} {}", d["kind"].as_str().unwrap(), d["metadata"]["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(with_job_id, ["ServiceAccount topicform"], "the Job's identity reached other objects");
+    for (what, _, meta) in pods(&docs) {
+        if !what.starts_with("Job ") {
+            assert!(meta["labels"]["azure.workload.identity/use"].is_null(), "{what}");
+        }
+    }
+    // The services' broker block has no `management`: a new Job identity does not roll them.
+    let other = platform(
+        &["helm/platform/values-eventhubs.yaml"],
+        &["--set", &format!("broker.management.workloadIdentity.clientId={OVERRIDE_ID}")],
+    );
+    assert_eq!(sa(&other, "topicform").as_deref(), Some(OVERRIDE_ID));
+    assert_eq!(checksums(&docs), checksums(&other), "the Job's identity is in the services' broker checksum");
+    // The override wins over broker.management, and works without it.
+    let override_id = format!("topicform.azure.workloadIdentity.clientId={OVERRIDE_ID}");
+    for extra in [vec![], vec!["--set", "broker.management.workloadIdentity.clientId="]] {
+        let mut args = vec!["--set", override_id.as_str()];
+        args.extend(extra);
+        let docs = platform(&["helm/platform/values-eventhubs.yaml"], &args);
+        assert_eq!(sa(&docs, "topicform").as_deref(), Some(OVERRIDE_ID), "{args:?}");
+        assert!(!Value::Array(docs).to_string().contains(JOB_ID), "{args:?}: broker.management over the override");
+    }
     // OAUTHBEARER on kafka-local (no Event Hubs): the services' identity only; the Job gets none.
     let docs = platform(
         &["helm/platform/ci/kafka-local-values.yaml"],
@@ -553,19 +596,29 @@ fn the_topicform_job_never_inherits_the_services_identity() {
     );
     assert_eq!(sa(&docs, "auth-service").as_deref(), Some(SERVICES_ID));
     assert_eq!(sa(&docs, "topicform"), None, "the Job inherited the services' identity");
-    let job = &kind(&docs, "Job")[0]["spec"]["template"]["metadata"];
-    assert!(job["labels"]["azure.workload.identity/use"].is_null(), "{job:#}");
+    let job = job_labels(&docs);
+    assert!(job["azure.workload.identity/use"].is_null(), "{job:#}");
     assert!(!Value::Array(docs.clone()).to_string().contains("99999999"), "unexpected identity");
+    // OAUTHBEARER on Event Hubs: each side its own identity.
+    let docs = platform(&["helm/platform/ci/eventhubs-oauth-values.yaml"], &[]);
+    assert_eq!(sa(&docs, "topicform").as_deref(), Some(JOB_ID));
+    assert_eq!(sa(&docs, "auth-service").as_deref(), Some(SERVICES_ID));
     // Event Hubs without the Job's own identity: refused, whatever the services have.
     let spec = spec_arg("topicform.spec");
+    let no_job_id = "broker.management.workloadIdentity.clientId=";
     for (args, why) in [
+        (vec!["-f", "helm/platform/ci/eventhubs-oauth-values.yaml", "--set", no_job_id], "OAUTHBEARER on Event Hubs"),
+        (vec!["-f", "helm/platform/values-eventhubs.yaml", "--set", no_job_id], "PLAIN on Event Hubs"),
         (
-            vec!["-f", "helm/platform/ci/eventhubs-oauth-values.yaml", "--set", "topicform.azure.workloadIdentity.clientId="],
-            "OAUTHBEARER on Event Hubs",
-        ),
-        (
-            vec!["-f", "helm/platform/values-eventhubs.yaml", "--set", "topicform.azure.workloadIdentity.clientId="],
-            "PLAIN on Event Hubs",
+            vec![
+                "-f",
+                "helm/platform/values-eventhubs.yaml",
+                "--set",
+                no_job_id,
+                "--set",
+                "topicform.azure.workloadIdentity.clientId=",
+            ],
+            "PLAIN on Event Hubs, empty override",
         ),
         (
             vec![
@@ -588,8 +641,20 @@ fn the_topicform_job_never_inherits_the_services_identity() {
         let out = helm_template("platform", &all);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            !out.status.success() && stderr.contains("set topicform.azure.workloadIdentity.clientId"),
+            !out.status.success()
+                && stderr.contains("set broker.management.workloadIdentity.clientId")
+                && stderr.contains("override topicform.azure.workloadIdentity.clientId"),
             "{why}: expected the missing-identity error:\n{stderr}"
+        );
+    }
+    // `broker.management` is typed: a bad client id or an unknown key is a schema error.
+    for set in ["broker.management.workloadIdentity.clientId=not-a-uuid", "broker.management.clientId=x"] {
+        let out =
+            helm_template("platform", &["--set-file", &spec, "-f", "helm/platform/values-local.yaml", "--set", set]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("values don't meet the specifications of the schema"),
+            "{set}: expected a schema error:\n{stderr}"
         );
     }
 }
@@ -738,24 +803,26 @@ fn without_broker_fields(v: &mut Value) {
 
 #[test]
 fn local_and_eventhubs_differ_only_in_broker_fields() {
-    // The files themselves: equal but for `broker:`.
+    // The files themselves: equal once `broker:` is removed, nothing else.
     let (mut local, mut eventhubs) =
         (values_file("helm/platform/values-local.yaml"), values_file("helm/platform/values-eventhubs.yaml"));
     assert_ne!(local["broker"], eventhubs["broker"]);
+    // The topicform Job's own identity lives in the broker block (Event Hubs only).
+    assert_eq!(eventhubs["broker"]["management"], management());
+    assert!(local["broker"].get("management").is_none(), "values-local.yaml gives the Job an Azure identity");
     local.as_object_mut().unwrap().remove("broker");
     eventhubs.as_object_mut().unwrap().remove("broker");
-    // ... and the topicform Job's own Azure identity, which Event Hubs needs.
-    assert!(local["topicform"].get("azure").is_none(), "values-local.yaml gives the Job an Azure identity");
-    assert!(eventhubs["topicform"]["azure"]["workloadIdentity"]["clientId"].is_string());
-    eventhubs["topicform"].as_object_mut().unwrap().remove("azure");
-    assert_eq!(
-        local, eventhubs,
-        "values-local.yaml and values-eventhubs.yaml differ outside `broker:` and `topicform.azure`"
-    );
+    assert_eq!(local, eventhubs, "values-local.yaml and values-eventhubs.yaml differ outside `broker:`");
     // Their renders: the same objects once broker fields are dropped.
     let mut a = platform(&["helm/platform/values-local.yaml"], &[]);
     let mut b = platform(&["helm/platform/values-eventhubs.yaml"], &[]);
     assert_eq!(a.len(), b.len());
+    let ids = |docs: &[Value]| -> Vec<String> {
+        docs.iter()
+            .map(|d| format!("{} {} {}", d["kind"], d["metadata"]["name"], d["metadata"]["generateName"]))
+            .collect()
+    };
+    assert_eq!(ids(&a), ids(&b), "not the same objects");
     a.iter_mut().for_each(without_broker_fields);
     b.iter_mut().for_each(without_broker_fields);
     for (x, y) in a.iter().zip(&b) {

@@ -192,9 +192,17 @@ SERVICE_ENTRY = obj({k: v for k, v in SERVICE_PROPS.items() if k not in ("broker
                     required=["name"])
 SERVICE_ENTRY["properties"]["name"] = string(pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength=48)
 
+# The platform's `broker:` adds `management`: the identity the topicform Job
+# manages the broker's topics with (Event Hubs: Azure Resource Manager). The
+# platform gives it to the Job only, never to the services.
+PLATFORM_BROKER = copy.deepcopy(BROKER)
+PLATFORM_BROKER["properties"]["management"] = obj(
+    {"workloadIdentity": obj({"clientId": UUID | {"description": "Entra ID client id (AKS workload identity)."}})},
+    desc="The topicform Job's identity for this broker's topics.")
+
 PLATFORM = obj({
     "global": obj({"renderedByPlatform": {"const": True}}),
-    "broker": BROKER,
+    "broker": PLATFORM_BROKER,
     "brokerSecret": obj({**SERVICE_PROPS["brokerSecret"]["properties"], "allowHookSecret": boolean()}),
     "services": {"type": "array", "items": SERVICE_ENTRY},
     # Subchart values: validated by each subchart's own schema as well.

@@ -182,6 +182,13 @@ fn helm_values(vars: &[EnvVar], secret_name: &str) -> String {
     if oauthbearer {
         out.push_str("  # workloadIdentity: { clientId: ID }  # OAUTHBEARER on AKS: the client id of the services' workload identity\n");
     }
+    // Event Hubs (the charts' rule: a `.servicebus.` host, or OAUTHBEARER):
+    // the topicform Job's own identity, which the services never get.
+    let eventhubs =
+        broker.get("brokers").and_then(Value::as_str).is_some_and(|b| b.to_lowercase().contains(".servicebus."));
+    if eventhubs || oauthbearer {
+        out.push_str("  # management: { workloadIdentity: { clientId: ID } }  # Event Hubs: the client id the topicform Job manages the topics with (ARM), never the services'\n");
+    }
     out
 }
 

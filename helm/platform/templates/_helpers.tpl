@@ -6,14 +6,40 @@ one shared `broker:` block.
 */}}
 
 {{/*
-The topicform chart's values with the shared broker. Never the services'
-identity: `broker.workloadIdentity.clientId` is the services' data-plane
-identity and is not given to the Job (see platform.preflight).
+The platform's `broker:` block as the services and the topicform chart read it:
+without `management` (the topicform Job's identity, which only the Job gets).
+*/}}
+{{- define "platform.sharedBroker" -}}
+{{- toJson (omit .Values.broker "management") -}}
+{{- end -}}
+
+{{/*
+The topicform Job's client id for Azure Resource Manager: the explicit override
+`topicform.azure.workloadIdentity.clientId` when set, else the broker's
+`broker.management.workloadIdentity.clientId`; never the services'
+`broker.workloadIdentity.clientId`. Empty when neither is set.
+*/}}
+{{- define "platform.topicformClientId" -}}
+{{- $override := (((.Values.topicform | default dict).azure | default dict).workloadIdentity | default dict).clientId -}}
+{{- $management := (((.Values.broker | default dict).management | default dict).workloadIdentity | default dict).clientId -}}
+{{- default $management $override -}}
+{{- end -}}
+
+{{/*
+The topicform chart's values with the shared broker and the Job's own identity
+(platform.topicformClientId). Never the services' identity:
+`broker.workloadIdentity.clientId` is the services' data-plane identity and is
+not given to the Job (see platform.preflight).
 */}}
 {{- define "platform.topicformValues" -}}
 {{- $v := deepCopy .Values.topicform -}}
 {{- $_ := set $v "enabled" true -}}
-{{- $_ := set $v "broker" (deepCopy .Values.broker) -}}
+{{- $_ := set $v "broker" (include "platform.sharedBroker" . | fromJson) -}}
+{{- $azure := deepCopy ($v.azure | default dict) -}}
+{{- $wi := deepCopy ($azure.workloadIdentity | default dict) -}}
+{{- $_ := set $wi "clientId" (include "platform.topicformClientId" .) -}}
+{{- $_ := set $azure "workloadIdentity" $wi -}}
+{{- $_ := set $v "azure" $azure -}}
 {{- toJson $v -}}
 {{- end -}}
 
@@ -32,11 +58,11 @@ true
 {{- end -}}
 {{- end -}}
 
-{{/* One service's values: (list root entry) -> serviceDefaults <- entry, the platform's broker and brokerSecret. */}}
+{{/* One service's values: (list root entry) -> serviceDefaults <- entry, the platform's broker (without `management`) and brokerSecret. */}}
 {{- define "platform.serviceValues" -}}
 {{- $root := index . 0 -}}
 {{- $v := mergeOverwrite (deepCopy $root.Values.serviceDefaults) (deepCopy (index . 1)) -}}
-{{- $_ := set $v "broker" (deepCopy $root.Values.broker) -}}
+{{- $_ := set $v "broker" (include "platform.sharedBroker" $root | fromJson) -}}
 {{- $_ := set $v "brokerSecret" (deepCopy $root.Values.brokerSecret) -}}
 {{- toJson $v -}}
 {{- end -}}
@@ -63,7 +89,7 @@ true
 {{- end -}}
 {{- $_ := set $seen .name true -}}
 {{- end -}}
-{{- if and .Values.topicform.enabled (include "platform.eventHubs" .) (not ((.Values.topicform.azure | default dict).workloadIdentity | default dict).clientId) -}}
-{{- fail (printf "platform: the broker %s is Event Hubs, so the topicform Job manages event hubs through Azure Resource Manager: set topicform.azure.workloadIdentity.clientId (its own identity, e.g. the workload-identity module's topicform_client_id). The services' broker.workloadIdentity.clientId is never used for the Job." .Values.broker.brokers) -}}
+{{- if and .Values.topicform.enabled (include "platform.eventHubs" .) (not (include "platform.topicformClientId" .)) -}}
+{{- fail (printf "platform: the broker %s is Event Hubs, so the topicform Job manages event hubs through Azure Resource Manager with its own identity: set broker.management.workloadIdentity.clientId (e.g. the workload-identity module's topicform_client_id), or the override topicform.azure.workloadIdentity.clientId. The services' broker.workloadIdentity.clientId is never used for the Job." .Values.broker.brokers) -}}
 {{- end -}}
 {{- end -}}
