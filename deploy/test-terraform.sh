@@ -10,7 +10,9 @@
 #      `terraform test` (mock_provider; no cloud, no cluster)
 #   4. `helm template` of helm/platform (strict values schema) with the values
 #      platform-release computes for PLAIN, OAUTHBEARER and kafka-local; the
-#      ServiceAccounts the identities federate exist; no secret in the values
+#      ServiceAccounts the identities federate exist; the topicform Job's
+#      identity comes from the broker block (broker.management) and reaches
+#      only the Job's ServiceAccount; no secret in the values
 #
 # Needs the providers built by `bash deploy/tools/terraform.sh` and helm from
 # `bash deploy/tools/helm.sh` (deploy/setup.sh runs both). Missing tools are an
@@ -111,7 +113,7 @@ chart_check() {
   work=$(mktemp -d)
   values=$work/values.json
   rendered=$work/rendered.yaml
-  echo 'nonsensitive(jsonencode({ values = local.values, accounts = values(local.service_accounts) }))' |
+  echo 'nonsensitive(jsonencode({ values = local.values, accounts = values(local.service_accounts), job_id = var.topicform_client_id }))' |
     "$TF" -chdir=modules/platform-release console -var-file="$vars" >"$work/console.txt" || {
     cat "$work/console.txt"
     return 1
@@ -122,6 +124,7 @@ work = sys.argv[1]
 doc = json.loads(json.loads(open(work + "/console.txt").read()))
 json.dump(doc["values"], open(work + "/values.json", "w"))
 open(work + "/accounts.txt", "w").write("\n".join(doc["accounts"]) + "\n")
+json.dump(doc["job_id"], open(work + "/job_id.json", "w"))
 PY
   "$HELM" template platform "$charts/helm/platform" --namespace platform -f "$values" >"$rendered" || return 1
   # Every ServiceAccount the federated credentials name is one the chart creates.
@@ -129,6 +132,29 @@ PY
     awk -v sa="$sa" '/^kind: ServiceAccount/ { s = 1; next } s && /^  name: / { if ($2 == sa) found = 1; s = 0 } END { exit !found }' "$rendered" ||
       { echo "the chart renders no ServiceAccount $sa"; return 1; }
   done <"$work/accounts.txt"
+  # The topicform Job's identity: in the broker block (never topicform.azure),
+  # on the Job's ServiceAccount `topicform` only.
+  python3 - "$work" <<'PY' || return 1
+import json, sys
+import yaml
+work = sys.argv[1]
+values = json.load(open(work + "/values.json"))
+job_id = json.load(open(work + "/job_id.json"))
+docs = [d for d in yaml.safe_load_all(open(work + "/rendered.yaml")) if d]
+if "azure" in values.get("topicform", {}):
+    sys.exit("the module set topicform.azure; the Job's identity belongs in broker.management")
+management = values["broker"].get("management", {}).get("workloadIdentity", {}).get("clientId")
+if management != job_id:
+    sys.exit(f"broker.management.workloadIdentity.clientId is {management!r}, topicform_client_id {job_id!r}")
+key = "azure.workload.identity/client-id"
+ids = {d["metadata"]["name"]: (d["metadata"].get("annotations") or {}).get(key)
+       for d in docs if d["kind"] == "ServiceAccount"}
+if ids.get("topicform") != job_id:
+    sys.exit(f"ServiceAccount topicform has client id {ids.get('topicform')!r}, want {job_id!r}")
+others = [name for name, cid in ids.items() if name != "topicform" and job_id and cid == job_id]
+if others:
+    sys.exit(f"the topicform Job's identity reached other ServiceAccounts: {others}")
+PY
   # No broker credential in anything Helm renders or stores.
   if grep -q 'SharedAccessKey=' "$values" "$rendered"; then
     echo "a connection string reached the Helm values"

@@ -19,7 +19,10 @@ locals {
   # them against the chart's schema with `helm template`.
   #
   # The `broker:` block exactly as `topicform env --format helm-values` prints it:
-  # keys that do not apply are left out, not set to null.
+  # keys that do not apply are left out, not set to null. Plus, when set, the
+  # topicform Job's own identity as `management.workloadIdentity.clientId`
+  # (the chart gives it to the Job only; switching brokers changes this block
+  # and nothing else).
   broker = merge(
     {
       brokers          = var.broker.brokers
@@ -35,6 +38,9 @@ locals {
     } : {},
     local.oauthbearer && var.broker.workload_identity_client_id != null ? {
       workloadIdentity = { clientId = var.broker.workload_identity_client_id }
+    } : {},
+    var.topicform_client_id != null ? {
+      management = { workloadIdentity = { clientId = var.topicform_client_id } }
     } : {},
   )
 
@@ -53,9 +59,6 @@ locals {
     },
     # The hook Job would run before kafka-local exists: a plain Job waits for it.
     var.kafka_local_enabled ? { mode = "job" } : {},
-    var.topicform_client_id != null ? {
-      azure = { workloadIdentity = { clientId = var.topicform_client_id } }
-    } : {},
   )
 
   values = {

@@ -128,7 +128,7 @@ variable "broker_secret_name" {
 
 variable "topicform_client_id" {
   type        = string
-  description = "Client id of topicform's own identity for Azure Resource Manager (workload-identity module's `topicform_client_id`), separate from the services' (`broker.workload_identity_client_id`, which the Job never uses); the chart annotates the Job's ServiceAccount `topicform` with it. Required when the broker is Event Hubs (a `.servicebus.` host, or OAUTHBEARER without kafka-local); null: no workload identity (Kafka)."
+  description = "Client id of topicform's own identity for Azure Resource Manager (workload-identity module's `topicform_client_id`), separate from the services' (`broker.workload_identity_client_id`, which the Job never uses); passed as the chart's `broker.management.workloadIdentity.clientId`, which annotates the Job's ServiceAccount `topicform` (never the services'). Required when the broker is Event Hubs (a `.servicebus.` host, or OAUTHBEARER without kafka-local); null: no workload identity (Kafka)."
   default     = null
 
   validation {

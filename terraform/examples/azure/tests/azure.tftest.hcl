@@ -39,8 +39,9 @@ run "event_hubs_premium_with_workload_identity" {
       brokers          = "etelios-prod.servicebus.windows.net:9093"
       securityProtocol = "SASL_SSL"
       saslMechanism    = "OAUTHBEARER"
+      management       = { workloadIdentity = { clientId = "11111111-1111-1111-1111-111111111111" } }
     }
-    error_message = "services get OAUTHBEARER to the namespace's Kafka endpoint (client ids per service)"
+    error_message = "services get OAUTHBEARER to the namespace's Kafka endpoint (client ids per service); the Job's identity is the broker block's management"
   }
   assert {
     condition = alltrue([
@@ -71,7 +72,7 @@ run "event_hubs_premium_with_workload_identity" {
     error_message = "the Job's spec is the example spec (35 topics, other environments untouched) with the namespace's prod cluster block"
   }
   assert {
-    condition     = output.topicform_client_id == "11111111-1111-1111-1111-111111111111"
-    error_message = "the Job gets topicform's identity"
+    condition     = output.topicform_client_id == "11111111-1111-1111-1111-111111111111" && output.broker.management.workloadIdentity.clientId == output.topicform_client_id
+    error_message = "the Job gets topicform's identity (broker.management)"
   }
 }

@@ -33,8 +33,9 @@ run "plain_connection_string_in_a_secret" {
       saslMechanism    = "PLAIN"
       saslUsername     = "$ConnectionString"
       existingSecret   = { name = "kafka-broker", keys = { saslPassword = "KAFKA_SASL_PASSWORD" } }
+      management       = { workloadIdentity = { clientId = "aaaaaaaa-0000-0000-0000-000000000002" } }
     }
-    error_message = "PLAIN broker block must match `topicform env --format helm-values`"
+    error_message = "PLAIN broker block must match `topicform env --format helm-values`, plus the topicform Job's identity (management)"
   }
   assert {
     condition     = helm_release.this.dependency_update
@@ -60,9 +61,8 @@ run "plain_connection_string_in_a_secret" {
     condition = yamldecode(helm_release.this.values[0]).topicform == {
       spec        = var.spec
       environment = "prod"
-      azure       = { workloadIdentity = { clientId = "aaaaaaaa-0000-0000-0000-000000000002" } }
     }
-    error_message = "the topicform Job gets the spec text, the environment and its own Azure identity"
+    error_message = "the topicform Job gets the spec text and the environment; its identity is in the broker block (management), not topicform.azure"
   }
   assert {
     condition     = jsonencode(yamldecode(helm_release.this.values[0]).kafkaLocal) == jsonencode({ enabled = false })
@@ -100,8 +100,9 @@ run "oauthbearer_with_workload_identity" {
       securityProtocol = "SASL_SSL"
       saslMechanism    = "OAUTHBEARER"
       workloadIdentity = { clientId = "aaaaaaaa-0000-0000-0000-000000000001" }
+      management       = { workloadIdentity = { clientId = "aaaaaaaa-0000-0000-0000-000000000002" } }
     }
-    error_message = "OAUTHBEARER broker block: no username, no secret, the workload identity client id"
+    error_message = "OAUTHBEARER broker block: no username, no secret, the services' and the topicform Job's client ids"
   }
   assert {
     condition     = length(kubernetes_secret.broker) == 0 && output.broker_secret_name == null
@@ -115,8 +116,8 @@ run "oauthbearer_with_workload_identity" {
     error_message = "a service's own client id is set on its entry; others use the broker's"
   }
   assert {
-    condition     = yamldecode(helm_release.this.values[0]).topicform.azure == { workloadIdentity = { clientId = "aaaaaaaa-0000-0000-0000-000000000002" } }
-    error_message = "the topicform Job gets its own workload identity"
+    condition     = yamldecode(helm_release.this.values[0]).broker.management == { workloadIdentity = { clientId = "aaaaaaaa-0000-0000-0000-000000000002" } } && !can(yamldecode(helm_release.this.values[0]).topicform.azure)
+    error_message = "the topicform Job gets its own workload identity in broker.management, not topicform.azure"
   }
   assert {
     condition = output.service_accounts == {
@@ -144,7 +145,7 @@ run "local_kafka_plaintext" {
 
   assert {
     condition     = yamldecode(helm_release.this.values[0]).broker == { brokers = "kafka-local:9092", securityProtocol = "PLAINTEXT" }
-    error_message = "PLAINTEXT broker block: brokers and protocol only"
+    error_message = "PLAINTEXT broker block: brokers and protocol only (no management identity without topicform_client_id)"
   }
   assert {
     condition     = yamldecode(helm_release.this.values[0]).kafkaLocal.enabled && length(kubernetes_namespace.this) == 0 && length(kubernetes_secret.broker) == 0
@@ -243,7 +244,7 @@ run "rejects_oauthbearer_without_topicform_client_id" {
   expect_failures = [helm_release.this]
 }
 
-run "oauthbearer_passes_only_the_services_identity_to_the_services" {
+run "oauthbearer_keeps_the_job_and_services_identities_apart" {
   command = plan
   variables {
     broker              = { brokers = "etelios-prod.servicebus.windows.net:9093", sasl_mechanism = "OAUTHBEARER", workload_identity_client_id = "aaaaaaaa-0000-0000-0000-000000000001" }
@@ -251,10 +252,11 @@ run "oauthbearer_passes_only_the_services_identity_to_the_services" {
   }
   assert {
     condition = (
-      yamldecode(helm_release.this.values[0]).topicform.azure.workloadIdentity.clientId == "aaaaaaaa-0000-0000-0000-000000000002" &&
-      !strcontains(yamlencode(yamldecode(helm_release.this.values[0]).topicform), "aaaaaaaa-0000-0000-0000-000000000001")
+      yamldecode(helm_release.this.values[0]).broker.management == { workloadIdentity = { clientId = "aaaaaaaa-0000-0000-0000-000000000002" } } &&
+      yamldecode(helm_release.this.values[0]).broker.workloadIdentity == { clientId = "aaaaaaaa-0000-0000-0000-000000000001" } &&
+      !strcontains(yamlencode(yamldecode(helm_release.this.values[0]).topicform), "aaaaaaaa-0000-0000-0000-00000000000")
     )
-    error_message = "the topicform Job gets topicform_client_id and never the services' client id"
+    error_message = "the topicform Job gets topicform_client_id (broker.management) and never the services' client id (broker.workloadIdentity)"
   }
 }
 
