@@ -1,5 +1,5 @@
 output "topicform_client_id" {
-  description = "Client id of topicform's identity (the platform chart's `topicform.azure.workloadIdentity.clientId`); null when `topicform.enabled` is false."
+  description = "Client id of topicform's identity (the platform chart's `broker.management.workloadIdentity.clientId`); null when `topicform.enabled` is false."
   value       = var.topicform.enabled ? azurerm_user_assigned_identity.this["topicform"].client_id : null
 }
 
