@@ -10,6 +10,7 @@
 //!   place that talks to a broker.
 //! - [`auth`]: access tokens (Entra ID, OIDC) for OAUTHBEARER and ARM.
 //! - [`check`]: connect like a service and name what fails.
+//! - [`lag`]: consumer-group lag through the Kafka protocol.
 //! - [`render`]: plans and specs as text, JSON, Markdown and YAML.
 //! - [`secret`]: secret references read at the last moment, never printed.
 //! - [`ops`]: the workflows (`plan`, `apply`, `export`) that wire the above.
@@ -21,6 +22,7 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod error;
+pub mod lag;
 pub mod ops;
 pub mod plan;
 pub mod render;

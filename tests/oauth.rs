@@ -134,6 +134,15 @@ fn example_event_hubs_environment_passes_check_roundtrip_with_workload_identity(
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("✓ sasl       authenticated with OAUTHBEARER"), "{stdout}");
     assert!(stdout.contains("✓ roundtrip"), "{stdout}");
+
+    // `lag` reads the groups the example names through the same endpoint and
+    // identity (its topics are not on this broker: reported, not an error).
+    let (code, stdout, stderr) = run(&["lag", "-e", "prod", "-o", "json"], &spec, &envs);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let groups: Vec<&str> = report["groups"].as_array().unwrap().iter().map(|g| g["group"].as_str().unwrap()).collect();
+    assert!(groups.contains(&"notification-service") && groups.contains(&"analytics-service"), "{stdout}");
+    assert!(report["groups"][0]["missingTopics"].as_array().is_some_and(|t| !t.is_empty()), "{stdout}");
 }
 
 #[test]

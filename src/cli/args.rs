@@ -57,6 +57,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Connect and authenticate like a service; report each step and what fails.
     Check(CheckArgs),
+    /// Consumer-group lag: the end of each partition minus the committed offset.
+    Lag(LagArgs),
     /// Print the JSON Schema of the spec.
     Schema,
     /// Print shell completions.
@@ -261,6 +263,36 @@ pub struct CheckArgs {
     /// Timeout of each step, in seconds (1-3000).
     #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3000))]
     pub timeout: u64,
+}
+
+/// `lag`.
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    /// Spec and environment.
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Only this consumer group (repeatable). Default: every group the
+    /// environment's topics name in `consumers:`.
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = LagFormat::Text)]
+    pub output: LagFormat,
+
+    /// Timeout of each request, in seconds (1-3000).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3000))]
+    pub timeout: u64,
+}
+
+/// `lag` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LagFormat {
+    /// One block per group, one line per partition.
+    Text,
+    /// The report as JSON (`formatVersion: 1`).
+    Json,
 }
 
 /// `check` output formats.

@@ -42,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Export(a) => cmd_export(a).await,
         Command::Env(a) => cmd_env(a),
         Command::Check(a) => cmd_check(a).await,
+        Command::Lag(a) => cmd_lag(a).await,
         Command::Schema => {
             print_stdout(&schema_json())?;
             Ok(Outcome::Success)
@@ -251,6 +252,18 @@ fn cmd_env(a: EnvArgs) -> Result<Outcome> {
         EnvFormatArg::HelmValues => EnvFormat::HelmValues,
     };
     print_stdout(&crate::render::render_env(&vars, format, &a.secret_name, revealed.as_ref()))?;
+    Ok(Outcome::Success)
+}
+
+async fn cmd_lag(a: args::LagArgs) -> Result<Outcome> {
+    let (loaded, env) = load_environment(&a.target)?;
+    let connection = crate::check::Connection::from_cluster(&env.name, &env.cluster)?;
+    let groups = crate::lag::groups_to_measure(&loaded.spec, &env, &a.groups);
+    let report = crate::lag::measure(&connection, groups, Duration::from_secs(a.timeout.max(1))).await?;
+    match a.output {
+        args::LagFormat::Text => print_stdout(&crate::lag::render_text(&report))?,
+        args::LagFormat::Json => print_stdout(&(serde_json::to_string_pretty(&report).expect("JSON") + "\n"))?,
+    }
     Ok(Outcome::Success)
 }
 

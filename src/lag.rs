@@ -1,0 +1,251 @@
+//! `lag`: how far each consumer group is behind, per partition: the end of
+//! the partition (high watermark) minus the group's committed offset. Read
+//! through the Kafka protocol, so it works for Apache Kafka and for the Event
+//! Hubs Kafka endpoint alike, the way a service connects. Nothing is joined
+//! or committed: the group's members are never disturbed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::Serialize;
+
+use crate::cluster::kafka::Connection;
+use crate::spec::{ResolvedEnvironment, Spec};
+use crate::{Error, Result};
+
+/// Version of the JSON output.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Lag of every group asked for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LagReport {
+    /// Output format version.
+    pub format_version: u32,
+    /// What was read (`environment prod`).
+    pub source: String,
+    /// One entry per group, in name order.
+    pub groups: Vec<GroupLag>,
+}
+
+/// One consumer group.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupLag {
+    /// Group id.
+    pub group: String,
+    /// Sum of the partitions' lag where the group has committed.
+    pub lag: i64,
+    /// Partitions of the group's topics.
+    pub partitions: Vec<PartitionLag>,
+    /// Topics the group should consume that the cluster does not have.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_topics: Vec<String>,
+}
+
+/// One partition of one topic, for one group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionLag {
+    /// Topic.
+    pub topic: String,
+    /// Partition id.
+    pub partition: i32,
+    /// Committed offset; `None` when the group never committed here.
+    pub committed: Option<i64>,
+    /// High watermark (the offset the next message gets).
+    pub end: i64,
+    /// `end - committed`; `None` without a committed offset.
+    pub lag: Option<i64>,
+}
+
+/// The groups to measure and the topics each reads: the spec's `consumers:`
+/// of the environment's topics, or the groups named on the command line
+/// (with the topics the spec gives them, else every topic of the
+/// environment). Pure.
+pub fn groups_to_measure(spec: &Spec, env: &ResolvedEnvironment, only: &[String]) -> BTreeMap<String, Vec<String>> {
+    let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for topic in &env.topics {
+        for group in spec.topics.get(&topic.name).map(|t| t.consumers.as_slice()).unwrap_or_default() {
+            by_group.entry(group.clone()).or_default().push(topic.name.clone());
+        }
+    }
+    if only.is_empty() {
+        return by_group;
+    }
+    let every_topic: Vec<String> = env.topics.iter().map(|t| t.name.clone()).collect();
+    only.iter().map(|g| (g.clone(), by_group.get(g).cloned().unwrap_or_else(|| every_topic.clone()))).collect()
+}
+
+/// Reads the end of every partition of the groups' topics and each group's
+/// committed offsets.
+pub async fn measure(
+    connection: &Connection,
+    groups: BTreeMap<String, Vec<String>>,
+    timeout: Duration,
+) -> Result<LagReport> {
+    let connection = connection.clone();
+    tokio::task::spawn_blocking(move || measure_blocking(&connection, &groups, timeout))
+        .await
+        .expect("lag task panicked")
+}
+
+fn measure_blocking(
+    connection: &Connection,
+    groups: &BTreeMap<String, Vec<String>>,
+    timeout: Duration,
+) -> Result<LagReport> {
+    let base = connection.client_config()?;
+    let unreachable = |e: rdkafka::error::KafkaError| Error::Unreachable {
+        bootstrap: connection.brokers.join(","),
+        message: e.to_string(),
+    };
+    let probe = consumer(&base, "topicform-lag")?;
+    let _session = connection.start_token_session(probe.client().native_ptr(), timeout)?;
+    let metadata = probe.fetch_metadata(None, timeout).map_err(unreachable)?;
+    let partitions: BTreeMap<&str, Vec<i32>> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .map(|t| (t.name(), t.partitions().iter().map(|p| p.id()).collect()))
+        .collect();
+    let mut ends: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut report =
+        LagReport { format_version: FORMAT_VERSION, source: connection.source.clone(), groups: Vec::new() };
+    for (group, topics) in groups {
+        let mut tpl = TopicPartitionList::new();
+        let mut missing = Vec::new();
+        for topic in topics {
+            match partitions.get(topic.as_str()) {
+                Some(ids) => ids.iter().for_each(|p| {
+                    tpl.add_partition(topic, *p);
+                }),
+                None => missing.push(topic.clone()),
+            }
+        }
+        let committed = committed_offsets(&base, connection, group, &tpl, timeout)?;
+        let mut lags = Vec::new();
+        for elem in tpl.elements() {
+            let key = (elem.topic().to_owned(), elem.partition());
+            let end = match ends.get(&key) {
+                Some(end) => *end,
+                None => {
+                    let (_, high) =
+                        probe.fetch_watermarks(elem.topic(), elem.partition(), timeout).map_err(unreachable)?;
+                    ends.insert(key.clone(), high);
+                    high
+                }
+            };
+            let done = committed.get(&key).copied();
+            lags.push(PartitionLag {
+                topic: key.0,
+                partition: key.1,
+                committed: done,
+                end,
+                lag: done.map(|c| (end - c).max(0)),
+            });
+        }
+        report.groups.push(GroupLag {
+            group: group.clone(),
+            lag: lags.iter().filter_map(|p| p.lag).sum(),
+            partitions: lags,
+            missing_topics: missing,
+        });
+    }
+    Ok(report)
+}
+
+/// A consumer that never joins its group nor commits.
+fn consumer(base: &ClientConfig, group: &str) -> Result<BaseConsumer> {
+    let mut cfg = base.clone();
+    cfg.set("group.id", group).set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
+    cfg.create().map_err(|e| Error::Kafka { operation: "creating the Kafka consumer".into(), message: e.to_string() })
+}
+
+/// The group's committed offsets (OffsetFetch), as the group's own id but
+/// without joining it.
+fn committed_offsets(
+    base: &ClientConfig,
+    connection: &Connection,
+    group: &str,
+    tpl: &TopicPartitionList,
+    timeout: Duration,
+) -> Result<BTreeMap<(String, i32), i64>> {
+    if tpl.count() == 0 {
+        return Ok(BTreeMap::new());
+    }
+    let c = consumer(base, group)?;
+    let _session = connection.start_token_session(c.client().native_ptr(), timeout)?;
+    let offsets = c.committed_offsets(tpl.clone(), timeout).map_err(|e| Error::Kafka {
+        operation: format!("reading the committed offsets of group `{group}`"),
+        message: e.to_string(),
+    })?;
+    Ok(offsets
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(n) => Some(((e.topic().to_owned(), e.partition()), n)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The report as text: one block per group, one line per partition.
+pub fn render_text(report: &LagReport) -> String {
+    use std::fmt::Write;
+    let mut out = format!("Consumer lag in {}\n", report.source);
+    if report.groups.is_empty() {
+        out.push_str("\nNo consumer groups: name them in the spec's `consumers:` or pass --group.\n");
+    }
+    for g in &report.groups {
+        let _ = writeln!(out, "\ngroup {}: lag {}", g.group, g.lag);
+        let width = g.partitions.iter().map(|p| p.topic.len()).max().unwrap_or(5).max(5);
+        if !g.partitions.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:>9}  {:>12}  {:>12}  {:>10}",
+                "TOPIC", "PARTITION", "COMMITTED", "END", "LAG"
+            );
+        }
+        for p in &g.partitions {
+            let dash = || "-".to_owned();
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:>9}  {:>12}  {:>12}  {:>10}",
+                p.topic,
+                p.partition,
+                p.committed.map_or_else(dash, |c| c.to_string()),
+                p.end,
+                p.lag.map_or_else(dash, |l| l.to_string())
+            );
+        }
+        for t in &g.missing_topics {
+            let _ = writeln!(out, "  {t}: no such topic on the cluster");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_and_spec() -> (Spec, ResolvedEnvironment) {
+        let text = "version: 1\ndefaults: { partitions: 1, replicationFactor: 1 }\nenvironments:\n  e:\n    cluster: { type: kafka, bootstrapServers: [\"k:9092\"] }\ntopics:\n  a: { consumers: [g1, g2] }\n  b: { consumers: [g2] }\n  c: {}\n";
+        let loaded = crate::spec::parse("t.yaml", text).map_err(|_| "parse").unwrap();
+        let (env, _) = loaded.resolve("e", &|_| None).map_err(|_| "resolve").unwrap();
+        (loaded.spec, env)
+    }
+
+    #[test]
+    fn groups_come_from_consumers_or_the_command_line() {
+        let (spec, env) = env_and_spec();
+        let all = groups_to_measure(&spec, &env, &[]);
+        assert_eq!(all["g1"], vec!["a"]);
+        assert_eq!(all["g2"], vec!["a", "b"]);
+        let only = groups_to_measure(&spec, &env, &["g2".into(), "adhoc".into()]);
+        assert_eq!(only.len(), 2);
+        assert_eq!(only["adhoc"], vec!["a", "b", "c"], "an unnamed group is measured on every topic");
+    }
+}
