@@ -81,7 +81,8 @@ impl Namespace {
             "basic" => (32, false, 10, None, 24),
             "standard" => (32, false, 10, None, 168),
             "premium" => (100, true, 100 * units as usize, Some(200 * units as i64), 2160),
-            _ => (1024, true, 1000 * units as usize, Some(2000 * units as i64), 2160),
+            // Dedicated: 1,000 event hubs per namespace whatever the CUs.
+            _ => (1024, true, 1000, Some(2000 * units as i64), 2160),
         }
     }
 }

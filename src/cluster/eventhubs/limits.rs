@@ -38,12 +38,11 @@ impl NamespaceLimits {
     /// The limits of a namespace of `tier` with `capacity` units.
     pub fn new(tier: EventHubsTier, capacity: u32) -> NamespaceLimits {
         let t = TierLimits::of(tier);
-        let units = u64::from(capacity.max(1));
-        let (max_hubs, max_partitions_total) = match tier {
-            EventHubsTier::Basic | EventHubsTier::Standard => (u64::from(t.hubs_per_unit), None),
-            EventHubsTier::Premium => (100 * units, Some(200 * units)),
-            EventHubsTier::Dedicated => (1000 * units, Some(2000 * units)),
-        };
+        // The same table `validate` uses offline (spec/tiers.rs): hubs scale
+        // with premium processing units only (dedicated: 1,000 per namespace),
+        // partitions per namespace with premium PUs and dedicated CUs.
+        let max_hubs = u64::from(t.max_hubs(capacity));
+        let max_partitions_total = t.max_namespace_partitions(capacity);
         NamespaceLimits {
             tier,
             capacity: capacity.max(1),
@@ -253,8 +252,9 @@ mod tests {
     fn quotas_scale_with_capacity() {
         let l = NamespaceLimits::new(EventHubsTier::Premium, 2);
         assert_eq!((l.max_hubs, l.max_partitions_total), (200, Some(400)));
+        // Dedicated: partitions scale with CUs, event hubs do not (1,000).
         let l = NamespaceLimits::new(EventHubsTier::Dedicated, 3);
-        assert_eq!((l.max_hubs, l.max_partitions_total), (3000, Some(6000)));
+        assert_eq!((l.max_hubs, l.max_partitions_total), (1000, Some(6000)));
         let l = NamespaceLimits::new(EventHubsTier::Standard, 20);
         assert_eq!((l.max_hubs, l.max_partitions_total), (10, None));
     }
