@@ -33,10 +33,14 @@
 //! Under `cargo test --benches` / `--all-targets` (no `--bench` argument) it
 //! does nothing: it needs a broker and minutes.
 
-use std::fs::File;
+#[path = "support/measure.rs"]
+mod measure;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
+
+use measure::{print_table, secs, topicform, Outcome, Row, Sample};
 
 /// kafka.sh instance and client port of the benchmark's own broker.
 const INSTANCE: &str = "bench";
@@ -46,7 +50,6 @@ const REPEATS: usize = 3;
 /// Targets.
 const PLAN_10K_WALL: Duration = Duration::from_secs(3);
 const APPLY_1K_WALL: Duration = Duration::from_secs(10);
-const RSS_LIMIT_BYTES: u64 = 100_000_000;
 /// `--timeout` of the apply that sets up the 10,000-topic plan: with the
 /// default 30 s, apply stops waiting for 10,000 new topics to show in
 /// metadata before this broker (2 cores) has them all (docs/benchmarks.md).
@@ -151,123 +154,6 @@ impl Drop for Broker {
     }
 }
 
-/// One measured process.
-#[derive(Debug, Clone, Copy)]
-struct Sample {
-    wall: Duration,
-    /// `ru_maxrss` of the process, in KiB (Linux).
-    max_rss_kib: u64,
-}
-
-/// How a topicform run ended, with its output files.
-struct Outcome {
-    sample: Sample,
-    /// Exit code, or `None` when killed by a signal (then `signal`).
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-impl Outcome {
-    /// What went wrong, with the end of both outputs.
-    fn failure(&self, what: &str) -> String {
-        let how = match (self.code, self.signal) {
-            (Some(c), _) => format!("exit code {c}"),
-            (None, Some(s)) => format!("killed by signal {s}"),
-            (None, None) => "unknown status".into(),
-        };
-        format!(
-            "{what}: {how} after {}, peak RSS {}\n----- stdout (last 40 lines) -----\n{}\n----- stderr (last 40 lines) -----\n{}",
-            secs(self.sample.wall),
-            mb(self.sample.max_rss_kib),
-            tail(&self.stdout, 40),
-            tail(&self.stderr, 40)
-        )
-    }
-
-    /// The warning and error lines of stderr, if any (apply also prints
-    /// its plan on stderr; that is not reported).
-    fn stderr_note(&self) -> Option<String> {
-        let text = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
-        if lines.is_empty() {
-            return None;
-        }
-        let mut note: String = lines.iter().take(5).copied().collect::<Vec<_>>().join("\n");
-        if lines.len() > 5 {
-            note.push_str(&format!("\n... ({} lines in all)", lines.len()));
-        }
-        Some(note)
-    }
-}
-
-fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// Runs topicform with `args`, stdout and stderr to files in `dir`, and
-/// returns its wall time and its own peak RSS.
-fn topicform(dir: &Path, label: &str, args: &[&str]) -> Result<Outcome, String> {
-    let stdout = dir.join(format!("{label}.stdout"));
-    let stderr = dir.join(format!("{label}.stderr"));
-    let create = |p: &Path| File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
-    let (out, err) = (create(&stdout)?, create(&stderr)?);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_topicform"));
-    cmd.args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("TOPICFORM_ENV")
-        .env_remove("TOPICFORM_LOG")
-        .env_remove("RUST_LOG")
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    let started = Instant::now();
-    let child = cmd.spawn().map_err(|e| format!("cannot run topicform: {e}"))?;
-    let (status, max_rss_kib) = wait4(child.id())?;
-    let wall = started.elapsed();
-    // wait4 reaped the process; `child` has no pipes and nothing left to wait for.
-    drop(child);
-    let (code, signal) = if libc::WIFEXITED(status) {
-        (Some(libc::WEXITSTATUS(status)), None)
-    } else if libc::WIFSIGNALED(status) {
-        (None, Some(libc::WTERMSIG(status)))
-    } else {
-        (None, None)
-    };
-    let outcome = Outcome { sample: Sample { wall, max_rss_kib }, code, signal, stdout, stderr };
-    eprintln!(
-        "bench: {label}: exit {}, {}, peak RSS {}",
-        code.map_or("-".into(), |c| c.to_string()),
-        secs(wall),
-        mb(max_rss_kib)
-    );
-    Ok(outcome)
-}
-
-/// Waits for the child `pid` and returns its wait status and `ru_maxrss`
-/// (KiB): the peak resident set of that process only, not of its siblings.
-fn wait4(pid: u32) -> Result<(i32, u64), String> {
-    let pid = libc::pid_t::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data; all-zero is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: both pointers point to live, writable locals.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            return Ok((status, u64::try_from(usage.ru_maxrss).unwrap_or(0)));
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("wait4({pid}) failed: {e}"));
-        }
-    }
-}
-
 fn topic_name(i: usize) -> String {
     format!("bench-t{i:05}")
 }
@@ -285,105 +171,6 @@ fn write_spec(dir: &Path, n: usize) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// A result line of the table.
-struct Row {
-    scenario: String,
-    topics: usize,
-    samples: Vec<Sample>,
-    /// Wall-time target, if this scenario has one.
-    wall_target: Option<Duration>,
-    /// Extra information: not checked against any target.
-    info: bool,
-}
-
-impl Row {
-    fn walls(&self) -> Vec<Duration> {
-        let mut w: Vec<Duration> = self.samples.iter().map(|s| s.wall).collect();
-        w.sort();
-        w
-    }
-
-    fn median_wall(&self) -> Duration {
-        let w = self.walls();
-        w[w.len() / 2]
-    }
-
-    fn peak_rss_kib(&self) -> u64 {
-        self.samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0)
-    }
-
-    fn wall_cell(&self) -> String {
-        let w = self.walls();
-        if w.len() == 1 {
-            secs(w[0])
-        } else {
-            format!("{} / {}", secs(w[0]), secs(self.median_wall()))
-        }
-    }
-
-    fn target_cell(&self) -> String {
-        if self.info {
-            return "— (info)".into();
-        }
-        match self.wall_target {
-            Some(t) => format!("< {} s, RSS < 100 MB", t.as_secs()),
-            None => "RSS < 100 MB".into(),
-        }
-    }
-
-    fn met_cell(&self) -> String {
-        let rss_ok = self.peak_rss_kib() * 1024 < RSS_LIMIT_BYTES;
-        let wall_ok = self.wall_target.is_none_or(|t| self.median_wall() < t);
-        if self.info {
-            return if rss_ok { "(RSS < 100 MB)".into() } else { "(RSS ≥ 100 MB)".into() };
-        }
-        match (wall_ok, rss_ok) {
-            (true, true) => "yes".into(),
-            (false, true) => "**no** (wall time)".into(),
-            (true, false) => "**no** (RSS)".into(),
-            (false, false) => "**no** (wall time, RSS)".into(),
-        }
-    }
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
-}
-
-/// KiB as decimal megabytes (the unit of the 100 MB target).
-fn mb(kib: u64) -> String {
-    format!("{:.1} MB", (kib * 1024) as f64 / 1e6)
-}
-
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn print_table(rows: &[Row]) {
-    println!("| Scenario | Topics | Runs | Wall time (min / median) | Peak RSS (max of runs) | Target | Met? |");
-    println!("|---|---:|---:|---:|---:|---|---|");
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            r.scenario,
-            thousands(r.topics),
-            r.samples.len(),
-            r.wall_cell(),
-            mb(r.peak_rss_kib()),
-            r.target_cell(),
-            r.met_cell()
-        );
-    }
-}
-
 /// The scenarios; rows are added as they complete, so a failure still
 /// leaves the measured ones to print.
 struct Bench<'a> {
@@ -398,7 +185,7 @@ impl Bench<'_> {
         let spec = spec.to_str().ok_or("temporary path is not UTF-8")?;
         let mut args = vec!["apply", "-e", "bench", "--auto-approve", "-f", spec];
         args.extend_from_slice(extra);
-        let outcome = topicform(&self.dir, label, &args)?;
+        let outcome = topicform(&self.dir, label, &args, &[])?;
         if outcome.code != Some(0) {
             return Err(outcome.failure(&format!("`topicform apply` ({label}) failed")));
         }
@@ -411,7 +198,7 @@ impl Bench<'_> {
     /// One `plan --detailed-exitcode` that must report "in sync".
     fn plan(&mut self, spec: &Path, label: &str) -> Result<Sample, String> {
         let spec = spec.to_str().ok_or("temporary path is not UTF-8")?;
-        let outcome = topicform(&self.dir, label, &["plan", "-e", "bench", "--detailed-exitcode", "-f", spec])?;
+        let outcome = topicform(&self.dir, label, &["plan", "-e", "bench", "--detailed-exitcode", "-f", spec], &[])?;
         match outcome.code {
             Some(0) => {}
             Some(2) => return Err(outcome.failure(&format!("`topicform plan` ({label}) is NOT in sync (exit 2)"))),
