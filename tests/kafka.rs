@@ -386,3 +386,31 @@ fn broker_rejections_carry_the_broker_message_and_apply_converges() {
     apply(&spec, &[]);
     topicform().args(["plan", "-e", "test", "--detailed-exitcode", "-f"]).arg(&spec).assert().code(0);
 }
+
+/// `clientConfig` passes librdkafka properties through; an unknown one is
+/// named by librdkafka before anything is sent.
+#[test]
+fn client_config_reaches_librdkafka() {
+    let p = unique_prefix("clientcfg");
+    let ws = Workspace::new();
+    let tuned = ws.spec(&kafka_spec(
+        broker(),
+        "",
+        &topics(&p, &[("t", "{}")]),
+    ).replace(
+        "      type: kafka\n",
+        "      type: kafka\n      clientConfig: { socket.timeout.ms: 45000, client.rack: rack-a, request.timeout.ms: \"${TF_TIMEOUT_MS:-40000}\" }\n",
+    ));
+    apply(&tuned, &[]);
+    let wrong = ws.file(
+        "wrong.yaml",
+        &kafka_spec(broker(), "", &topics(&p, &[("t", "{}")]))
+            .replace("      type: kafka\n", "      type: kafka\n      clientConfig: { no.such.property: 1 }\n"),
+    );
+    topicform()
+        .args(["plan", "-e", "test", "-f"])
+        .arg(&wrong)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("No such configuration property: \"no.such.property\""));
+}

@@ -13,6 +13,7 @@ fn env(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
             bootstrap_servers: vec!["localhost:9092".into()],
             tls: None,
             sasl: None,
+            client_config: Default::default(),
         }),
         prune,
         cluster_id: None,

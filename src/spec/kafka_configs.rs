@@ -57,6 +57,28 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Which part of the spec (or topicform itself) owns a librdkafka client
+/// property, so `clientConfig` cannot override it: security settings would
+/// otherwise bypass what `tls` and `sasl` guarantee (verified host names,
+/// secrets only from references). `None`: free to set.
+pub fn client_property_owner(key: &str) -> Option<&'static str> {
+    let k = key.trim().to_ascii_lowercase();
+    if k == "security.protocol" {
+        Some("`tls` and `sasl` (the security protocol follows from them)")
+    } else if k.starts_with("ssl.") || k.starts_with("ssl_") || k == "enable.ssl.certificate.verification" {
+        Some("`tls` (host name verification stays on)")
+    } else if k.starts_with("sasl.") || k.contains("oauthbearer") {
+        Some("`sasl`")
+    } else if k == "bootstrap.servers" || k == "metadata.broker.list" {
+        Some("`bootstrapServers`")
+    } else if matches!(k.as_str(), "builtin.features" | "group.id" | "enable.auto.commit" | "enable.auto.offset.store")
+    {
+        Some("topicform (its clients never join or commit for a group)")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +89,23 @@ mod tests {
         assert_eq!(suggestion("retension.ms"), Some("retention.ms"));
         assert_eq!(suggestion("cleanup.polcy"), Some("cleanup.policy"));
         assert_eq!(suggestion("something.else.entirely"), None);
+    }
+
+    #[test]
+    fn client_config_may_tune_but_not_secure() {
+        for key in [
+            "security.protocol",
+            "ssl.ca.location",
+            "SSL.Endpoint.Identification.Algorithm",
+            "sasl.password",
+            "enable.sasl.oauthbearer.unsecure.jwt",
+            "bootstrap.servers",
+            "group.id",
+        ] {
+            assert!(super::client_property_owner(key).is_some(), "{key}");
+        }
+        for key in ["socket.timeout.ms", "client.rack", "request.timeout.ms", "debug"] {
+            assert!(super::client_property_owner(key).is_none(), "{key}");
+        }
     }
 }

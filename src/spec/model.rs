@@ -147,6 +147,11 @@ pub struct KafkaCluster {
     /// SASL authentication; presence turns SASL on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sasl: Option<Sasl>,
+    /// Extra librdkafka client properties for what the spec does not model
+    /// (e.g. `socket.timeout.ms`, `client.rack`). Security settings are
+    /// refused here: they come from `tls` and `sasl`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub client_config: IndexMap<String, ConfigValue>,
 }
 
 /// TLS trust and client identity.

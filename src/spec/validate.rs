@@ -345,6 +345,17 @@ fn check_kafka(k: &KafkaCluster, env_path: &dyn Fn(&[&str]) -> Pointer, out: &mu
         }
         check_kafka_oauth(sasl, env_path, out);
     }
+    for key in k.client_config.keys() {
+        if let Some(owner) = super::kafka_configs::client_property_owner(key) {
+            out.push(
+                Finding::error(
+                    env_path(&["cluster", "clientConfig", key.as_str()]),
+                    format!("`{key}` cannot be set in clientConfig: it comes from {owner}"),
+                )
+                .help("remove it from clientConfig; set TLS with `tls:` and authentication with `sasl:`"),
+            );
+        }
+    }
 }
 
 /// OAUTHBEARER on `type: kafka` needs a token source: an OIDC token

@@ -40,6 +40,8 @@ pub struct Connection {
     pub event_hubs_tier: Option<EventHubsTier>,
     /// OAUTHBEARER token source, when the mechanism is OAUTHBEARER.
     pub oauth: Option<TokenSource>,
+    /// The spec's `clientConfig` (validated: no security settings).
+    pub extra: Vec<(String, String)>,
 }
 
 impl Connection {
@@ -81,6 +83,7 @@ impl Connection {
             password: sasl.and_then(|s| s.password.as_ref()).map(secret::read).transpose()?,
             event_hubs_tier: None,
             oauth,
+            extra: k.client_config.iter().map(|(key, v)| (key.clone(), v.0.clone())).collect(),
         })
     }
 
@@ -121,6 +124,7 @@ impl Connection {
                     password,
                     event_hubs_tier: Some(eh.tier),
                     oauth,
+                    extra: Vec::new(),
                 })
             }
         }
@@ -187,6 +191,7 @@ impl Connection {
             password: lookup(broker_env::KAFKA_SASL_PASSWORD).map(SecretString::new),
             event_hubs_tier: None,
             oauth,
+            extra: Vec::new(),
         })
     }
 
@@ -245,6 +250,17 @@ impl Connection {
         if self.is_event_hubs() {
             // Microsoft's recommended client settings for the Kafka endpoint.
             cfg.set("metadata.max.age.ms", "180000").set("request.timeout.ms", "60000");
+        }
+        // The spec's clientConfig may tune anything but security (validation
+        // refused those keys; this guards a Connection built another way).
+        for (key, value) in &self.extra {
+            if let Some(owner) = crate::spec::kafka_configs::client_property_owner(key) {
+                return Err(Error::Kafka {
+                    operation: "building the client settings".into(),
+                    message: format!("`{key}` cannot be set in clientConfig: it comes from {owner}"),
+                });
+            }
+            cfg.set(key, value);
         }
         if let Some(ca) = &self.ca_file {
             cfg.set("ssl.ca.location", ca);
