@@ -10,8 +10,9 @@
 # 3. cargo test runs every test; the Kafka tests start their own brokers
 #    (deploy/local/kafka.sh, instances `test` on 39092 and `test-prune` on
 #    39192, and `test-secure` via deploy/local/secure.sh: SSL on 39302,
-#    SASL_SSL with PLAIN, SCRAM and OAUTHBEARER on 39312, a wrong-host
-#    certificate on 39322; TOPICFORM_TEST_PORT moves them all) and this
+#    SASL_SSL with PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER on 39312, a
+#    wrong-host certificate on 39322, SASL_PLAINTEXT on 39332, mTLS required
+#    on 39342; TOPICFORM_TEST_PORT moves them all) and this
 #    script stops them at the end, pass or fail. The test identity provider
 #    and the ARM contract server run inside the tests.
 # 4. deploy/test-helm.sh (lint, template, schema-validate every chart) and

@@ -56,6 +56,7 @@ fn apply_over_sasl_ssl_plain_and_scram() {
     let b = secure_broker();
     for (mechanism, user, password) in [
         ("PLAIN", "tf-plain", b.credentials["PLAIN_PASSWORD"].as_str()),
+        ("SCRAM-SHA-256", "tf-scram", b.credentials["SCRAM_PASSWORD"].as_str()),
         ("SCRAM-SHA-512", "tf-scram", b.credentials["SCRAM_PASSWORD"].as_str()),
     ] {
         let ws = Workspace::new();
@@ -164,4 +165,42 @@ fn a_certificate_for_another_host_is_named_by_check_and_fails_plan() {
     assert!(stdout.contains("✗ tls"), "{stdout}");
     assert!(stdout.contains("host name mismatch"), "{stdout}");
     topicform().args(["plan", "-e", "test", "--timeout", "10", "-f"]).arg(&file).assert().code(1);
+}
+
+#[test]
+fn apply_over_sasl_plaintext() {
+    let b = secure_broker();
+    for (mechanism, user, password) in [
+        ("PLAIN", "tf-plain", b.credentials["PLAIN_PASSWORD"].as_str()),
+        ("SCRAM-SHA-512", "tf-scram", b.credentials["SCRAM_PASSWORD"].as_str()),
+    ] {
+        let ws = Workspace::new();
+        let p = unique_prefix("saslplain");
+        // No `tls:` block: SASL_PLAINTEXT.
+        let cluster =
+            format!("      type: kafka\n      bootstrapServers: [\"{}\"]\n{}", b.sasl_plaintext, sasl(mechanism));
+        let file = ws.spec(&spec(&cluster, &format!("{p}t")));
+        apply_then_in_sync(&file, user, password);
+    }
+}
+
+/// Mutual TLS: the listener requires a client certificate; with `certFile`
+/// and `key` apply works, without them the handshake is refused.
+#[test]
+fn mutual_tls_sends_the_client_certificate() {
+    let b = secure_broker();
+    let ws = Workspace::new();
+    let p = unique_prefix("mtls");
+    let with_cert = format!(
+        "      type: kafka\n      bootstrapServers: [\"{}\"]\n      tls: {{ caFile: \"{}\", certFile: \"{}\", key: {{ file: \"{}\" }} }}\n",
+        b.mtls,
+        b.ca.display(),
+        b.dir.join("client.pem").display(),
+        b.dir.join("client.key").display()
+    );
+    let file = ws.spec(&spec(&with_cert, &format!("{p}t")));
+    apply_then_in_sync(&file, "", "");
+
+    let without = ws.file("nocert.yaml", &spec(&kafka_cluster(&b.mtls, &b.ca, ""), &format!("{p}t")));
+    topicform().args(["plan", "-e", "test", "--timeout", "10", "-f"]).arg(&without).assert().code(1);
 }

@@ -141,6 +141,10 @@ pub struct SecureBroker {
     pub sasl_ssl: String,
     /// An SSL listener whose certificate names another host.
     pub wrong_host: String,
+    /// A SASL_PLAINTEXT listener (PLAIN and SCRAM users).
+    pub sasl_plaintext: String,
+    /// An SSL listener that requires a client certificate.
+    pub mtls: String,
     pub ca: PathBuf,
     pub other_ca: PathBuf,
     pub credentials: std::collections::HashMap<String, String>,
@@ -178,6 +182,8 @@ pub fn secure_broker() -> &'static SecureBroker {
             ssl: format!("localhost:{}", test_port(210)),
             sasl_ssl: format!("localhost:{}", test_port(220)),
             wrong_host: format!("localhost:{}", test_port(230)),
+            sasl_plaintext: format!("localhost:{}", test_port(240)),
+            mtls: format!("localhost:{}", test_port(250)),
             ca: dir.join("ca.pem"),
             other_ca: dir.join("other-ca.pem"),
             credentials,
