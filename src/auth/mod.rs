@@ -181,12 +181,8 @@ pub struct AzureIdentity {
 }
 
 /// The HTTP client for token endpoints and ARM: OpenSSL TLS with the system
-/// store, timeouts, a user agent naming topicform.
-pub fn http_client() -> Result<reqwest::Client> {
-    http_client_with_ca(None)
-}
-
-/// [`http_client`] trusting `extra_ca` (a PEM file) in addition.
+/// store plus `extra_ca` (a PEM file) when given, timeouts, a user agent
+/// naming topicform.
 pub fn http_client_with_ca(extra_ca: Option<&str>) -> Result<reqwest::Client> {
     build(client_builder(extra_ca)?)
 }

@@ -110,10 +110,19 @@ fn refresh_loop(shared: &Shared, source: &TokenSource, timeout: Duration, first:
             return;
         }
     };
-    // Every fetch is bounded, so a hung endpoint (or `az`) only delays the
-    // next attempt and never holds the thread for good.
-    let fetch = || async {
-        tokio::time::timeout(timeout, source.credential.fetch(&source.scope)).await.unwrap_or_else(|_| {
+    // The first token may come from the credential's cache, which the other
+    // clients of the same command share (check and lag open several);
+    // refreshes always ask anew. Every request is bounded, so a hung endpoint
+    // (or `az`) only delays the next attempt and never holds the thread.
+    let fetch = |refresh: bool| async move {
+        let token = async {
+            if refresh {
+                source.credential.fetch(&source.scope).await
+            } else {
+                source.credential.token(&source.scope).await
+            }
+        };
+        tokio::time::timeout(timeout, token).await.unwrap_or_else(|_| {
             Err(Error::Token {
                 source_name: source.credential.to_string(),
                 message: format!("no answer within {} s", timeout.as_secs()),
@@ -124,7 +133,7 @@ fn refresh_loop(shared: &Shared, source: &TokenSource, timeout: Duration, first:
     let mut first = Some(first);
     let mut backoff = Duration::from_secs(1);
     loop {
-        let outcome = runtime.block_on(fetch()).and_then(|token| {
+        let outcome = runtime.block_on(fetch(first.is_none())).and_then(|token| {
             let next = refresh_delay(&token);
             set_token(shared, &token, &source.credential).map(|()| next)
         });
