@@ -46,10 +46,10 @@ KAFKA_RESET=1 KAFKA_INSTANCE=test-secure KAFKA_PORT=$((port + 200)) \
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test"
 # CI=true makes insta fail on a missing or changed snapshot instead of writing one.
-CI="${CI:-true}" cargo test --locked
+CI="${CI:-true}" cargo test --locked --workspace
 echo "== helm charts"
 bash deploy/test-helm.sh
 echo "== terraform"

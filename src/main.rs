@@ -5,7 +5,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use topicform::cli::{self, Cli, Outcome};
+mod cli;
+
+use cli::{Cli, Outcome};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

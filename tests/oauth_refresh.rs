@@ -11,7 +11,7 @@ use support::idp::Idp;
 use support::secure_broker;
 use topicform::cluster::kafka::KafkaBackend;
 use topicform::cluster::{Cluster, Scope};
-use topicform::spec::model::KafkaCluster;
+use topicform_core::spec::model::KafkaCluster;
 
 #[test]
 fn an_admin_client_keeps_working_as_its_tokens_expire_and_the_federated_token_rotates() {

@@ -17,12 +17,12 @@ use args::{
 };
 pub use args::{Cli, Command, LogFormat};
 
-use crate::error::SpecProblem;
-use crate::ops::{self, Backend, ExportFilter};
-use crate::plan::PlanOptions;
-use crate::render::{self, PlanFormat};
-use crate::spec::{Located, UnsetVars};
-use crate::{Error, Result};
+use topicform::error::SpecProblem;
+use topicform::ops::{self, Backend, ExportFilter};
+use topicform::render::{self, PlanFormat};
+use topicform::{Error, Result};
+use topicform_core::plan::PlanOptions;
+use topicform_core::spec::{Located, UnsetVars};
 
 /// What a successful command tells `main` to exit with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +57,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
 /// The JSON Schema of the spec, as `topicform schema` prints it and as
 /// `schema/topicform.schema.json` keeps it.
 pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(crate::spec::Spec);
-    let mut s = serde_json::to_string_pretty(&schema).expect("schema serialises");
+    let mut s = serde_json::to_string_pretty(&topicform_core::spec_schema()).expect("schema serialises");
     s.push('\n');
     s
 }
@@ -122,7 +121,9 @@ fn plan_options(w: &WidenArgs) -> PlanOptions {
 }
 
 /// Loads the spec and resolves the environment, printing its warnings.
-fn load_environment(target: &args::Target) -> Result<(crate::spec::LoadedSpec, crate::spec::ResolvedEnvironment)> {
+fn load_environment(
+    target: &args::Target,
+) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment)> {
     let loaded = ops::load_spec(&target.file)?;
     let (env, warnings) = ops::resolve_env(&loaded, target.env.as_deref(), &env_var)?;
     report_findings(&loaded.name, &loaded.source, &warnings);
@@ -134,7 +135,7 @@ fn load_environment(target: &args::Target) -> Result<(crate::spec::LoadedSpec, c
 fn open_environment(
     target: &args::Target,
     timeout: u64,
-) -> Result<(crate::spec::LoadedSpec, crate::spec::ResolvedEnvironment, Backend)> {
+) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment, Backend)> {
     let (loaded, env) = load_environment(target)?;
     let backend = Backend::connect(&env, Duration::from_secs(timeout.max(1)))?;
     Ok((loaded, env, backend))
@@ -215,7 +216,7 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
     };
     let filter = ExportFilter { include: regex("--include", &a.include)?, exclude: regex("--exclude", &a.exclude)? };
     let (loaded, env, backend) = open_environment(&a.target, a.connect.timeout)?;
-    let state = backend.observe(&crate::cluster::Scope::default()).await?;
+    let state = backend.observe(&topicform::cluster::Scope::default()).await?;
     ops::check_cluster_id(&env, &state)?;
     let spec = ops::export(&env.name, &loaded.spec.environments[&env.name], &state, &filter);
     let header = format!(
@@ -229,15 +230,15 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
 }
 
 fn cmd_env(a: EnvArgs) -> Result<Outcome> {
-    use crate::render::{EnvFormat, Revealed};
-    use crate::spec::broker_env::{broker_env, EnvValue};
+    use topicform::render::{EnvFormat, Revealed};
+    use topicform_core::spec::broker_env::{broker_env, EnvValue};
     let (_, env) = load_environment(&a.target)?;
     let vars = broker_env(&env.cluster);
     let revealed: Option<Revealed> = if a.reveal_secrets {
         let mut values = Revealed::new();
         for v in &vars {
             if let EnvValue::Secret(r) = &v.value {
-                values.insert(v.name, crate::secret::read(r)?);
+                values.insert(v.name, topicform::secret::read(r)?);
             }
         }
         Some(values)
@@ -251,24 +252,24 @@ fn cmd_env(a: EnvArgs) -> Result<Outcome> {
         EnvFormatArg::K8sSecret => EnvFormat::K8sSecret,
         EnvFormatArg::HelmValues => EnvFormat::HelmValues,
     };
-    print_stdout(&crate::render::render_env(&vars, format, &a.secret_name, revealed.as_ref()))?;
+    print_stdout(&topicform::render::render_env(&vars, format, &a.secret_name, revealed.as_ref()))?;
     Ok(Outcome::Success)
 }
 
 async fn cmd_lag(a: args::LagArgs) -> Result<Outcome> {
     let (loaded, env) = load_environment(&a.target)?;
-    let connection = crate::check::Connection::from_cluster(&env.name, &env.cluster)?;
-    let groups = crate::lag::groups_to_measure(&loaded.spec, &env, &a.groups);
-    let report = crate::lag::measure(&connection, groups, Duration::from_secs(a.timeout.max(1))).await?;
+    let connection = topicform::check::Connection::from_cluster(&env.name, &env.cluster)?;
+    let groups = topicform::lag::groups_to_measure(&loaded.spec, &env, &a.groups);
+    let report = topicform::lag::measure(&connection, groups, Duration::from_secs(a.timeout.max(1))).await?;
     match a.output {
-        args::LagFormat::Text => print_stdout(&crate::lag::render_text(&report))?,
+        args::LagFormat::Text => print_stdout(&topicform::lag::render_text(&report))?,
         args::LagFormat::Json => print_stdout(&(serde_json::to_string_pretty(&report).expect("JSON") + "\n"))?,
     }
     Ok(Outcome::Success)
 }
 
 async fn cmd_check(a: CheckArgs) -> Result<Outcome> {
-    use crate::check::{self, Connection, Status};
+    use topicform::check::{self, Connection, Status};
     let connection = if a.from_env {
         Connection::from_env(&env_var)?
     } else {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cluster::{NoProgress, Progress};
-use crate::{Error, Result};
+use topicform::cluster::{NoProgress, Progress};
+use topicform::{Error, Result};
 
 fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::plan::{Change, ObservedConfig, ObservedTopic};
-use crate::spec::values;
+use topicform_core::plan::{Change, ObservedConfig, ObservedTopic};
+use topicform_core::spec::values;
 
 /// Retention (and tombstone retention) an event hub gets when none is given,
 /// and the value that is therefore not an override: one day.

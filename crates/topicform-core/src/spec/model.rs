@@ -365,6 +365,16 @@ pub enum SecretRef {
     File(String),
 }
 
+impl std::fmt::Display for SecretRef {
+    /// How a reference is named in messages: `{ env: NAME }`, never the value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretRef::Env(name) => write!(f, "{{ env: {name} }}"),
+            SecretRef::File(path) => write!(f, "{{ file: {path} }}"),
+        }
+    }
+}
+
 impl Serialize for SecretRef {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;

@@ -9,8 +9,8 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use crate::plan::{Capabilities, ClusterState, Plan};
 use crate::Result;
+use topicform_core::plan::{Capabilities, ClusterState, Plan};
 
 /// Outcome of one change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

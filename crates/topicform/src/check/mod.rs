@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use crate::cluster::kafka::Connection;
-use crate::spec::model::{EventHubsTier, SaslMechanism};
+use topicform_core::spec::model::{EventHubsTier, SaslMechanism};
 
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -20,8 +20,8 @@ use super::{
     AZURE_FEDERATED_TOKEN_FILE, AZURE_IMDS_HOST, AZURE_TENANT_ID, DEFAULT_AUTHORITY_HOST,
 };
 use crate::secret::{self, SecretString};
-use crate::spec::model::{AzureCredentialKind, OAuthBearer, SecretRef};
 use crate::{Error, Result};
+use topicform_core::spec::model::{AzureCredentialKind, OAuthBearer, SecretRef};
 
 const IMDS_DEFAULT: &str = "http://169.254.169.254";
 const IMDS_PATH: &str = "/metadata/identity/oauth2/token";

@@ -13,7 +13,7 @@ pub use markdown::plan_markdown;
 pub use text::{apply_report_text, plan_text};
 pub use yaml::to_yaml;
 
-use crate::plan::Plan;
+use topicform_core::plan::Plan;
 
 /// Output formats of `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Serialize;
 
 use crate::cluster::kafka::Connection;
-use crate::spec::{ResolvedEnvironment, Spec};
 use crate::{Error, Result};
+use topicform_core::spec::{ResolvedEnvironment, Spec};
 
 /// Version of the JSON output.
 pub const FORMAT_VERSION: u32 = 1;
@@ -233,7 +233,7 @@ mod tests {
 
     fn env_and_spec() -> (Spec, ResolvedEnvironment) {
         let text = "version: 1\ndefaults: { partitions: 1, replicationFactor: 1 }\nenvironments:\n  e:\n    cluster: { type: kafka, bootstrapServers: [\"k:9092\"] }\ntopics:\n  a: { consumers: [g1, g2] }\n  b: { consumers: [g2] }\n  c: {}\n";
-        let loaded = crate::spec::parse("t.yaml", text).map_err(|_| "parse").unwrap();
+        let loaded = topicform_core::spec::parse("t.yaml", text).map_err(|_| "parse").unwrap();
         let (env, _) = loaded.resolve("e", &|_| None).map_err(|_| "resolve").unwrap();
         (loaded.spec, env)
     }

@@ -11,16 +11,16 @@ use regex::Regex;
 use crate::cluster::eventhubs::EventHubsBackend;
 use crate::cluster::kafka::KafkaBackend;
 use crate::cluster::{ApplyReport, Cluster, Progress, Scope};
-use crate::plan::{self, Capabilities, ClusterState, Plan, PlanOptions};
-use crate::spec::model::{Cluster as ClusterSpec, ConfigValue, Environment, Spec, Topic, TopicSettings};
-use crate::spec::{is_internal_topic, values, LoadedSpec, Located, ResolvedEnvironment, VarLookup};
 use crate::{Error, Result};
+use topicform_core::plan::{self, Capabilities, ClusterState, Plan, PlanOptions};
+use topicform_core::spec::model::{Cluster as ClusterSpec, ConfigValue, Environment, Spec, Topic, TopicSettings};
+use topicform_core::spec::{is_internal_topic, values, LoadedSpec, Located, ResolvedEnvironment, VarLookup};
 
 /// Reads and parses the spec at `path`.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::ReadSpec { path: path.to_owned(), source })?;
     let name = path.display().to_string();
-    crate::spec::parse(&name, &text)
+    topicform_core::spec::parse(&name, &text)
         .map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))
 }
 

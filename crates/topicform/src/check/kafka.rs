@@ -83,7 +83,7 @@ fn token_session(
 fn classify(step: &'static str, what: &str, target: &Connection) -> Step {
     let lower = what.to_ascii_lowercase();
     if lower.contains("authentication") || lower.contains("sasl") && lower.contains("fail") {
-        let fix = if target.mechanism == Some(crate::spec::model::SaslMechanism::OauthBearer) {
+        let fix = if target.mechanism == Some(topicform_core::spec::model::SaslMechanism::OauthBearer) {
             if target.is_event_hubs() {
                 "the token was refused: check that it is issued for https://<namespace>.servicebus.windows.net (scope .../.default) by the namespace's tenant, and that the identity has an Azure Event Hubs Data role on the namespace"
             } else {

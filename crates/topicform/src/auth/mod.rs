@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::secret::SecretString;
-use crate::spec::model::{AzureCredentialKind, EventHubsCluster, OAuthBearer, SecretRef};
 use crate::{Error, Result};
+use topicform_core::spec::model::{AzureCredentialKind, EventHubsCluster, OAuthBearer, SecretRef};
 
 pub use sources::Source;
 

@@ -39,11 +39,11 @@ use self::arm::{ArmClient, TokenSource};
 use self::limits::NamespaceLimits;
 use self::mapping::Desired;
 use super::{ApplyReport, ChangeOutcome, Cluster, Progress, Scope};
-use crate::plan::{Action, Capabilities, Change, ClusterState, Plan};
 use crate::secret::SecretString;
-use crate::spec::model::{EventHubsCluster, EventHubsTier};
-use crate::spec::tiers::TierLimits;
 use crate::{Error, Result};
+use topicform_core::plan::{Action, Capabilities, Change, ClusterState, Plan};
+use topicform_core::spec::model::{EventHubsCluster, EventHubsTier};
+use topicform_core::spec::tiers::TierLimits;
 
 /// Event hub writes in flight at once: fast for thousands of hubs, gentle
 /// with ARM's per-subscription write throttling.
@@ -236,7 +236,7 @@ impl Cluster for EventHubsBackend {
             // Never reached through a plan (event hub names start with a
             // letter or digit); kept so apply cannot touch one whatever a
             // plan says, like the Kafka backend.
-            if crate::spec::is_internal_topic(&t.topic) {
+            if topicform_core::spec::is_internal_topic(&t.topic) {
                 problems.push(format!("`{}`: an internal topic; topicform never changes it", t.topic));
                 continue;
             }

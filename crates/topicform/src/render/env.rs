@@ -9,8 +9,8 @@ use std::fmt::Write;
 use serde_json::{json, Map, Value};
 
 use crate::secret::SecretString;
-use crate::spec::broker_env::{EnvValue, EnvVar};
-use crate::spec::model::SecretRef;
+use topicform_core::spec::broker_env::{EnvValue, EnvVar};
+use topicform_core::spec::model::SecretRef;
 
 /// Output formats of `env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

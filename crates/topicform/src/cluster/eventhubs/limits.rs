@@ -7,9 +7,9 @@
 //! capacity (processing / capacity units), and the event hubs already in it,
 //! including the ones this spec does not manage.
 
-use crate::plan::{Change, ClusterState, Plan};
-use crate::spec::model::EventHubsTier;
-use crate::spec::tiers::TierLimits;
+use topicform_core::plan::{Change, ClusterState, Plan};
+use topicform_core::spec::model::EventHubsTier;
+use topicform_core::spec::tiers::TierLimits;
 
 use super::mapping::Cleanup;
 
@@ -178,7 +178,7 @@ impl NamespaceLimits {
             if key != "retention.ms" {
                 continue;
             }
-            if let Ok(ms) = crate::spec::values::parse_duration_ms(value) {
+            if let Ok(ms) = topicform_core::spec::values::parse_duration_ms(value) {
                 if ms > 0 && ms / 3_600_000 > self.max_retention_hours {
                     problems.push(format!(
                         "`{topic}`: retention of {}h exceeds the {} tier's {}h",
@@ -197,7 +197,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::plan::{Action, ObservedConfig, ObservedTopic, PlanOptions, Summary, TopicPlan};
+    use topicform_core::plan::{Action, ObservedConfig, ObservedTopic, PlanOptions, Summary, TopicPlan};
 
     fn state(hubs: &[(&str, u32)]) -> ClusterState {
         ClusterState {

@@ -26,7 +26,7 @@ use native::{NewTopicSpec, Request};
 pub use oauthbearer::{TokenSession, TokenSource};
 
 use super::{ApplyReport, ChangeOutcome, Cluster, Progress, Scope};
-use crate::spec::is_internal_topic;
+use topicform_core::spec::is_internal_topic;
 
 /// One step of apply: its progress label, the error that means "already
 /// done" on a retry, and how each topic's change is described in the report.
@@ -38,9 +38,9 @@ struct Phase<'a> {
 
 /// A topic's outcome: `Err` holds the broker's message.
 type TopicResult = (String, std::result::Result<(), String>);
-use crate::plan::{Capabilities, Change, ClusterState, ObservedConfig, ObservedTopic, Plan};
-use crate::spec::model::KafkaCluster;
 use crate::{Error, Result};
+use topicform_core::plan::{Capabilities, Change, ClusterState, ObservedConfig, ObservedTopic, Plan};
+use topicform_core::spec::model::KafkaCluster;
 
 /// Topics per CreateTopics / DescribeConfigs / ... request. Large enough that
 /// the example platform is one request, small enough that a 10,000-topic
@@ -365,7 +365,7 @@ impl Cluster for KafkaBackend {
         // stops first) and an internal topic is never touched, whatever the
         // plan says.
         for t in plan.changing() {
-            if crate::spec::is_internal_topic(&t.topic) {
+            if topicform_core::spec::is_internal_topic(&t.topic) {
                 report.outcomes.push(ChangeOutcome {
                     topic: t.topic.clone(),
                     change: "any change".into(),

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use crate::spec::model::SecretRef;
 use crate::{Error, Result};
+use topicform_core::spec::model::SecretRef;
 
 /// A secret value. Printing it shows `[redacted]`; only [`expose`](Self::expose)
 /// gives the value, for handing it to librdkafka or an explicit reveal.
@@ -32,16 +32,6 @@ impl fmt::Debug for SecretString {
 impl fmt::Display for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
-    }
-}
-
-impl fmt::Display for SecretRef {
-    /// How a reference is named in messages: `{ env: NAME }`, never the value.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretRef::Env(name) => write!(f, "{{ env: {name} }}"),
-            SecretRef::File(path) => write!(f, "{{ file: {path} }}"),
-        }
     }
 }
 

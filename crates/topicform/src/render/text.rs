@@ -7,8 +7,8 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use owo_colors::OwoColorize;
 
 use crate::cluster::ApplyReport;
-use crate::plan::{Action, Change, Plan, TopicPlan};
-use crate::spec::values;
+use topicform_core::plan::{Action, Change, Plan, TopicPlan};
+use topicform_core::spec::values;
 
 struct Paint {
     color: bool,

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Action, Change, Plan};
-use crate::spec::values;
+use topicform_core::plan::{Action, Change, Plan};
+use topicform_core::spec::values;
 
 /// The plan as GitHub-flavoured Markdown.
 pub fn plan_markdown(plan: &Plan) -> String {

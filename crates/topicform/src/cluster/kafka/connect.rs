@@ -10,9 +10,9 @@ use rdkafka_sys::types::RDKafka;
 use super::oauthbearer::{TokenSession, TokenSource};
 use crate::auth::{self, Credential};
 use crate::secret::{self, SecretString};
-use crate::spec::broker_env;
-use crate::spec::model::{Cluster, EventHubsTier, KafkaCluster, SaslMechanism};
 use crate::{Error, Result};
+use topicform_core::spec::broker_env;
+use topicform_core::spec::model::{Cluster, EventHubsTier, KafkaCluster, SaslMechanism};
 
 /// Where and how a client connects, from a spec environment or from a
 /// service's `KAFKA_*` variables. Secrets are read when this is built.
@@ -254,7 +254,7 @@ impl Connection {
         // The spec's clientConfig may tune anything but security (validation
         // refused those keys; this guards a Connection built another way).
         for (key, value) in &self.extra {
-            if let Some(owner) = crate::spec::kafka_configs::client_property_owner(key) {
+            if let Some(owner) = topicform_core::spec::kafka_configs::client_property_owner(key) {
                 return Err(Error::Kafka {
                     operation: "building the client settings".into(),
                     message: format!("`{key}` cannot be set in clientConfig: it comes from {owner}"),

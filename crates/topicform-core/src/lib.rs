@@ -1,0 +1,19 @@
+//! topicform's core: the spec and the plan engine, with no I/O.
+//!
+//! - [`spec`]: the YAML model, loading with source locations, validation and
+//!   resolution of one environment into desired topics.
+//! - [`plan`]: the diff between desired and observed topics.
+//!
+//! Nothing here reads a file, opens a socket, spawns a process or knows a
+//! clock: text and variables come in as arguments, plans go out as values.
+//! The dependency list enforces it (no tokio, rdkafka, reqwest, clap), and
+//! `tests/architecture.rs` keeps it that way.
+
+pub mod plan;
+pub mod spec;
+
+/// The JSON Schema of the spec, as `topicform schema` prints it and
+/// `schema/topicform.schema.json` keeps it.
+pub fn spec_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(spec::Spec)).expect("the spec schema serialises")
+}
