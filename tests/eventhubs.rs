@@ -491,16 +491,18 @@ fn saved_plans_are_checked_and_prune_config_resets_unmanaged_settings() {
 /// Tokens minted by the identity provider, for direct client calls.
 struct Minted(Arc<Idp>);
 
-impl topicform::cluster::eventhubs::arm::TokenSource for Minted {
-    fn token(&self) -> futures::future::BoxFuture<'_, topicform::Result<topicform::secret::SecretString>> {
+impl topicform::auth::TokenProvider for Minted {
+    fn token(&self) -> futures::future::BoxFuture<'_, topicform::Result<topicform::auth::AccessToken>> {
         let token = self.0.mint(ARM_AUDIENCE, std::time::Duration::from_secs(600));
-        Box::pin(async move { Ok(topicform::secret::SecretString::new(token)) })
+        Box::pin(async move {
+            Ok(topicform::auth::AccessToken::valid_for_an_hour(topicform::secret::SecretString::new(token)))
+        })
     }
 }
 
-fn client(idp: &Arc<Idp>, server: &ArmServer) -> topicform::cluster::eventhubs::arm::ArmClient {
+fn client(idp: &Arc<Idp>, server: &ArmServer) -> topicform::backend::eventhubs::arm::ArmClient {
     let ns = server.namespace();
-    topicform::cluster::eventhubs::arm::ArmClient::new(
+    topicform::backend::eventhubs::arm::ArmClient::new(
         reqwest::Client::new(),
         reqwest::Url::parse(&server.url).unwrap(),
         &ns.subscription,
@@ -656,7 +658,7 @@ async fn paging_stops_after_the_most_pages() {
     for i in 0..5 {
         server.seed(&format!("hub-{i}"), 1, 24, "Delete");
     }
-    let timing = topicform::cluster::eventhubs::arm::Timing { max_pages: 3, ..Default::default() };
+    let timing = topicform::backend::eventhubs::arm::Timing { max_pages: 3, ..Default::default() };
     let err = client(&idp, &server).with_timing(timing).list_eventhubs().await.unwrap_err().to_string();
     assert!(err.contains("still returning a nextLink after 3 pages (3 event hubs so far)"), "{err}");
     assert_eq!(client(&idp, &server).list_eventhubs().await.unwrap().len(), 5);

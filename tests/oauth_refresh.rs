@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use support::idp::Idp;
 use support::secure_broker;
-use topicform::cluster::kafka::KafkaBackend;
-use topicform::cluster::{Cluster, Scope};
+use topicform::backend::kafka::KafkaBackend;
+use topicform::backend::{Backend, Scope};
 use topicform_core::spec::model::KafkaCluster;
 
 #[test]

@@ -17,8 +17,9 @@ use args::{
 };
 pub use args::{Cli, Command, LogFormat};
 
+use topicform::backend::{ConnectedBackend, Scope};
 use topicform::error::SpecProblem;
-use topicform::ops::{self, Backend, ExportFilter};
+use topicform::ops::{self, ExportFilter};
 use topicform::render::{self, PlanFormat};
 use topicform::{Error, Result};
 use topicform_core::plan::PlanOptions;
@@ -135,9 +136,9 @@ fn load_environment(
 fn open_environment(
     target: &args::Target,
     timeout: u64,
-) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment, Backend)> {
+) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment, ConnectedBackend)> {
     let (loaded, env) = load_environment(target)?;
-    let backend = Backend::connect(&env, Duration::from_secs(timeout.max(1)))?;
+    let backend = ConnectedBackend::connect(&env, Duration::from_secs(timeout.max(1)))?;
     Ok((loaded, env, backend))
 }
 
@@ -201,9 +202,8 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     let progress = term::progress();
     let report = backend.apply(&plan, progress.as_ref()).await?;
     print_stdout(&render::apply_report_text(&report, term::stdout_color()))?;
-    let failed = report.failures().count();
-    if failed > 0 {
-        return Err(Error::ApplyFailed { failed, total: report.outcomes.len() });
+    if !report.is_complete() {
+        return Err(Error::ApplyFailed { failed: report.failed(), total: report.outcomes.len() });
     }
     Ok(Outcome::Success)
 }
@@ -216,7 +216,7 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
     };
     let filter = ExportFilter { include: regex("--include", &a.include)?, exclude: regex("--exclude", &a.exclude)? };
     let (loaded, env, backend) = open_environment(&a.target, a.connect.timeout)?;
-    let state = backend.observe(&topicform::cluster::Scope::default()).await?;
+    let state = backend.observe(&Scope::default()).await?;
     ops::check_cluster_id(&env, &state)?;
     let spec = ops::export(&env.name, &loaded.spec.environments[&env.name], &state, &filter);
     let header = format!(

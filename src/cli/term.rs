@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use topicform::cluster::{NoProgress, Progress};
+use topicform::apply::{NoProgress, Progress};
 use topicform::{Error, Result};
 
 fn color_allowed() -> bool {

@@ -287,6 +287,17 @@ pub enum Error {
         /// One `\n  - problem` line each.
         problems: String,
     },
+
+    /// A plan that would change a topic Kafka or its ecosystem owns.
+    #[error("refusing to apply: the plan changes internal topic(s) {topics}; nothing was changed")]
+    #[diagnostic(
+        code(topicform::apply::internal_topic),
+        help("topicform never changes internal topics (`__*`, `_schemas`, `_confluent*`); plans never include them, so the plan file was edited: plan again")
+    )]
+    InternalTopics {
+        /// The topics, quoted, comma-separated.
+        topics: String,
+    },
 }
 
 /// One located spec finding, rendered by miette with the source line.

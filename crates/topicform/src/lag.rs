@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Serialize;
 
-use crate::cluster::kafka::Connection;
+use crate::kafka::{Client, Connection};
 use crate::{Error, Result};
 use topicform_core::spec::{ResolvedEnvironment, Spec};
 
@@ -101,8 +101,7 @@ fn measure_blocking(
         bootstrap: connection.brokers.join(","),
         message: e.to_string(),
     };
-    let probe = consumer(&base, "topicform-lag")?;
-    let _session = connection.start_token_session(probe.client().native_ptr(), timeout)?;
+    let probe = consumer(connection, &base, "topicform-lag", timeout)?;
     let metadata = probe.fetch_metadata(None, timeout).map_err(unreachable)?;
     let partitions: BTreeMap<&str, Vec<i32>> = metadata
         .topics()
@@ -157,10 +156,15 @@ fn measure_blocking(
 }
 
 /// A consumer that never joins its group nor commits.
-fn consumer(base: &ClientConfig, group: &str) -> Result<BaseConsumer> {
+fn consumer(
+    connection: &Connection,
+    base: &ClientConfig,
+    group: &str,
+    timeout: Duration,
+) -> Result<Client<BaseConsumer>> {
     let mut cfg = base.clone();
     cfg.set("group.id", group).set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
-    cfg.create().map_err(|e| Error::Kafka { operation: "creating the Kafka consumer".into(), message: e.to_string() })
+    Ok(Client::create(connection, &cfg, DefaultConsumerContext, timeout)?)
 }
 
 /// The group's committed offsets (OffsetFetch), as the group's own id but
@@ -175,8 +179,7 @@ fn committed_offsets(
     if tpl.count() == 0 {
         return Ok(BTreeMap::new());
     }
-    let c = consumer(base, group)?;
-    let _session = connection.start_token_session(c.client().native_ptr(), timeout)?;
+    let c = consumer(connection, base, group, timeout)?;
     let offsets = c.committed_offsets(tpl.clone(), timeout).map_err(|e| Error::Kafka {
         operation: format!("reading the committed offsets of group `{group}`"),
         message: e.to_string(),

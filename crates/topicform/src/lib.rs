@@ -6,7 +6,13 @@
 //!
 //! - [`ops`]: the workflows (`plan`, `apply`, `export`): load → resolve →
 //!   connect → observe → plan → apply.
-//! - [`cluster`]: backends behind the [`cluster::Cluster`] trait.
+//! - [`apply`]: the apply engine, written once: order, guards, batches,
+//!   progress and the report.
+//! - [`backend`]: Kafka and Event Hubs behind the [`backend::Backend`]
+//!   trait: reads and primitive writes.
+//! - [`kafka`]: the one Kafka client module (connection settings,
+//!   OAUTHBEARER token sessions, admin requests), used by the Kafka backend,
+//!   `check`, `lag` and the Event Hubs Kafka endpoint.
 //! - [`auth`]: access tokens (Entra ID, OIDC) for OAUTHBEARER and ARM.
 //! - [`check`]: connect like a service and name what fails.
 //! - [`lag`]: consumer-group lag through the Kafka protocol.
@@ -14,10 +20,12 @@
 //! - [`secret`]: secret references read at the last moment, never printed.
 //! - [`error`]: the one error type, with codes and help.
 
+pub mod apply;
 pub mod auth;
+pub mod backend;
 pub mod check;
-pub mod cluster;
 pub mod error;
+pub mod kafka;
 pub mod lag;
 pub mod ops;
 pub mod render;

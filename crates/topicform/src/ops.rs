@@ -3,17 +3,14 @@
 //! The CLI decides what to print; these functions decide what happens.
 
 use std::path::Path;
-use std::time::Duration;
 
 use indexmap::IndexMap;
 use regex::Regex;
 
-use crate::cluster::eventhubs::EventHubsBackend;
-use crate::cluster::kafka::KafkaBackend;
-use crate::cluster::{ApplyReport, Cluster, Progress, Scope};
+use crate::backend::{ConnectedBackend, Scope};
 use crate::{Error, Result};
-use topicform_core::plan::{self, Capabilities, ClusterState, Plan, PlanOptions};
-use topicform_core::spec::model::{Cluster as ClusterSpec, ConfigValue, Environment, Spec, Topic, TopicSettings};
+use topicform_core::plan::{self, ClusterState, Plan, PlanOptions};
+use topicform_core::spec::model::{ConfigValue, Environment, Spec, Topic, TopicSettings};
 use topicform_core::spec::{is_internal_topic, values, LoadedSpec, Located, ResolvedEnvironment, VarLookup};
 
 /// Reads and parses the spec at `path`.
@@ -38,50 +35,6 @@ pub fn resolve_env(
     loaded.resolve(name, vars).map_err(|found| Error::invalid_spec(&loaded.name, &loaded.source, &found))
 }
 
-/// A connected backend. An enum rather than `dyn Cluster` because the trait
-/// has async methods.
-pub enum Backend {
-    /// Apache Kafka.
-    Kafka(KafkaBackend),
-    /// Azure Event Hubs, through Azure Resource Manager.
-    EventHubs(Box<EventHubsBackend>),
-}
-
-impl Backend {
-    /// Connects to the cluster of `env`.
-    pub fn connect(env: &ResolvedEnvironment, timeout: Duration) -> Result<Backend> {
-        match &env.cluster {
-            ClusterSpec::Kafka(k) => Ok(Backend::Kafka(KafkaBackend::connect(&env.name, k, timeout)?)),
-            ClusterSpec::Eventhubs(eh) => {
-                Ok(Backend::EventHubs(Box::new(EventHubsBackend::connect(&env.name, eh, timeout)?)))
-            }
-        }
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        match self {
-            Backend::Kafka(k) => k.capabilities(),
-            Backend::EventHubs(e) => e.capabilities(),
-        }
-    }
-
-    /// Reads the cluster's state.
-    pub async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
-        match self {
-            Backend::Kafka(k) => k.observe(scope).await,
-            Backend::EventHubs(e) => e.observe(scope).await,
-        }
-    }
-
-    /// Applies a plan.
-    pub async fn apply(&self, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
-        match self {
-            Backend::Kafka(k) => k.apply(plan, progress).await,
-            Backend::EventHubs(e) => e.apply(plan, progress).await,
-        }
-    }
-}
-
 /// Refuses a cluster whose id differs from the environment's pin.
 pub fn check_cluster_id(env: &ResolvedEnvironment, state: &ClusterState) -> Result<()> {
     match (&env.cluster_id, &state.cluster_id) {
@@ -96,7 +49,7 @@ pub fn check_cluster_id(env: &ResolvedEnvironment, state: &ClusterState) -> Resu
 
 /// Observes the cluster and plans `env` against it.
 pub async fn make_plan(
-    backend: &Backend,
+    backend: &ConnectedBackend,
     env: &ResolvedEnvironment,
     options: PlanOptions,
 ) -> Result<(Plan, ClusterState)> {
@@ -146,7 +99,12 @@ pub fn read_plan(path: &Path) -> Result<Plan> {
 /// with given again, the same observed state of its topics, and the same
 /// actions when re-planned. The re-computed plan is what gets applied, so an
 /// edited plan file can never smuggle in a refused change or a delete.
-pub async fn saved_plan(path: &Path, backend: &Backend, env: &ResolvedEnvironment, flags: PlanOptions) -> Result<Plan> {
+pub async fn saved_plan(
+    path: &Path,
+    backend: &ConnectedBackend,
+    env: &ResolvedEnvironment,
+    flags: PlanOptions,
+) -> Result<Plan> {
     let saved = read_plan(path)?;
     let stale = |reason: String| Error::StalePlan { path: path.display().to_string(), reason };
     if saved.environment != env.name {

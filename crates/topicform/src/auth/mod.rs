@@ -16,6 +16,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use futures::future::BoxFuture;
+
 use crate::secret::SecretString;
 use crate::{Error, Result};
 use topicform_core::spec::model::{AzureCredentialKind, EventHubsCluster, OAuthBearer, SecretRef};
@@ -64,6 +66,13 @@ impl fmt::Debug for AccessToken {
 }
 
 impl AccessToken {
+    /// A token whose expiry is not known, taken as an hour from now (the
+    /// usual Entra ID lifetime): for tokens handed in from outside.
+    pub fn valid_for_an_hour(token: SecretString) -> AccessToken {
+        let lifetime = Duration::from_secs(3600);
+        AccessToken { token, expires_at: SystemTime::now() + lifetime, subject: String::new(), lifetime }
+    }
+
     /// Time left before expiry (zero when expired).
     pub fn remaining(&self) -> Duration {
         self.expires_at.duration_since(SystemTime::now()).unwrap_or_default()
@@ -164,6 +173,51 @@ impl Credential {
     /// A new token for `scope`, bypassing the cache.
     pub async fn fetch(&self, scope: &str) -> Result<AccessToken> {
         self.inner.source.fetch(&self.inner.http, scope).await
+    }
+}
+
+/// Anything that hands out bearer tokens for one audience: a
+/// [`ScopedCredential`] in production, a fixed or minted token in tests.
+/// Both OAUTHBEARER token sessions and the ARM client ask through it.
+pub trait TokenProvider: Send + Sync {
+    /// A token, from a cache while it is valid.
+    fn token(&self) -> BoxFuture<'_, Result<AccessToken>>;
+
+    /// A new token, bypassing any cache: for refreshes, and once when a
+    /// server answers 401 (a token revoked or expired early, clock skew).
+    fn fresh_token(&self) -> BoxFuture<'_, Result<AccessToken>> {
+        self.token()
+    }
+}
+
+/// A credential and the scope its tokens are for: "a token for this scope",
+/// the one shape every token consumer takes.
+#[derive(Debug, Clone)]
+pub struct ScopedCredential {
+    pub credential: Credential,
+    /// E.g. `https://<ns>.servicebus.windows.net/.default`.
+    pub scope: String,
+}
+
+impl ScopedCredential {
+    pub fn new(credential: Credential, scope: impl Into<String>) -> ScopedCredential {
+        ScopedCredential { credential, scope: scope.into() }
+    }
+}
+
+impl fmt::Display for ScopedCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.credential.fmt(f)
+    }
+}
+
+impl TokenProvider for ScopedCredential {
+    fn token(&self) -> BoxFuture<'_, Result<AccessToken>> {
+        Box::pin(self.credential.token(&self.scope))
+    }
+
+    fn fresh_token(&self) -> BoxFuture<'_, Result<AccessToken>> {
+        Box::pin(self.credential.fetch(&self.scope))
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
-use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::config::{FromClientConfigAndContext, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
@@ -13,7 +13,8 @@ use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer}
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::{ClusterInfo, Connection, Status, Step};
-use crate::cluster::kafka::TokenSession;
+use crate::kafka::{Client, ClientError, Handle};
+use crate::Error;
 
 /// Keeps librdkafka's error callbacks: the reason behind "all brokers down"
 /// (an authentication failure, an SSL error) only arrives there.
@@ -66,17 +67,10 @@ fn config(target: &Connection) -> Result<ClientConfig, Step> {
     })
 }
 
-/// Starts OAUTHBEARER token refresh for a client just created; a failure is
-/// the SASL step's: no token, no authentication.
-fn token_session(
-    target: &Connection,
-    rk: *mut rdkafka_sys::types::RDKafka,
-    timeout: Duration,
-) -> Result<Option<TokenSession>, Step> {
-    target.start_token_session(rk, timeout).map_err(|e| {
-        let fix = miette::Diagnostic::help(&e).map(|h| h.to_string()).unwrap_or_default();
-        Step::failed("sasl", e.to_string(), "no OAUTHBEARER token could be obtained from the identity provider", fix)
-    })
+/// A client's token failure is the SASL step's: no token, no authentication.
+fn token_failed(e: &Error) -> Step {
+    let fix = miette::Diagnostic::help(e).map(|h| h.to_string()).unwrap_or_default();
+    Step::failed("sasl", e.to_string(), "no OAUTHBEARER token could be obtained from the identity provider", fix)
 }
 
 /// Classifies what librdkafka reported into a cause and a fix.
@@ -137,9 +131,9 @@ pub async fn metadata(target: &Connection, timeout: Duration) -> (Step, Step, Op
     let target = target.clone();
     tokio::task::spawn_blocking(move || {
         let capture = Capture::default();
-        let client: BaseConsumer<Capture> = match cfg.create_with_context(capture.clone()) {
+        let client: Client<BaseConsumer<Capture>> = match Client::create(&target, &cfg, capture.clone(), timeout) {
             Ok(c) => c,
-            Err(e) => {
+            Err(ClientError::Create(e)) => {
                 let failed = Step::failed(
                     "metadata",
                     e.to_string(),
@@ -148,10 +142,9 @@ pub async fn metadata(target: &Connection, timeout: Duration) -> (Step, Step, Op
                 );
                 return (sasl_skipped(), failed, None);
             }
-        };
-        let _session = match token_session(&target, client.client().native_ptr(), timeout) {
-            Ok(s) => s,
-            Err(step) => return (step, Step::skipped("metadata", "an earlier step failed"), None),
+            Err(ClientError::Token(e)) => {
+                return (token_failed(&e), Step::skipped("metadata", "an earlier step failed"), None)
+            }
         };
         match client.fetch_metadata(None, timeout) {
             Ok(md) => {
@@ -233,26 +226,28 @@ fn roundtrip_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeo
     }
 }
 
-/// A token session for a round-trip client; its failure is the round trip's.
-fn roundtrip_session(
+/// A round-trip client; its failure is the round trip's.
+fn roundtrip_client<C: Handle + FromClientConfigAndContext<Capture>>(
     target: &Connection,
-    rk: *mut rdkafka_sys::types::RDKafka,
+    cfg: &ClientConfig,
+    role: &str,
     timeout: Duration,
-) -> Result<Option<TokenSession>, Step> {
-    token_session(target, rk, timeout).map_err(|step| Step { name: "roundtrip", ..step })
-}
-
-fn client_not_created(role: &str, e: &KafkaError) -> Step {
-    Step::failed("roundtrip", e.to_string(), format!("the {role} could not be created"), "check the client settings")
+) -> Result<Client<C>, Step> {
+    Client::create(target, cfg, Capture::default(), timeout).map_err(|e| match e {
+        ClientError::Create(e) => Step::failed(
+            "roundtrip",
+            e.to_string(),
+            format!("the {role} could not be created"),
+            "check the client settings",
+        ),
+        ClientError::Token(e) => Step { name: "roundtrip", ..token_failed(&e) },
+    })
 }
 
 /// Names a missing or unauthorized topic at once, instead of waiting for
 /// the producer to give up.
 fn probe_topic(target: &Connection, cfg: &ClientConfig, topic: &str, timeout: Duration) -> Result<(), Step> {
-    let Ok(probe) = cfg.create_with_context::<_, BaseConsumer<Capture>>(Capture::default()) else {
-        return Ok(());
-    };
-    let _session = roundtrip_session(target, probe.client().native_ptr(), timeout)?;
+    let probe: Client<BaseConsumer<Capture>> = roundtrip_client(target, cfg, "probe", timeout)?;
     let md =
         probe.fetch_metadata(Some(topic), timeout).map_err(|e| classify_roundtrip(&e.to_string(), target, topic))?;
     let entry = md.topics().first();
@@ -271,10 +266,8 @@ fn probe_topic(target: &Connection, cfg: &ClientConfig, topic: &str, timeout: Du
 fn produce(target: &Connection, cfg: &ClientConfig, topic: &str, marker: &str, timeout: Duration) -> Result<(), Step> {
     let mut pcfg = cfg.clone();
     pcfg.set("message.timeout.ms", timeout.as_millis().to_string()).set("compression.type", "none");
-    let capture = Capture::default();
-    let producer: ThreadedProducer<Capture> =
-        pcfg.create_with_context(capture.clone()).map_err(|e| client_not_created("producer", &e))?;
-    let _session = roundtrip_session(target, producer.client().native_ptr(), timeout)?;
+    let producer: Client<ThreadedProducer<Capture>> = roundtrip_client(target, &pcfg, "producer", timeout)?;
+    let capture = producer.context().clone();
     let record = BaseRecord::to(topic).key("topicform-check").payload(marker);
     producer.send(record).map_err(|(e, _)| classify_roundtrip(&e.to_string(), target, topic))?;
     producer.flush(timeout).map_err(|e| classify_roundtrip(&format!("{e} {}", capture.text()), target, topic))?;
@@ -296,9 +289,7 @@ fn read_back(
 ) -> Result<(i32, i64), Step> {
     let failed = |e: KafkaError| classify_roundtrip(&e.to_string(), target, topic);
     cfg.set("group.id", "topicform-check").set("enable.auto.commit", "false").set("auto.offset.reset", "earliest");
-    let consumer: BaseConsumer<Capture> =
-        cfg.create_with_context(Capture::default()).map_err(|e| client_not_created("consumer", &e))?;
-    let _session = roundtrip_session(target, consumer.client().native_ptr(), timeout)?;
+    let consumer: Client<BaseConsumer<Capture>> = roundtrip_client(target, &cfg, "consumer", timeout)?;
     let md = consumer.fetch_metadata(Some(topic), timeout).map_err(failed)?;
     let partitions: Vec<i32> =
         md.topics().first().map(|t| t.partitions().iter().map(|p| p.id()).collect()).unwrap_or_default();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use crate::cluster::kafka::Connection;
+pub use crate::kafka::Connection;
 use topicform_core::spec::model::{EventHubsTier, SaslMechanism};
 
 /// How a step ended.

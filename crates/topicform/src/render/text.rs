@@ -6,7 +6,7 @@ use std::fmt::Write;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use owo_colors::OwoColorize;
 
-use crate::cluster::ApplyReport;
+use crate::apply::{ApplyReport, Status};
 use topicform_core::plan::{Action, Change, Plan, TopicPlan};
 use topicform_core::spec::values;
 
@@ -159,21 +159,25 @@ fn write_refused(out: &mut String, p: &Paint, t: &TopicPlan) {
     }
 }
 
-/// What apply did, one line per change, failures with the broker's message.
+/// What apply did, one line per change, failures with the cluster's message.
 pub fn apply_report_text(report: &ApplyReport, color: bool) -> String {
     let p = Paint { color };
     let mut out = String::new();
     for o in &report.outcomes {
-        match &o.error {
-            None => {
-                let _ = writeln!(out, "{} {}: {}", p.green("✓"), o.topic, o.change);
+        let _ = match &o.status {
+            Status::Applied => writeln!(out, "{} {}: {}", p.green("✓"), o.topic, o.change),
+            Status::Failed { error } => writeln!(out, "{} {}: {} failed: {error}", p.red("✗"), o.topic, o.change),
+            Status::Skipped { reason } => {
+                writeln!(out, "{} {}: {} skipped: {reason}", p.yellow("-"), o.topic, o.change)
             }
-            Some(e) => {
-                let _ = writeln!(out, "{} {}: {} failed: {e}", p.red("✗"), o.topic, o.change);
-            }
-        }
+        };
     }
-    let failed = report.failures().count();
-    let _ = writeln!(out, "Apply: {} succeeded, {failed} failed.", report.outcomes.len() - failed);
+    let _ = writeln!(
+        out,
+        "Apply: {} succeeded, {} failed, {} skipped.",
+        report.applied(),
+        report.failed(),
+        report.skipped()
+    );
     out
 }

@@ -7,18 +7,17 @@
 //! namespace without Kafka or one that is not Active), then list every event
 //! hub (following `nextLink`) and map each to a topic ([`mapping`]).
 //!
-//! Apply, in order:
-//! 1. read the namespace and its event hubs again;
-//! 2. check the whole plan against the live namespace's quotas and rules
-//!    ([`limits`]; quotas at the apply's peak, since deletes run last) and
-//!    build every request body; any problem fails here, before the first
-//!    write;
-//! 3. `PUT` every created or updated event hub (the full body, with the
-//!    fields topicform does not manage carried over), at most
-//!    [`CONCURRENCY`] at a time;
-//! 4. `DELETE` the event hubs the plan deletes (last, so a failed write never
-//!    leaves the namespace with less than before), and only if every write
-//!    succeeded: otherwise the deletes are reported as skipped, not sent.
+//! Apply (the order and the rules are the apply engine's, [`crate::apply`]):
+//! - [`Backend::prepare`] reads the namespace and its event hubs again,
+//!   checks the whole plan against the live namespace's quotas and rules
+//!   ([`limits`]; quotas at the apply's peak, since deletes run last) and
+//!   builds every request body once; any problem fails here, before the
+//!   first write. The bodies read are kept for the writes.
+//! - Each write is a `PUT` of the full event hub (the fields topicform does
+//!   not manage carried over from the last body read or sent), at most
+//!   [`CONCURRENCY`] at a time; partitions and configs of one hub are two
+//!   steps, the second built on the body the first sent. Deletes are
+//!   `DELETE`.
 //!
 //! Kafka consumer groups (`consumers:`) are not ARM consumer groups: none are
 //! created (README, "Event Hubs (ARM)").
@@ -28,20 +27,20 @@ pub mod limits;
 pub mod mapping;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use futures::{stream, StreamExt};
 use serde_json::Value;
+use topicform_core::plan::{Action, Capabilities, Change, ClusterState, ObservedTopic, Plan};
 
-use self::arm::{ArmClient, TokenSource};
+use self::arm::ArmClient;
 use self::limits::NamespaceLimits;
 use self::mapping::Desired;
-use super::{ApplyReport, ChangeOutcome, Cluster, Progress, Scope};
-use crate::secret::SecretString;
+use super::{Backend, Scope};
+use crate::apply::{ConfigAlteration, ConfigOp, NewTopic, PartitionIncrease, Step, WriteResult};
+use crate::auth::ScopedCredential;
 use crate::{Error, Result};
-use topicform_core::plan::{Action, Capabilities, Change, ClusterState, Plan};
 use topicform_core::spec::model::{EventHubsCluster, EventHubsTier};
 use topicform_core::spec::tiers::TierLimits;
 
@@ -50,22 +49,6 @@ use topicform_core::spec::tiers::TierLimits;
 pub const CONCURRENCY: usize = 8;
 /// The public cloud's ARM endpoint.
 pub const DEFAULT_ARM_ENDPOINT: &str = "https://management.azure.com";
-
-/// The `management:` credential with the token scope of the ARM endpoint.
-struct ArmTokens {
-    credential: crate::auth::Credential,
-    scope: String,
-}
-
-impl TokenSource for ArmTokens {
-    fn token(&self) -> BoxFuture<'_, Result<SecretString>> {
-        Box::pin(async move { Ok(self.credential.token(&self.scope).await?.token) })
-    }
-
-    fn fresh_token(&self) -> BoxFuture<'_, Result<SecretString>> {
-        Box::pin(async move { Ok(self.credential.fetch(&self.scope).await?.token) })
-    }
-}
 
 /// The token scope for an ARM endpoint: a sovereign cloud's own
 /// (`https://management.usgovcloudapi.net/.default`, ...), else the public
@@ -89,6 +72,16 @@ pub struct EventHubsBackend {
     env: String,
     cluster: EventHubsCluster,
     arm: ArmClient,
+    /// The event hubs as last read by `prepare` or sent by a write, so each
+    /// PUT carries the fields topicform does not manage and builds on the
+    /// step before it.
+    live: Mutex<Live>,
+}
+
+#[derive(Default)]
+struct Live {
+    topics: BTreeMap<String, ObservedTopic>,
+    bodies: BTreeMap<String, Value>,
 }
 
 impl EventHubsBackend {
@@ -97,8 +90,7 @@ impl EventHubsBackend {
     pub fn connect(env: &str, cluster: &EventHubsCluster, timeout: Duration) -> Result<Self> {
         let base =
             crate::auth::endpoint_url(cluster.arm_endpoint.as_deref().unwrap_or(DEFAULT_ARM_ENDPOINT), "armEndpoint")?;
-        let tokens =
-            ArmTokens { credential: crate::auth::Credential::for_management(cluster)?, scope: arm_scope(&base) };
+        let tokens = ScopedCredential::new(crate::auth::Credential::for_management(cluster)?, arm_scope(&base));
         let http = crate::auth::http_client_with_ca(cluster.tls.as_ref().and_then(|t| t.ca_file.as_deref()))?;
         tracing::debug!(environment = env, arm = %base, namespace = %cluster.namespace, "Event Hubs through ARM");
         let arm = ArmClient::new(
@@ -115,7 +107,7 @@ impl EventHubsBackend {
 
     /// A backend over an existing client (tests choose tokens and timing).
     pub fn with_client(env: &str, cluster: &EventHubsCluster, arm: ArmClient) -> Self {
-        EventHubsBackend { env: env.to_owned(), cluster: cluster.clone(), arm }
+        EventHubsBackend { env: env.to_owned(), cluster: cluster.clone(), arm, live: Mutex::default() }
     }
 
     /// Reads the namespace and refuses one this spec must not touch.
@@ -201,14 +193,7 @@ impl EventHubsBackend {
     }
 }
 
-/// One write of apply.
-struct Write {
-    topic: String,
-    change: String,
-    body: Option<Value>,
-}
-
-impl Cluster for EventHubsBackend {
+impl Backend for EventHubsBackend {
     fn capabilities(&self) -> Capabilities {
         // observe refuses a namespace whose tier differs from the spec's, so
         // the spec's tier is the namespace's whenever a plan exists.
@@ -219,6 +204,12 @@ impl Cluster for EventHubsBackend {
         }
     }
 
+    /// Writes are one request per event hub; a batch is what the engine
+    /// reports progress for, sent [`CONCURRENCY`] at a time.
+    fn batch_size(&self) -> usize {
+        CONCURRENCY * 8
+    }
+
     async fn observe(&self, _scope: &Scope) -> Result<ClusterState> {
         // One list answers everything: partitions and the mapped settings of
         // every event hub come with it.
@@ -227,21 +218,11 @@ impl Cluster for EventHubsBackend {
         Ok(state)
     }
 
-    async fn apply(&self, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
+    async fn prepare(&self, plan: &Plan) -> Result<()> {
         let (ns, state, bodies) = self.read().await?;
         let mut problems = ns.limits.check(plan, &state);
-        let mut writes = Vec::new();
-        let mut deletes = Vec::new();
         for t in plan.changing() {
-            // Never reached through a plan (event hub names start with a
-            // letter or digit); kept so apply cannot touch one whatever a
-            // plan says, like the Kafka backend.
-            if topicform_core::spec::is_internal_topic(&t.topic) {
-                problems.push(format!("`{}`: an internal topic; topicform never changes it", t.topic));
-                continue;
-            }
             if t.changes.iter().any(|c| matches!(c, Change::DeleteTopic)) {
-                deletes.push(Write { topic: t.topic.clone(), change: "delete".into(), body: None });
                 continue;
             }
             let current = state.topics.get(&t.topic);
@@ -256,12 +237,10 @@ impl Cluster for EventHubsBackend {
                 problems.push(format!("`{}`: the event hub was deleted since the plan was made; plan again", t.topic));
                 continue;
             }
-            let desired = Desired::from_changes(current, &t.changes);
-            match mapping::put_body(bodies.get(&t.topic), &desired) {
-                Ok(body) => {
-                    writes.push(Write { topic: t.topic.clone(), change: describe(&t.changes), body: Some(body) })
-                }
-                Err(e) => problems.push(format!("`{}`: {e}", t.topic)),
+            // Every body is built once here, so a value Event Hubs cannot
+            // take refuses the plan before anything is sent.
+            if let Err(e) = mapping::put_body(bodies.get(&t.topic), &Desired::from_changes(current, &t.changes)) {
+                problems.push(format!("`{}`: {e}", t.topic));
             }
         }
         if !problems.is_empty() {
@@ -271,62 +250,100 @@ impl Cluster for EventHubsBackend {
                 problems: problems.iter().map(|p| format!("\n  - {p}")).collect(),
             });
         }
+        *self.live.lock().expect("live event hubs") = Live { topics: state.topics, bodies };
+        Ok(())
+    }
 
-        let mut report = ApplyReport::default();
-        for (phase, batch) in [("writing event hubs", writes), ("deleting event hubs", deletes)] {
-            if batch.is_empty() {
-                continue;
-            }
-            let failed = report.failures().count();
-            if failed > 0 {
-                // Deletes only ever run after every write succeeded: a
-                // namespace whose writes failed keeps what it had.
-                tracing::warn!(phase, hubs = batch.len(), failed, "skipped: writes failed");
-                report.outcomes.extend(batch.into_iter().map(|w| ChangeOutcome {
-                    topic: w.topic,
-                    change: w.change,
-                    error: Some(format!(
-                        "skipped, not sent: {failed} event hub write(s) of this apply failed, and deletes run only after every write succeeded; fix the failure above and apply again"
-                    )),
-                }));
-                continue;
-            }
-            tracing::info!(phase, hubs = batch.len(), "applying");
-            progress.start(phase, batch.len());
-            let order: BTreeMap<String, usize> = batch.iter().enumerate().map(|(i, w)| (w.topic.clone(), i)).collect();
-            let mut outcomes: Vec<ChangeOutcome> = stream::iter(batch)
-                .map(|w| async move {
-                    let result = match &w.body {
-                        Some(body) => self.arm.put_eventhub(&w.topic, body).await,
-                        None => self.arm.delete_eventhub(&w.topic).await,
-                    };
-                    ChangeOutcome { topic: w.topic, change: w.change, error: result.err().map(|e| describe_error(&e)) }
+    async fn create_topics(&self, batch: &[NewTopic]) -> Vec<WriteResult> {
+        self.put_each(batch.iter().map(|t| {
+            let change =
+                Change::CreateTopic { partitions: t.partitions, replication_factor: None, config: t.config.clone() };
+            (t.name.clone(), vec![change])
+        }))
+        .await
+    }
+
+    async fn add_partitions(&self, batch: &[PartitionIncrease]) -> Vec<WriteResult> {
+        self.put_each(batch.iter().map(|p| (p.topic.clone(), vec![Change::AddPartitions { from: p.from, to: p.to }])))
+            .await
+    }
+
+    async fn alter_configs(&self, batch: &[ConfigAlteration]) -> Vec<WriteResult> {
+        self.put_each(batch.iter().map(|a| {
+            let changes = a
+                .ops
+                .iter()
+                .map(|op| match op {
+                    ConfigOp::Set(key, value) => {
+                        Change::SetConfig { key: key.clone(), current: None, desired: value.clone() }
+                    }
+                    ConfigOp::Delete(key) => Change::DeleteConfig { key: key.clone(), current: String::new() },
                 })
-                .buffer_unordered(CONCURRENCY)
-                .inspect(|_| progress.advance(1))
-                .collect()
-                .await;
-            progress.finish();
-            outcomes.sort_by_key(|o| order.get(&o.topic).copied().unwrap_or(usize::MAX));
-            report.outcomes.extend(outcomes);
-        }
-        Ok(report)
+                .collect();
+            (a.topic.clone(), changes)
+        }))
+        .await
+    }
+
+    async fn delete_topics(&self, batch: &[String]) -> Vec<WriteResult> {
+        stream::iter(batch.to_vec())
+            .map(|name| async move {
+                let result = self.arm.delete_eventhub(&name).await.map_err(|e| describe_error(&e));
+                (name, result)
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// ARM writes end when their long-running operation has (see
+    /// [`ArmClient::put_eventhub`]); the next list shows them.
+    async fn settle(&self, _step: Step, _landed: &BTreeMap<String, u32>) -> Result<()> {
+        Ok(())
     }
 }
 
-/// What a PUT does, in the report: `create`, `add partitions 3 → 6, set retention.ms`.
-fn describe(changes: &[Change]) -> String {
-    let parts: Vec<String> = changes
-        .iter()
-        .map(|c| match c {
-            Change::CreateTopic { .. } => "create".into(),
-            Change::AddPartitions { from, to } => format!("add partitions {from} → {to}"),
-            Change::SetConfig { key, .. } => format!("set {key}"),
-            Change::DeleteConfig { key, .. } => format!("reset {key} to the default"),
-            Change::DeleteTopic => "delete".into(),
-        })
-        .collect();
-    parts.join(", ")
+impl EventHubsBackend {
+    /// PUTs each event hub with `changes` applied to what it has now (as
+    /// read by `prepare` or sent by an earlier step), at most
+    /// [`CONCURRENCY`] at a time, and remembers each body sent.
+    async fn put_each(&self, hubs: impl Iterator<Item = (String, Vec<Change>)>) -> Vec<WriteResult> {
+        let requests: Vec<(String, std::result::Result<Value, String>)> = {
+            let live = self.live.lock().expect("live event hubs");
+            hubs.map(|(name, changes)| {
+                let desired = Desired::from_changes(live.topics.get(&name), &changes);
+                let body = mapping::put_body(live.bodies.get(&name), &desired);
+                (name, body)
+            })
+            .collect()
+        };
+        stream::iter(requests)
+            .map(|(name, body)| async move {
+                let result = match body {
+                    Ok(body) => match self.arm.put_eventhub(&name, &body).await {
+                        Ok(()) => {
+                            self.remember(&name, body);
+                            Ok(())
+                        }
+                        Err(e) => Err(describe_error(&e)),
+                    },
+                    Err(e) => Err(e),
+                };
+                (name, result)
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    fn remember(&self, name: &str, mut body: Value) {
+        body["name"] = Value::String(name.to_owned());
+        let mut live = self.live.lock().expect("live event hubs");
+        if let Ok(topic) = mapping::observed_topic(&body) {
+            live.topics.insert(name.to_owned(), topic);
+        }
+        live.bodies.insert(name.to_owned(), body);
+    }
 }
 
 /// An error as one report line: the message and its help.
@@ -349,18 +366,5 @@ mod tests {
         assert_eq!(scope("https://management.usgovcloudapi.net/"), "https://management.usgovcloudapi.net/.default");
         assert_eq!(scope("https://management.chinacloudapi.cn"), "https://management.chinacloudapi.cn/.default");
         assert_eq!(scope("http://127.0.0.1:8080"), crate::auth::ARM_SCOPE);
-    }
-
-    #[test]
-    fn report_lines_name_each_change() {
-        let changes = vec![
-            Change::AddPartitions { from: 3, to: 6 },
-            Change::SetConfig { key: "retention.ms".into(), current: None, desired: "1".into() },
-            Change::DeleteConfig { key: "delete.retention.ms".into(), current: "1".into() },
-        ];
-        assert_eq!(
-            describe(&changes),
-            "add partitions 3 → 6, set retention.ms, reset delete.retention.ms to the default"
-        );
     }
 }

@@ -17,17 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka_sys::types::RDKafka;
 
-use crate::auth::{AccessToken, Credential};
+use crate::auth::{AccessToken, Credential, ScopedCredential, TokenProvider};
 use crate::{Error, Result};
-
-/// Where a connection's OAUTHBEARER tokens come from.
-#[derive(Debug, Clone)]
-pub struct TokenSource {
-    /// The credential (Entra ID, OIDC, ...).
-    pub credential: Credential,
-    /// The scope to ask for, e.g. `https://<ns>.servicebus.windows.net/.default`.
-    pub scope: String,
-}
 
 /// Refreshes the token of one client handle until dropped. Drop it before
 /// the client (declare it after the client, or as an earlier struct field).
@@ -55,7 +46,7 @@ unsafe impl Send for Handle {}
 impl TokenSession {
     /// Fetches a first token and sets it on `rk`, failing when none can be
     /// had within `timeout`; then keeps it fresh on a background thread.
-    pub fn start(rk: *mut RDKafka, source: TokenSource, timeout: Duration) -> Result<TokenSession> {
+    pub fn start(rk: *mut RDKafka, source: ScopedCredential, timeout: Duration) -> Result<TokenSession> {
         let shared =
             Arc::new(Shared { state: Mutex::new(State { handle: Handle(rk), stopped: false }), wake: Condvar::new() });
         let (first_tx, first_rx) = mpsc::channel();
@@ -102,7 +93,7 @@ impl Drop for TokenSession {
 /// Fetch, set, sleep until 80 % of the lifetime, repeat. Failures are
 /// reported to librdkafka (which logs them and fails pending requests with
 /// the reason) and retried with backoff while the old token lasts.
-fn refresh_loop(shared: &Shared, source: &TokenSource, timeout: Duration, first: mpsc::Sender<Result<()>>) {
+fn refresh_loop(shared: &Shared, source: &ScopedCredential, timeout: Duration, first: mpsc::Sender<Result<()>>) {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -117,9 +108,9 @@ fn refresh_loop(shared: &Shared, source: &TokenSource, timeout: Duration, first:
     let fetch = |refresh: bool| async move {
         let token = async {
             if refresh {
-                source.credential.fetch(&source.scope).await
+                source.fresh_token().await
             } else {
-                source.credential.token(&source.scope).await
+                source.token().await
             }
         };
         tokio::time::timeout(timeout, token).await.unwrap_or_else(|_| {

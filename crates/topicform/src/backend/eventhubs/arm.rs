@@ -14,29 +14,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
-use crate::secret::SecretString;
+use crate::auth::TokenProvider;
 use crate::{Error, Result};
 
 /// The ARM api-version topicform speaks (the contract in
 /// `tests/testdata/arm/reference/`).
 pub const API_VERSION: &str = "2024-01-01";
-
-/// Where ARM tokens come from (the `management:` credential in production).
-pub trait TokenSource: Send + Sync {
-    /// A bearer token for ARM (cached while it is valid).
-    fn token(&self) -> BoxFuture<'_, Result<SecretString>>;
-
-    /// A new token, bypassing any cache: used once when ARM answers 401
-    /// (a token revoked or expired early, clock skew).
-    fn fresh_token(&self) -> BoxFuture<'_, Result<SecretString>> {
-        self.token()
-    }
-}
 
 /// Retry and polling timing.
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +63,7 @@ pub struct ArmClient {
     base: Url,
     /// Path segments of the namespace resource.
     namespace: Vec<String>,
-    tokens: Arc<dyn TokenSource>,
+    tokens: Arc<dyn TokenProvider>,
     timeout: Duration,
     timing: Timing,
 }
@@ -97,7 +84,7 @@ impl ArmClient {
         subscription: &str,
         resource_group: &str,
         namespace: &str,
-        tokens: Arc<dyn TokenSource>,
+        tokens: Arc<dyn TokenProvider>,
         timeout: Duration,
     ) -> Self {
         let namespace = [
@@ -388,9 +375,9 @@ impl ArmClient {
             attempt += 1;
             let last = attempt >= self.timing.attempts;
             let token = if std::mem::take(&mut use_fresh) {
-                self.tokens.fresh_token().await?
+                self.tokens.fresh_token().await?.token
             } else {
-                self.tokens.token().await?
+                self.tokens.token().await?.token
             };
             let mut request =
                 self.http.request(method.clone(), url.clone()).bearer_auth(token.expose()).timeout(self.timeout);
@@ -576,14 +563,18 @@ fn help_for(status: Option<StatusCode>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use futures::future::BoxFuture;
+
     use super::*;
+    use crate::auth::AccessToken;
+    use crate::secret::SecretString;
 
     #[test]
     fn urls_keep_the_base_path_and_encode_names() {
         struct NoToken;
-        impl TokenSource for NoToken {
-            fn token(&self) -> BoxFuture<'_, Result<SecretString>> {
-                Box::pin(async { Ok(SecretString::new(String::new())) })
+        impl TokenProvider for NoToken {
+            fn token(&self) -> BoxFuture<'_, Result<AccessToken>> {
+                Box::pin(async { Ok(AccessToken::valid_for_an_hour(SecretString::new(String::new()))) })
             }
         }
         let c = ArmClient::new(
@@ -605,9 +596,9 @@ mod tests {
     }
 
     struct FixedToken;
-    impl TokenSource for FixedToken {
-        fn token(&self) -> BoxFuture<'_, Result<SecretString>> {
-            Box::pin(async { Ok(SecretString::new("t".into())) })
+    impl TokenProvider for FixedToken {
+        fn token(&self) -> BoxFuture<'_, Result<AccessToken>> {
+            Box::pin(async { Ok(AccessToken::valid_for_an_hour(SecretString::new("t".into()))) })
         }
     }
 

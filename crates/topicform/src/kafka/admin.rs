@@ -25,33 +25,13 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka_sys as rdsys;
 use rdsys::types::RDKafkaRespErr;
 
-/// One incremental operation on one config key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigOp {
-    /// Set `key` to `value`.
-    Set(String, String),
-    /// Remove the topic-level override of `key`.
-    Delete(String),
-}
-
-/// A topic to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewTopicSpec {
-    /// Name.
-    pub name: String,
-    /// Partitions.
-    pub partitions: u32,
-    /// Replication factor; `None` takes the broker's default.
-    pub replication_factor: Option<u16>,
-    /// Configs set at creation.
-    pub config: Vec<(String, String)>,
-}
+use crate::apply::{ConfigOp, NewTopic};
 
 /// One admin request over many topics.
 #[derive(Debug, Clone)]
 pub enum Request {
     /// CreateTopics.
-    CreateTopics(Vec<NewTopicSpec>),
+    CreateTopics(Vec<NewTopic>),
     /// CreatePartitions: topic and new total.
     CreatePartitions(Vec<(String, u32)>),
     /// IncrementalAlterConfigs: topic and its operations.

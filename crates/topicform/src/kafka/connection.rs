@@ -7,8 +7,8 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use rdkafka_sys::types::RDKafka;
 
-use super::oauthbearer::{TokenSession, TokenSource};
-use crate::auth::{self, Credential};
+use super::oauthbearer::TokenSession;
+use crate::auth::{self, Credential, ScopedCredential};
 use crate::secret::{self, SecretString};
 use crate::{Error, Result};
 use topicform_core::spec::broker_env;
@@ -39,7 +39,7 @@ pub struct Connection {
     /// The Event Hubs tier when the target is an Event Hubs namespace.
     pub event_hubs_tier: Option<EventHubsTier>,
     /// OAUTHBEARER token source, when the mechanism is OAUTHBEARER.
-    pub oauth: Option<TokenSource>,
+    pub oauth: Option<ScopedCredential>,
     /// The spec's `clientConfig` (validated: no security settings).
     pub extra: Vec<(String, String)>,
 }
@@ -65,10 +65,10 @@ impl Connection {
         let sasl = k.sasl.as_ref();
         let ca_file = k.tls.as_ref().and_then(|t| t.ca_file.as_deref());
         let oauth = match sasl.filter(|s| s.mechanism == SaslMechanism::OauthBearer).and_then(|s| s.oauth.as_ref()) {
-            Some(o) => Some(TokenSource {
-                credential: Credential::for_kafka_oauth(o, ca_file)?,
-                scope: o.scope.clone().unwrap_or_default(),
-            }),
+            Some(o) => Some(ScopedCredential::new(
+                Credential::for_kafka_oauth(o, ca_file)?,
+                o.scope.clone().unwrap_or_default(),
+            )),
             None => None,
         };
         Ok(Connection {
@@ -105,10 +105,10 @@ impl Connection {
                     _ => None,
                 };
                 let oauth = if mechanism == SaslMechanism::OauthBearer {
-                    Some(TokenSource {
-                        credential: Credential::for_event_hubs_kafka(eh)?,
-                        scope: auth::event_hubs_scope(&eh.namespace),
-                    })
+                    Some(ScopedCredential::new(
+                        Credential::for_event_hubs_kafka(eh)?,
+                        auth::event_hubs_scope(&eh.namespace),
+                    ))
                 } else {
                     None
                 };
@@ -172,10 +172,10 @@ impl Connection {
         let brokers: Vec<String> = brokers.split(',').map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
         let ca_file = lookup("KAFKA_SSL_CA_LOCATION");
         let oauth = if mechanism == Some(SaslMechanism::OauthBearer) {
-            Some(TokenSource {
-                credential: Credential::from_azure_env(ca_file.as_deref())?,
-                scope: oauthbearer_scope_from_env(lookup, &brokers)?,
-            })
+            Some(ScopedCredential::new(
+                Credential::from_azure_env(ca_file.as_deref())?,
+                oauthbearer_scope_from_env(lookup, &brokers)?,
+            ))
         } else {
             None
         };

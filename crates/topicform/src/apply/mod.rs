@@ -1,0 +1,307 @@
+//! The apply engine: one implementation of how a plan is carried out, for
+//! every backend.
+//!
+//! A backend knows how to read a cluster and how to send four primitive
+//! writes (create topics, add partitions, alter configs incrementally, delete
+//! topics); this module owns everything else, so that the rules hold the
+//! same way on Kafka and Event Hubs:
+//!
+//! 1. **Guards before the first write.** A plan that touches an internal
+//!    topic is refused whole (plans never do; an edited plan must not either),
+//!    and the backend's own [`Backend::prepare`] may refuse the plan against
+//!    the live cluster (Event Hubs quotas) — nothing is sent then.
+//! 2. **Order.** Creates, then partition increases, then config changes, then
+//!    deletes. Deletes run last and only when every earlier change
+//!    succeeded; otherwise they are reported as [`Status::Skipped`], so a
+//!    failed apply never leaves the cluster with less than before.
+//! 3. **Batches** of the backend's [`Backend::batch_size`], with progress per
+//!    batch. A topic a backend returns no result for counts as failed:
+//!    a missing answer never passes as success.
+//! 4. **One report**, worded here ([`describe`]), with the same shape for the
+//!    same plan whichever backend applied it.
+
+mod report;
+
+use std::collections::BTreeMap;
+
+pub use report::{describe, ApplyReport, Outcome, Status};
+use topicform_core::plan::{Change, Plan};
+use topicform_core::spec::is_internal_topic;
+
+use crate::backend::Backend;
+use crate::{Error, Result};
+
+/// A topic to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopic {
+    pub name: String,
+    pub partitions: u32,
+    /// `None` where the service manages replication (Event Hubs) or the
+    /// broker's default applies.
+    pub replication_factor: Option<u16>,
+    pub config: BTreeMap<String, String>,
+}
+
+/// A partition increase of one topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionIncrease {
+    pub topic: String,
+    pub from: u32,
+    pub to: u32,
+}
+
+/// The incremental config changes of one topic: only the keys named change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigAlteration {
+    pub topic: String,
+    pub ops: Vec<ConfigOp>,
+}
+
+/// One incremental operation on one config key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigOp {
+    /// Set `key` to `value`.
+    Set(String, String),
+    /// Remove the topic-level override of `key` (back to the default).
+    Delete(String),
+}
+
+/// What a backend answers for one topic of a batch: `Err` holds the
+/// cluster's own message.
+pub type WriteResult = (String, std::result::Result<(), String>);
+
+/// The four primitive writes, in the order apply runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Create,
+    AddPartitions,
+    AlterConfigs,
+    Delete,
+}
+
+impl Step {
+    /// The progress label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Create => "creating topics",
+            Step::AddPartitions => "adding partitions",
+            Step::AlterConfigs => "altering configs",
+            Step::Delete => "deleting topics",
+        }
+    }
+}
+
+/// Reports progress of long operations (a bar on a TTY, nothing otherwise).
+pub trait Progress: Send + Sync {
+    /// A phase with `total` steps begins.
+    fn start(&self, phase: &str, total: usize);
+    /// `n` more steps are done.
+    fn advance(&self, n: usize);
+    /// The phase is over.
+    fn finish(&self);
+}
+
+/// Progress that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: usize) {}
+    fn advance(&self, _: usize) {}
+    fn finish(&self) {}
+}
+
+/// The plan's changes sorted into the four steps.
+#[derive(Debug, Default)]
+struct Writes {
+    creates: Vec<NewTopic>,
+    increases: Vec<PartitionIncrease>,
+    alterations: Vec<ConfigAlteration>,
+    deletes: Vec<String>,
+}
+
+impl Writes {
+    fn of(plan: &Plan) -> Writes {
+        let mut w = Writes::default();
+        for t in plan.changing() {
+            let mut ops = Vec::new();
+            for c in &t.changes {
+                match c {
+                    Change::CreateTopic { partitions, replication_factor, config } => w.creates.push(NewTopic {
+                        name: t.topic.clone(),
+                        partitions: *partitions,
+                        replication_factor: *replication_factor,
+                        config: config.clone(),
+                    }),
+                    Change::AddPartitions { from, to } => {
+                        w.increases.push(PartitionIncrease { topic: t.topic.clone(), from: *from, to: *to })
+                    }
+                    Change::SetConfig { key, desired, .. } => ops.push(ConfigOp::Set(key.clone(), desired.clone())),
+                    Change::DeleteConfig { key, .. } => ops.push(ConfigOp::Delete(key.clone())),
+                    Change::DeleteTopic => w.deletes.push(t.topic.clone()),
+                }
+            }
+            if !ops.is_empty() {
+                w.alterations.push(ConfigAlteration { topic: t.topic.clone(), ops });
+            }
+        }
+        w
+    }
+}
+
+/// Applies every change of `plan` (which has no refusals) through `backend`
+/// and reports each outcome. `Err` means nothing was sent: a guard or the
+/// backend's preparation refused the plan.
+pub async fn apply<B: Backend>(backend: &B, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
+    refuse_internal_topics(plan)?;
+    backend.prepare(plan).await?;
+    let writes = Writes::of(plan);
+    let batch_size = backend.batch_size().max(1);
+    let mut report = ApplyReport::default();
+
+    let mut run = Runner { backend, progress, batch_size, report: &mut report };
+    run.step(Step::Create, writes.creates, |b, batch| Box::pin(b.create_topics(batch))).await?;
+    run.step(Step::AddPartitions, writes.increases, |b, batch| Box::pin(b.add_partitions(batch))).await?;
+    run.step(Step::AlterConfigs, writes.alterations, |b, batch| Box::pin(b.alter_configs(batch))).await?;
+    let failed = run.report.failed();
+    if failed > 0 {
+        skip_deletes(writes.deletes, failed, run.report);
+    } else {
+        run.step(Step::Delete, writes.deletes, |b, batch| Box::pin(b.delete_topics(batch))).await?;
+    }
+    Ok(report)
+}
+
+/// Refuses, before anything is sent, a plan that would touch a topic Kafka
+/// or its ecosystem owns. Plans never contain one; an edited plan file or a
+/// future bug must not get one through either.
+fn refuse_internal_topics(plan: &Plan) -> Result<()> {
+    let internal: Vec<String> =
+        plan.changing().filter(|t| is_internal_topic(&t.topic)).map(|t| format!("`{}`", t.topic)).collect();
+    if internal.is_empty() {
+        return Ok(());
+    }
+    Err(Error::InternalTopics { topics: internal.join(", ") })
+}
+
+fn skip_deletes(deletes: Vec<String>, failed: usize, report: &mut ApplyReport) {
+    if !deletes.is_empty() {
+        tracing::warn!(topics = deletes.len(), failed, "deletes skipped: earlier changes failed");
+    }
+    let reason = format!("not sent: {failed} earlier change(s) failed; fix them and apply again");
+    for topic in deletes {
+        report.outcomes.push(Outcome {
+            topic,
+            change: describe(Step::Delete, ""),
+            status: Status::Skipped { reason: reason.clone() },
+        });
+    }
+}
+
+type Pending<'a> = futures::future::BoxFuture<'a, Vec<WriteResult>>;
+
+/// Runs one step in batches and records each topic's outcome.
+struct Runner<'r, B> {
+    backend: &'r B,
+    progress: &'r dyn Progress,
+    batch_size: usize,
+    report: &'r mut ApplyReport,
+}
+
+impl<B: Backend> Runner<'_, B> {
+    async fn step<T: StepItem>(
+        &mut self,
+        step: Step,
+        items: Vec<T>,
+        send: impl for<'a> Fn(&'a B, &'a [T]) -> Pending<'a>,
+    ) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(step = step.label(), topics = items.len(), "applying");
+        self.progress.start(step.label(), items.len());
+        let mut landed = BTreeMap::new();
+        for batch in items.chunks(self.batch_size) {
+            let mut answers: BTreeMap<String, std::result::Result<(), String>> =
+                send(self.backend, batch).await.into_iter().collect();
+            for item in batch {
+                let topic = item.topic().to_owned();
+                let status = match answers.remove(&topic) {
+                    Some(Ok(())) => {
+                        landed.insert(topic.clone(), item.partitions());
+                        Status::Applied
+                    }
+                    Some(Err(error)) => Status::Failed { error },
+                    None => Status::Failed { error: "the cluster gave no answer for this topic".into() },
+                };
+                self.report.outcomes.push(Outcome { topic, change: describe(step, &item.detail()), status });
+            }
+            self.progress.advance(batch.len());
+        }
+        self.progress.finish();
+        if !landed.is_empty() {
+            self.backend.settle(step, &landed).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What the engine needs of one write, whatever its step.
+trait StepItem: Clone {
+    fn topic(&self) -> &str;
+    /// The per-topic part of the report's wording ([`describe`]).
+    fn detail(&self) -> String {
+        String::new()
+    }
+    /// Partitions the topic has once the write landed (0: unchanged).
+    fn partitions(&self) -> u32 {
+        0
+    }
+}
+
+impl StepItem for NewTopic {
+    fn topic(&self) -> &str {
+        &self.name
+    }
+    fn partitions(&self) -> u32 {
+        self.partitions
+    }
+}
+
+impl StepItem for PartitionIncrease {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+    fn detail(&self) -> String {
+        format!("{} → {}", self.from, self.to)
+    }
+    fn partitions(&self) -> u32 {
+        self.to
+    }
+}
+
+impl StepItem for ConfigAlteration {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+    fn detail(&self) -> String {
+        let parts: Vec<String> = self
+            .ops
+            .iter()
+            .map(|o| match o {
+                ConfigOp::Set(k, _) => format!("set {k}"),
+                ConfigOp::Delete(k) => format!("reset {k} to the default"),
+            })
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// A topic to delete.
+impl StepItem for String {
+    fn topic(&self) -> &str {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,337 @@
+//! Apache Kafka backend: Admin API through librdkafka.
+//!
+//! Reads are one metadata request plus batched DescribeConfigs; the writes
+//! are CreateTopics, CreatePartitions, IncrementalAlterConfigs and
+//! DeleteTopics through librdkafka's C API ([`crate::kafka::admin`]), each
+//! retried with backoff on retriable errors. [`Backend::settle`] waits until
+//! metadata shows what a step did, so the next plan sees it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::metadata::Metadata;
+use rdkafka_sys::types::RDKafkaRespErr;
+use topicform_core::plan::{Capabilities, ClusterState, ObservedConfig, ObservedTopic, Plan};
+use topicform_core::spec::is_internal_topic;
+use topicform_core::spec::model::KafkaCluster;
+
+use super::{Backend, Scope};
+use crate::apply::{ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
+use crate::kafka::admin::{self, Request};
+use crate::kafka::{backoff, describe_error, is_retriable, retry, Client, Connection, ATTEMPTS};
+use crate::{Error, Result};
+
+/// Topics per CreateTopics / DescribeConfigs / ... request. Large enough that
+/// the example platform is one request, small enough that a 10,000-topic
+/// cluster never builds a request near the broker's size limits.
+const BATCH: usize = 1_000;
+
+/// A Kafka cluster reached through librdkafka's admin client.
+pub struct KafkaBackend {
+    admin: Arc<Client<AdminClient<DefaultClientContext>>>,
+    bootstrap: String,
+    timeout: Duration,
+}
+
+impl KafkaBackend {
+    /// Connects lazily (librdkafka connects on first use) to `cluster`.
+    pub fn connect(env: &str, cluster: &KafkaCluster, timeout: Duration) -> Result<Self> {
+        let connection = Connection::from_kafka(env, cluster)?;
+        tracing::debug!(environment = env, bootstrap = %cluster.bootstrap_servers.join(","), "creating the Kafka admin client");
+        let admin = Client::create(&connection, &connection.client_config()?, DefaultClientContext, timeout)?;
+        Ok(KafkaBackend { admin: Arc::new(admin), bootstrap: cluster.bootstrap_servers.join(","), timeout })
+    }
+
+    fn options(&self) -> AdminOptions {
+        AdminOptions::new().request_timeout(Some(self.timeout))
+    }
+
+    /// One metadata request for all topics.
+    async fn metadata(&self) -> Result<Metadata> {
+        let admin = self.admin.clone();
+        let timeout = self.timeout;
+        let result = tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout))
+            .await
+            .expect("metadata task panicked");
+        result.map_err(|e| Error::Unreachable { bootstrap: self.bootstrap.clone(), message: describe_error(&e) })
+    }
+
+    /// Metadata in which the topics of `scope` carry no error. A topic
+    /// created a moment ago may report "leader not available" for a while:
+    /// retried; an error that persists on a topic the plan needs fails,
+    /// naming it; on other topics it is only logged.
+    async fn settled_metadata(&self, scope: &Scope) -> Result<Metadata> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let md = self.metadata().await?;
+            if md.brokers().is_empty() {
+                return Err(Error::Unreachable {
+                    bootstrap: self.bootstrap.clone(),
+                    message: "no brokers in metadata".into(),
+                });
+            }
+            let needed =
+                |name: &str| scope.topics.as_ref().is_none_or(|t| t.contains(name)) && !is_internal_topic(name);
+            let broken: Vec<(String, String)> = md
+                .topics()
+                .iter()
+                .filter_map(|t| t.error().map(|e| (t.name().to_owned(), format!("{:?}", RDKafkaErrorCode::from(e)))))
+                .collect();
+            let blocking: Vec<&(String, String)> = broken.iter().filter(|(n, _)| needed(n)).collect();
+            if blocking.is_empty() {
+                for (name, error) in &broken {
+                    tracing::warn!(topic = %name, error = %error, "topic metadata has an error; not managed here, ignored");
+                }
+                return Ok(md);
+            }
+            if attempt >= ATTEMPTS {
+                let list: Vec<String> = blocking.iter().map(|(n, e)| format!("`{n}`: {e}")).collect();
+                return Err(Error::Kafka { operation: "reading topic metadata".into(), message: list.join(", ") });
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    }
+
+    async fn cluster_id(&self) -> Option<String> {
+        let admin = self.admin.clone();
+        let timeout = self.timeout;
+        tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(timeout)).await.ok().flatten()
+    }
+
+    /// Describes configs of `topics` in batches, keeping overrides and the
+    /// effective value of `keys`.
+    async fn describe_configs(
+        &self,
+        topics: &[String],
+        keys: &BTreeSet<String>,
+    ) -> Result<HashMap<String, BTreeMap<String, ObservedConfig>>> {
+        let mut out = HashMap::with_capacity(topics.len());
+        for chunk in topics.chunks(BATCH) {
+            let specs: Vec<ResourceSpecifier> = chunk.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+            let results = retry("DescribeConfigs", || self.admin.describe_configs(&specs, &self.options())).await?;
+            for (requested, result) in chunk.iter().zip(results) {
+                let resource = result.map_err(|code| Error::Kafka {
+                    operation: format!("DescribeConfigs of `{requested}`"),
+                    message: code.to_string(),
+                })?;
+                // Results carry their topic; trust that over the position.
+                let name = match &resource.specifier {
+                    rdkafka::admin::OwnedResourceSpecifier::Topic(t) => t.clone(),
+                    _ => requested.clone(),
+                };
+                let config = resource
+                    .entries
+                    .into_iter()
+                    .filter_map(|e| {
+                        let is_override = matches!(e.source, ConfigSource::DynamicTopic);
+                        let value = e.value?;
+                        (!e.is_sensitive && (is_override || keys.contains(&e.name)))
+                            .then_some((e.name, ObservedConfig { value, is_override }))
+                    })
+                    .collect();
+                out.insert(name, config);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Polls metadata until `ready` holds, for up to the timeout, so the
+    /// next plan sees what apply did. Not seeing it in time is a warning:
+    /// the change was accepted, metadata is only slow.
+    async fn wait_until(&self, what: &str, pending: impl Fn(&Metadata) -> usize) -> Result<()> {
+        // The broker answers CreateTopics long before it has created every
+        // partition (about 300 topics a second on two cores), so the budget
+        // is "no progress for the timeout", not a fixed deadline: 10,000
+        // topics keep it waiting as long as metadata keeps catching up.
+        let mut deadline = Instant::now() + self.timeout;
+        let mut last = usize::MAX;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let left = match self.metadata().await {
+                Ok(md) => pending(&md),
+                Err(e) => {
+                    tracing::warn!("cannot confirm the {what} in metadata ({e}); the next plan will show the state");
+                    return Ok(());
+                }
+            };
+            if left == 0 {
+                return Ok(());
+            }
+            if left < last {
+                last = left;
+                deadline = Instant::now() + self.timeout;
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    "{left} {what} are not visible in metadata after {} s without progress; the next plan may still show them",
+                    self.timeout.as_secs()
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// Sends `request` (one batch), retrying the whole request on retriable
+    /// errors and, per topic, only the topics that failed retriably. On a
+    /// retry, `done_on_retry` is the error that means an earlier attempt
+    /// already succeeded (a create answered "already exists", a delete
+    /// "unknown topic").
+    async fn execute(&self, request: Request, done_on_retry: Option<RDKafkaRespErr>) -> Vec<WriteResult> {
+        let mut pending = request;
+        let mut done = Vec::with_capacity(pending.len());
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let (admin, timeout, batch) = (self.admin.clone(), self.timeout, pending.clone());
+            let result = tokio::task::spawn_blocking(move || admin::run(&admin, &batch, timeout))
+                .await
+                .expect("admin request task panicked");
+            let outcomes = match result {
+                Ok(outcomes) => outcomes,
+                Err(e) if e.retriable && attempt < ATTEMPTS => {
+                    tracing::warn!(operation = pending.name(), attempt, error = %e.message, "retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                // The request as a whole failed for good: every topic still
+                // pending fails with that reason, and apply goes on with the
+                // next batch and phase, so the report shows what did happen.
+                Err(e) => {
+                    let message = format!("{} failed: {}", pending.name(), e.message);
+                    done.extend(pending.topics().into_iter().map(|t| (t, Err(message.clone()))));
+                    break;
+                }
+            };
+            let mut again = Vec::new();
+            for (name, outcome) in outcomes {
+                match outcome {
+                    Ok(()) => done.push((name, Ok(()))),
+                    Err(e) if attempt > 1 && Some(e.code) == done_on_retry => done.push((name, Ok(()))),
+                    Err(e) if is_retriable(&e.code.into()) && attempt < ATTEMPTS => {
+                        tracing::warn!(operation = pending.name(), topic = %name, error = %e.message, "retrying topic");
+                        again.push(name);
+                    }
+                    Err(e) => done.push((name, Err(e.message))),
+                }
+            }
+            if !again.is_empty() {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            pending = pending.only(&again);
+        }
+        done
+    }
+}
+
+impl Backend for KafkaBackend {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::kafka()
+    }
+
+    fn batch_size(&self) -> usize {
+        BATCH
+    }
+
+    async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
+        let md = self.settled_metadata(scope).await?;
+        let cluster_id = self.cluster_id().await;
+        let mut topics = BTreeMap::new();
+        for t in md.topics() {
+            let rf = t.partitions().iter().map(|p| p.replicas().len()).max().unwrap_or(0);
+            topics.insert(
+                t.name().to_owned(),
+                ObservedTopic {
+                    name: t.name().to_owned(),
+                    partitions: t.partitions().len() as u32,
+                    replication_factor: Some(rf as u16),
+                    config: BTreeMap::new(),
+                },
+            );
+        }
+        let names: Vec<String> = topics
+            .keys()
+            .filter(|n| match &scope.topics {
+                Some(wanted) => wanted.contains(*n),
+                None => !is_internal_topic(n),
+            })
+            .cloned()
+            .collect();
+        let mut configs = self.describe_configs(&names, &scope.config_keys).await?;
+        for (name, topic) in topics.iter_mut() {
+            topic.config = configs.remove(name).unwrap_or_default();
+        }
+        Ok(ClusterState { cluster_id, broker_count: md.brokers().len(), topics })
+    }
+
+    async fn prepare(&self, _plan: &Plan) -> Result<()> {
+        Ok(())
+    }
+
+    async fn create_topics(&self, batch: &[NewTopic]) -> Vec<WriteResult> {
+        // A retry that finds the topic already there: an earlier attempt created it.
+        self.execute(
+            Request::CreateTopics(batch.to_vec()),
+            Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS),
+        )
+        .await
+    }
+
+    async fn add_partitions(&self, batch: &[PartitionIncrease]) -> Vec<WriteResult> {
+        let request = Request::CreatePartitions(batch.iter().map(|p| (p.topic.clone(), p.to)).collect());
+        // A retry after a timeout finds the partitions already there.
+        self.execute(request, Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PARTITIONS)).await
+    }
+
+    async fn alter_configs(&self, batch: &[ConfigAlteration]) -> Vec<WriteResult> {
+        let request = Request::AlterConfigs(batch.iter().map(|a| (a.topic.clone(), a.ops.clone())).collect());
+        self.execute(request, None).await
+    }
+
+    async fn delete_topics(&self, batch: &[String]) -> Vec<WriteResult> {
+        // A retry that finds the topic gone: an earlier attempt deleted it.
+        self.execute(
+            Request::DeleteTopics(batch.to_vec()),
+            Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART),
+        )
+        .await
+    }
+
+    async fn settle(&self, step: Step, landed: &BTreeMap<String, u32>) -> Result<()> {
+        match step {
+            Step::Create => {
+                self.wait_until("created topics", |md| {
+                    let present: BTreeSet<&str> =
+                        md.topics().iter().filter(|t| !t.partitions().is_empty()).map(|t| t.name()).collect();
+                    landed.keys().filter(|c| !present.contains(c.as_str())).count()
+                })
+                .await
+            }
+            Step::AddPartitions => {
+                self.wait_until("grown topics", |md| {
+                    let grown = md
+                        .topics()
+                        .iter()
+                        .filter(|t| landed.get(t.name()).is_some_and(|to| t.partitions().len() as u32 >= *to))
+                        .count();
+                    landed.len().saturating_sub(grown)
+                })
+                .await
+            }
+            // DescribeConfigs reads the controller's answer at once.
+            Step::AlterConfigs => Ok(()),
+            Step::Delete => {
+                self.wait_until("deleted topics", |md| {
+                    md.topics().iter().filter(|t| landed.contains_key(t.name())).count()
+                })
+                .await
+            }
+        }
+    }
+}

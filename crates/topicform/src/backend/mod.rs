@@ -1,0 +1,113 @@
+//! Cluster backends behind one trait: reads and primitive writes. How a plan
+//! is carried out (order, guards, batching, the report) is the apply engine's
+//! ([`crate::apply`]), written once for every backend.
+
+pub mod eventhubs;
+pub mod kafka;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::Duration;
+
+use topicform_core::plan::{Capabilities, ClusterState, Plan};
+use topicform_core::spec::model::Cluster as ClusterSpec;
+use topicform_core::spec::ResolvedEnvironment;
+
+use crate::apply::{self, ApplyReport, ConfigAlteration, NewTopic, PartitionIncrease, Progress, Step, WriteResult};
+use crate::Result;
+use eventhubs::EventHubsBackend;
+use kafka::KafkaBackend;
+
+/// Which topics' configs a read needs.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Topics whose configs are read; `None` for every non-internal topic
+    /// (export). Plans read only the spec's topics: another team's topics
+    /// on a shared cluster cost nothing and cannot fail the plan.
+    pub topics: Option<BTreeSet<String>>,
+    /// Config keys whose effective (default) value is read too, so "equal to
+    /// the broker default" is not reported as a change.
+    pub config_keys: BTreeSet<String>,
+}
+
+/// A cluster topicform can reconcile: what it can do, how to read it, and the
+/// four primitive writes the apply engine composes.
+///
+/// Each write takes one batch (at most [`batch_size`](Self::batch_size)
+/// items) and answers per topic; a failure of the whole request is reported
+/// on each of its topics. Retries of what the protocol calls retriable are
+/// the backend's business; ordering and guards are not.
+pub trait Backend: Send + Sync {
+    /// What this backend can change, so plans refuse what would fail.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Items per write request.
+    fn batch_size(&self) -> usize;
+
+    /// Reads every topic with its partitions and replication, and the configs
+    /// of the topics in `scope`: their overrides plus the effective value of
+    /// each key in `scope.config_keys`.
+    fn observe(&self, scope: &Scope) -> impl Future<Output = Result<ClusterState>> + Send;
+
+    /// Checks `plan` against the live cluster just before the first write
+    /// and refuses it whole when any change could not succeed (Event Hubs
+    /// quotas). Nothing has been sent when this fails.
+    fn prepare(&self, plan: &Plan) -> impl Future<Output = Result<()>> + Send;
+
+    fn create_topics(&self, batch: &[NewTopic]) -> impl Future<Output = Vec<WriteResult>> + Send;
+
+    fn add_partitions(&self, batch: &[PartitionIncrease]) -> impl Future<Output = Vec<WriteResult>> + Send;
+
+    /// Sets or removes only the keys named (never a whole-config replace).
+    fn alter_configs(&self, batch: &[ConfigAlteration]) -> impl Future<Output = Vec<WriteResult>> + Send;
+
+    fn delete_topics(&self, batch: &[String]) -> impl Future<Output = Vec<WriteResult>> + Send;
+
+    /// Waits, within a bound, until reads show what `step` did, so the next
+    /// plan sees it; `landed` has each topic the step changed with the
+    /// partitions it now has (creates and increases; 0 otherwise). Not
+    /// seeing it in time is only a warning.
+    fn settle(&self, step: Step, landed: &BTreeMap<String, u32>) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The backend of one environment's cluster. An enum rather than
+/// `dyn Backend` because the trait has async methods.
+pub enum ConnectedBackend {
+    Kafka(KafkaBackend),
+    /// Azure Event Hubs, through Azure Resource Manager.
+    EventHubs(Box<EventHubsBackend>),
+}
+
+impl ConnectedBackend {
+    /// Prepares the clients for the cluster of `env` (they connect on first use).
+    pub fn connect(env: &ResolvedEnvironment, timeout: Duration) -> Result<ConnectedBackend> {
+        match &env.cluster {
+            ClusterSpec::Kafka(k) => Ok(ConnectedBackend::Kafka(KafkaBackend::connect(&env.name, k, timeout)?)),
+            ClusterSpec::Eventhubs(eh) => {
+                Ok(ConnectedBackend::EventHubs(Box::new(EventHubsBackend::connect(&env.name, eh, timeout)?)))
+            }
+        }
+    }
+
+    pub fn capabilities(&self) -> Capabilities {
+        match self {
+            ConnectedBackend::Kafka(k) => k.capabilities(),
+            ConnectedBackend::EventHubs(e) => e.capabilities(),
+        }
+    }
+
+    pub async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
+        match self {
+            ConnectedBackend::Kafka(k) => k.observe(scope).await,
+            ConnectedBackend::EventHubs(e) => e.observe(scope).await,
+        }
+    }
+
+    /// Applies `plan` through the apply engine.
+    pub async fn apply(&self, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
+        match self {
+            ConnectedBackend::Kafka(k) => apply::apply(k, plan, progress).await,
+            ConnectedBackend::EventHubs(e) => apply::apply(e.as_ref(), plan, progress).await,
+        }
+    }
+}
