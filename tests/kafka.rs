@@ -33,7 +33,7 @@ fn apply_creates_topics_and_second_plan_is_in_sync() {
         .code(2)
         .stdout(predicate::str::contains("+ create"));
     let report = apply(&spec, &[]);
-    assert!(report.contains("Apply: 3 succeeded, 0 failed."), "{report}");
+    assert!(report.contains("Apply: 3 succeeded, 0 failed, 0 skipped."), "{report}");
     let plan = plan_json(&spec, &[]);
     let a = topic_plan(&plan, &format!("{p}a"));
     assert_eq!(a["action"], "unchanged", "{plan:#}");
@@ -330,7 +330,7 @@ fn apply_on_a_terminal_asks_and_only_yes_applies() {
 
     let (code, screen) = run("yes\n");
     assert_eq!(code, Some(0), "{screen}");
-    assert!(screen.contains("Apply: 1 succeeded, 0 failed."), "{screen}");
+    assert!(screen.contains("Apply: 1 succeeded, 0 failed, 0 skipped."), "{screen}");
     assert_eq!(topic_plan(&plan_json(&spec, &[]), &format!("{p}x"))["action"], "unchanged");
 }
 

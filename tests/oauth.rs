@@ -75,7 +75,7 @@ fn apply_over_oauthbearer_with_oidc_client_credentials() {
     let spec = ws.spec(&oauth_spec(&oidc_block(&idp), &format!("{}t", unique_prefix("oidc"))));
     let (code, stdout, stderr) = run(&["apply", "-e", "test", "--auto-approve"], &spec, &secret_env());
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("Apply: 1 succeeded, 0 failed."), "{stdout}");
+    assert!(stdout.contains("Apply: 1 succeeded, 0 failed, 0 skipped."), "{stdout}");
     let (code, stdout, stderr) = run(&["plan", "-e", "test", "--detailed-exitcode"], &spec, &secret_env());
     assert_eq!(code, 0, "a second plan is in sync:\n{stdout}\n{stderr}");
     assert!(idp.tokens_issued() >= 2, "each run fetched its own token");

@@ -32,7 +32,7 @@ fn apply_then_in_sync(spec: &std::path::Path, user: &str, password: &str) {
         .env("TF_PASSWORD", password)
         .assert()
         .success()
-        .stdout(predicate::str::contains("Apply: 1 succeeded, 0 failed."));
+        .stdout(predicate::str::contains("Apply: 1 succeeded, 0 failed, 0 skipped."));
     topicform()
         .args(["plan", "-e", "test", "--detailed-exitcode", "-f"])
         .arg(spec)
