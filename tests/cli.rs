@@ -137,6 +137,31 @@ fn unset_variable_fails_plan_with_its_name() {
 }
 
 #[test]
+fn unset_variables_in_oauth_token_endpoint_and_scope_are_located() {
+    let file = "tests/testdata/valid/unset_oauth_variables.yaml";
+    let at = |loc: &str, var: &str| format!("{file}:{loc}: environment variable `{var}` is not set");
+    topicform()
+        .args(["validate", "-f", file])
+        .env_remove("TF_TEST_IDP_URL")
+        .env_remove("TF_TEST_KAFKA_SCOPE")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(at("13:26", "TF_TEST_IDP_URL")))
+        .stderr(predicate::str::contains(at("16:18", "TF_TEST_KAFKA_SCOPE")))
+        .stderr(predicate::str::contains("2 warning(s)"));
+    // plan fails before connecting (the broker address is unreachable).
+    topicform()
+        .args(["plan", "-e", "oidc", "--timeout", "2", "-f", file])
+        .env_remove("TF_TEST_IDP_URL")
+        .env_remove("TF_TEST_KAFKA_SCOPE")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(at("13:26", "TF_TEST_IDP_URL")))
+        .stderr(predicate::str::contains(at("16:18", "TF_TEST_KAFKA_SCOPE")))
+        .stderr(predicate::str::contains("cannot reach").not());
+}
+
+#[test]
 fn event_hubs_plan_without_workload_identity_names_what_is_missing() {
     // The ARM backend itself is tested against the contract server in tests/eventhubs.rs.
     topicform()

@@ -49,7 +49,9 @@ impl LoadedSpec {
             return Err(findings);
         }
         let env = &self.spec.environments[env_name];
-        let cluster = expand_cluster(&env.cluster, vars);
+        let mut cluster = env.cluster.clone();
+        let unset = expand::expand_cluster(&mut cluster, vars);
+        debug_assert!(unset.is_empty(), "validation fails on unset variables first: {unset:?}");
         let cluster_id = env.cluster_id.as_deref().map(|id| expand::expand(id, vars).unwrap_or_else(|_| id.to_owned()));
         let service_managed = matches!(cluster, Cluster::Eventhubs(_));
         let mut topics = Vec::with_capacity(self.spec.topics.len());
@@ -64,26 +66,6 @@ impl LoadedSpec {
         }
         Ok((ResolvedEnvironment { name: env_name.to_owned(), cluster, prune: env.prune, cluster_id, topics }, findings))
     }
-}
-
-/// Expands `${VAR}` in every string of a cluster block. Validation has
-/// already failed on unset variables, so a failure here keeps the text.
-fn expand_cluster(cluster: &Cluster, vars: VarLookup) -> Cluster {
-    fn walk(v: &mut serde_json::Value, vars: VarLookup) {
-        match v {
-            serde_json::Value::String(s) => {
-                if let Ok(e) = expand::expand(s, vars) {
-                    *s = e;
-                }
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, vars)),
-            serde_json::Value::Object(o) => o.values_mut().for_each(|x| walk(x, vars)),
-            _ => {}
-        }
-    }
-    let mut json = serde_json::to_value(cluster).expect("cluster serialises");
-    walk(&mut json, vars);
-    serde_json::from_value(json).expect("an expanded cluster still deserialises")
 }
 
 impl EventHubsCluster {

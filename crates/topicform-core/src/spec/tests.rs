@@ -1,6 +1,7 @@
 //! Unit tests of loading, merging and validation, without files or brokers.
 
 use super::*;
+use model::Cluster;
 
 const SPEC: &str = r#"
 version: 1
@@ -79,4 +80,200 @@ fn the_same_finding_from_several_environments_is_reported_once() {
     let found = loaded.validate(&[], &no_vars, UnsetVars::Warn);
     let bad: Vec<_> = found.iter().filter(|l| l.finding.message.contains("`soon`")).collect();
     assert_eq!(bad.len(), 1, "{found:#?}");
+}
+
+/// Errors (message, line, column) of `validate` over `envs`.
+fn errors(text: &str, envs: &[&str]) -> Vec<(String, usize, usize)> {
+    let found = parse("t.yaml", text).unwrap().validate(envs, &no_vars, UnsetVars::Warn);
+    found
+        .into_iter()
+        .filter(|l| l.finding.is_error())
+        .map(|l| {
+            let (line, col) = l.line_col.unwrap();
+            (l.finding.message, line, col)
+        })
+        .collect()
+}
+
+#[test]
+fn value_checks_fire_in_a_spec_without_environments() {
+    let text = "version: 1\n\
+                defaults: { partitions: 0, replicationFactor: 1 }\n\
+                topics:\n  \
+                  orders: { replicationFactor: 0, config: { retention.ms: 7 days } }\n";
+    assert_eq!(
+        errors(text, &[]),
+        vec![
+            ("partitions must be between 1 and 2147483647, not 0".to_owned(), 2, 25),
+            ("replicationFactor must be between 1 and 32767, not 0".to_owned(), 4, 32),
+            (
+                "invalid value for `retention.ms`: `7 days` is not a duration; write milliseconds or a number with a unit: 500ms, 30s, 15m, 36h, 7d, 2w"
+                    .to_owned(),
+                4,
+                59
+            ),
+        ]
+    );
+}
+
+const TWO_ENVIRONMENTS: &str = r#"
+version: 1
+defaults: { partitions: 0, replicationFactor: 1 }
+environments:
+  local:
+    cluster: { type: kafka, bootstrapServers: ["localhost:9092"] }
+    defaults: { partitions: 3 }
+  prod:
+    cluster: { type: kafka, bootstrapServers: ["localhost:9093"] }
+    defaults: { partitions: 6, replicationFactor: 40000 }
+    topics:
+      orders: { config: { retention.ms: soon } }
+      ordrs: { partitions: 1 }
+topics:
+  orders: {}
+"#;
+
+#[test]
+fn value_checks_cover_values_no_checked_environment_uses() {
+    // Every environment overrides `defaults.partitions: 0`, and `-e local`
+    // does not check prod: each written value is checked all the same.
+    let expected = vec![
+        ("partitions must be between 1 and 2147483647, not 0".to_owned(), 3, 25),
+        ("replicationFactor must be between 1 and 32767, not 40000".to_owned(), 10, 51),
+        ("invalid value for `retention.ms`: `soon` is not a duration; write milliseconds or a number with a unit: 500ms, 30s, 15m, 36h, 7d, 2w".to_owned(), 12, 41),
+        ("environment `prod` overrides `ordrs`, which is not a topic of the spec".to_owned(), 13, 7),
+    ];
+    assert_eq!(errors(TWO_ENVIRONMENTS, &["local"]), expected);
+    assert_eq!(errors(TWO_ENVIRONMENTS, &[]), expected, "once each, with every environment checked");
+    // So an environment is not used while the spec holds an invalid value.
+    let loaded = parse("t.yaml", TWO_ENVIRONMENTS).unwrap();
+    assert_eq!(loaded.resolve("local", &no_vars).unwrap_err().len(), expected.len());
+}
+
+/// A `type: kafka` environment authenticating with OIDC, with `${VAR}` in
+/// the token endpoint and the scope.
+const OAUTH: &str = r#"
+version: 1
+defaults: { partitions: 1, replicationFactor: 1 }
+environments:
+  oidc:
+    cluster:
+      type: kafka
+      bootstrapServers: ["localhost:9092"]
+      sasl:
+        mechanism: OAUTHBEARER
+        oauth:
+          tokenEndpoint: "${IDP_URL}/token"
+          clientId: topicform
+          clientSecret: { env: IDP_SECRET }
+          scope: ${KAFKA_SCOPE}
+topics:
+  orders: {}
+"#;
+
+#[test]
+fn unset_variables_in_oauth_token_endpoint_and_scope_are_reported() {
+    let loaded = parse("t.yaml", OAUTH).unwrap();
+    let unset = |found: &[Located]| -> Vec<(Severity, String, (usize, usize))> {
+        found.iter().map(|l| (l.finding.severity, l.finding.message.clone(), l.line_col.unwrap())).collect()
+    };
+    let message = |var: &str| format!("environment variable `{var}` is not set (used by environment `oidc`)");
+    assert_eq!(
+        unset(&loaded.validate(&[], &no_vars, UnsetVars::Warn)),
+        vec![(Severity::Warning, message("IDP_URL"), (12, 26)), (Severity::Warning, message("KAFKA_SCOPE"), (15, 18))]
+    );
+    assert_eq!(
+        unset(&loaded.resolve("oidc", &no_vars).unwrap_err()),
+        vec![(Severity::Error, message("IDP_URL"), (12, 26)), (Severity::Error, message("KAFKA_SCOPE"), (15, 18))]
+    );
+    let vars = |name: &str| match name {
+        "IDP_URL" => Some("https://idp.example".to_owned()),
+        "KAFKA_SCOPE" => Some("kafka".to_owned()),
+        _ => None,
+    };
+    let (env, warnings) = loaded.resolve("oidc", &vars).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let Cluster::Kafka(k) = env.cluster else { panic!("a kafka cluster") };
+    let oauth = k.sasl.unwrap().oauth.unwrap();
+    assert_eq!(oauth.token_endpoint.as_deref(), Some("https://idp.example/token"));
+    assert_eq!(oauth.scope.as_deref(), Some("kafka"));
+}
+
+/// Every string of a cluster block holding its own `${U<n>}` on its own line.
+const EVERY_CLUSTER_STRING: &str = r#"
+version: 1
+defaults: { partitions: 1, replicationFactor: 1 }
+environments:
+  k:
+    clusterId: "${U1}"
+    cluster:
+      type: kafka
+      bootstrapServers: ["${U2}"]
+      tls:
+        caFile: "${U3}"
+        certFile: "${U4}"
+        key: { file: "${U5}" }
+      sasl:
+        mechanism: OAUTHBEARER
+        username: { env: "${U6}" }
+        password: { env: "${U7}" }
+        oauth:
+          tokenEndpoint: "${U8}"
+          credential: azureCli
+          scope: "${U9}"
+          clientId: "${U10}"
+          clientSecret: { env: "${U11}" }
+          tenantId: "${U12}"
+          authorityHost: "${U13}"
+      clientConfig:
+        client.rack: "${U14}"
+  eh:
+    cluster:
+      type: eventhubs
+      namespace: "${U15}"
+      tier: premium
+      subscriptionId: "${U16}"
+      resourceGroup: "${U17}"
+      management:
+        credential: clientSecret
+        tenantId: "${U18}"
+        clientId: "${U19}"
+        clientSecret: { file: "${U20}" }
+      kafka:
+        mechanism: PLAIN
+        connectionString: { env: "${U21}" }
+      armEndpoint: "${U22}"
+      authorityHost: "${U23}"
+      bootstrapServers: ["${U24}"]
+      tls:
+        caFile: "${U25}"
+        certFile: "${U26}"
+        key: { env: "${U27}" }
+topics:
+  orders: {}
+"#;
+
+#[test]
+fn every_string_expansion_reaches_is_checked_for_unset_variables_where_it_is_written() {
+    let loaded = parse("t.yaml", EVERY_CLUSTER_STRING).unwrap();
+    let found = loaded.validate(&[], &no_vars, UnsetVars::Warn);
+    let mut named: Vec<(String, usize)> = found
+        .iter()
+        .filter(|l| l.finding.message.contains("is not set"))
+        .map(|l| (l.finding.message.split('`').nth(1).unwrap().to_owned(), l.line_col.unwrap().0))
+        .collect();
+    named.sort_by_key(|(var, _)| var[1..].parse::<usize>().unwrap());
+    let expected: Vec<(String, usize)> = (1..=27)
+        .map(|n| {
+            let var = format!("U{n}");
+            let line = EVERY_CLUSTER_STRING.lines().position(|l| l.contains(&format!("${{{var}}}"))).unwrap() + 1;
+            (var, line)
+        })
+        .collect();
+    assert_eq!(named, expected);
+    // They are the strings resolution expands: the walker visits 26 in the
+    // two cluster blocks; `clusterId` is the 27th.
+    let walked: usize =
+        loaded.spec.environments.values().map(|e| expand::cluster_strings_mut(&mut e.cluster.clone()).len()).sum();
+    assert_eq!(walked, 26);
 }

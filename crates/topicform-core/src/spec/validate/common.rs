@@ -1,0 +1,202 @@
+//! Checks every spec gets, whatever its environments' clusters: version,
+//! names, every value as written, `${VAR}` references and the merged topics
+//! of each checked environment.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::super::expand;
+use super::super::finding::{Finding, Pointer, Seg};
+use super::super::model::{Environment, Spec, TopicSettings};
+use super::super::resolve::Effective;
+use super::super::values;
+use super::{is_internal_topic, UnsetVars, VarLookup};
+
+static TOPIC_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9._-]{1,249}$").unwrap());
+
+/// What does not depend on an environment: the version, names, and every
+/// value written in the spec.
+pub(super) fn check_spec(spec: &Spec, out: &mut Vec<Finding>) {
+    check_version(spec, out);
+    check_topic_names(spec, out);
+    check_override_names(spec, out);
+    for (base, settings) in written_settings(spec) {
+        check_written_values(&base, &settings, out);
+    }
+}
+
+fn check_version(spec: &Spec, out: &mut Vec<Finding>) {
+    if spec.version != 1 {
+        out.push(
+            Finding::error(Pointer::value(["version"]), format!("unsupported spec version {}", spec.version))
+                .help("this topicform reads spec version 1; write `version: 1`"),
+        );
+    }
+}
+
+fn check_topic_names(spec: &Spec, out: &mut Vec<Finding>) {
+    let mut by_metric_name: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (name, topic) in &spec.topics {
+        let at = Pointer::key(["topics", name.as_str()]);
+        if !TOPIC_NAME.is_match(name) || name == "." || name == ".." {
+            out.push(
+                Finding::error(at.clone(), format!("invalid topic name `{name}`"))
+                    .help("topic names are 1-249 characters of A-Z, a-z, 0-9, `.`, `_` and `-`, and not `.` or `..`"),
+            );
+        } else if is_internal_topic(name) {
+            out.push(
+                Finding::error(at.clone(), format!("`{name}` is an internal topic"))
+                    .help("topics starting with `__` or `_confluent`, and `_schemas`, belong to Kafka and its tools; remove it from the spec"),
+            );
+        }
+        by_metric_name.entry(name.replace('.', "_")).or_default().push(name);
+        for (i, group) in topic.consumers.iter().enumerate() {
+            if group.trim().is_empty() {
+                let mut p = Pointer::value(["topics", name.as_str(), "consumers"]);
+                p.path.push(Seg::Index(i));
+                out.push(Finding::error(p, "empty consumer group name"));
+            }
+        }
+    }
+    for names in by_metric_name.values().filter(|n| n.len() > 1) {
+        for name in &names[1..] {
+            out.push(
+                Finding::warning(
+                    Pointer::key(["topics", *name]),
+                    format!(
+                        "topic `{name}` collides with `{}` in Kafka metrics (`.` and `_` map to the same name)",
+                        names[0]
+                    ),
+                )
+                .help("rename one of them; metrics and quotas of the two topics will mix"),
+            );
+        }
+    }
+}
+
+/// Every environment's topic overrides name topics of the spec.
+fn check_override_names(spec: &Spec, out: &mut Vec<Finding>) {
+    for (name, env) in &spec.environments {
+        for topic in env.topics.keys().filter(|t| !spec.topics.contains_key(*t)) {
+            out.push(
+                Finding::error(
+                    Pointer::key(["environments", name.as_str(), "topics", topic.as_str()]),
+                    format!("environment `{name}` overrides `{topic}`, which is not a topic of the spec"),
+                )
+                .help("add it under the top-level `topics:` or fix the name"),
+            );
+        }
+    }
+}
+
+/// Every set of topic settings written in the spec, with the path it lives
+/// at: `defaults`, each topic, and each environment's `defaults` and topic
+/// overrides.
+fn written_settings(spec: &Spec) -> Vec<(Vec<String>, TopicSettings)> {
+    let mut all = vec![(vec!["defaults".to_owned()], spec.defaults.clone())];
+    for (name, t) in &spec.topics {
+        all.push((vec!["topics".into(), name.clone()], t.settings()));
+    }
+    for (env_name, env) in &spec.environments {
+        all.push((vec!["environments".into(), env_name.clone(), "defaults".into()], env.defaults.clone()));
+        for (name, o) in &env.topics {
+            all.push((vec!["environments".into(), env_name.clone(), "topics".into(), name.clone()], o.clone()));
+        }
+    }
+    all
+}
+
+/// Checks values where they are written, so a value no checked environment
+/// uses (or a spec without environments) is still refused. Config values
+/// with `${VAR}` are checked by each environment, once expanded.
+fn check_written_values(base: &[String], settings: &TopicSettings, out: &mut Vec<Finding>) {
+    let at = |key: &str| Pointer::value(base.iter().map(String::as_str).chain([key]));
+    // Counts the Kafka protocol can carry (INT32 and INT16), and at least one.
+    if let Some(p) = settings.partitions.filter(|p| *p == 0 || *p > i32::MAX as u32) {
+        out.push(Finding::error(at("partitions"), format!("partitions must be between 1 and {}, not {p}", i32::MAX)));
+    }
+    if let Some(r) = settings.replication_factor.filter(|r| *r == 0 || *r > i16::MAX as u16) {
+        out.push(Finding::error(
+            at("replicationFactor"),
+            format!("replicationFactor must be between 1 and {}, not {r}", i16::MAX),
+        ));
+    }
+    for (key, value) in settings.config.iter().filter(|(_, v)| !v.0.contains("${")) {
+        let at = Pointer::value(base.iter().map(String::as_str).chain(["config", key.as_str()]));
+        out.extend(invalid_config_value(key, &value.0, at));
+    }
+}
+
+/// An error when `value` is not a valid value of config `key`.
+fn invalid_config_value(key: &str, value: &str, at: Pointer) -> Option<Finding> {
+    let why = values::normalise(key, value).err()?;
+    Some(Finding::error(at, format!("invalid value for `{key}`: {why}")))
+}
+
+/// The merged topics of environment `env_name`: each needs a partition
+/// count, and its config values, `${VAR}` expanded, must be set and valid.
+/// Findings the written values already gave are merged by `validate`.
+pub(super) fn check_effective_topics(
+    env_name: &str,
+    topics: &[(&String, Effective)],
+    unset: UnsetVars,
+    out: &mut Vec<Finding>,
+) {
+    for (topic, eff) in topics {
+        for (key, v) in &eff.config {
+            if v.value.contains("${") {
+                for var in expand::required_vars(&v.value) {
+                    out.push(unset_variable(v.at.clone(), &var, env_name, unset));
+                }
+            } else {
+                out.extend(invalid_config_value(key, &v.value, v.at.clone()));
+            }
+        }
+        if eff.partitions.is_none() {
+            out.push(
+                Finding::error(
+                    Pointer::key(["topics", topic.as_str()]),
+                    format!("topic `{topic}` has no partition count in environment `{env_name}`"),
+                )
+                .help("set `partitions` on the topic or in `defaults`"),
+            );
+        }
+    }
+}
+
+/// Unset variables in environment `name`'s `clusterId` and cluster block.
+/// The cluster's strings are the ones resolution expands
+/// ([`expand::expand_cluster`]), so nothing expanded goes unchecked.
+pub(super) fn check_variables(
+    name: &str,
+    env: &Environment,
+    vars: VarLookup,
+    unset: UnsetVars,
+    out: &mut Vec<Finding>,
+) {
+    let mut found: Vec<(Vec<String>, String)> = Vec::new();
+    if let Some(Err(missing)) = env.cluster_id.as_deref().map(|id| expand::expand(id, vars)) {
+        found.extend(missing.into_iter().map(|var| (vec!["clusterId".to_owned()], var)));
+    }
+    let mut cluster = env.cluster.clone();
+    for u in expand::expand_cluster(&mut cluster, vars) {
+        found.push(([vec!["cluster".to_owned()], u.path].concat(), u.name));
+    }
+    for (path, var) in found {
+        let at = Pointer::value(["environments", name].into_iter().chain(path.iter().map(String::as_str)));
+        out.push(unset_variable(at, &var, name, unset));
+    }
+}
+
+/// An unset `${VAR}`: a warning for `validate`, an error when the
+/// environment is about to be used.
+fn unset_variable(at: Pointer, var: &str, env_name: &str, unset: UnsetVars) -> Finding {
+    let message = format!("environment variable `{var}` is not set (used by environment `{env_name}`)");
+    let finding = match unset {
+        UnsetVars::Warn => Finding::warning(at, message),
+        UnsetVars::Fail => Finding::error(at, message),
+    };
+    finding.help(format!("export {var}=... or write `${{{var}:-default}}`"))
+}

@@ -1,0 +1,88 @@
+//! Offline checks of a spec: everything that can be known without a cluster.
+//! Pure: variables come in through a lookup function, findings go out with
+//! YAML paths.
+//!
+//! Split by concern:
+//! - [`common`]: what every spec holds. Values are checked where they are
+//!   written (`defaults`, `topics`, every environment's `defaults` and topic
+//!   overrides), whether or not an environment is checked or uses them; each
+//!   checked environment adds its `${VAR}` references and merged topics.
+//! - [`kafka`]: a `type: kafka` environment: connection, authentication,
+//!   replication factors, topic config keys.
+//! - [`eventhubs`]: a `type: eventhubs` environment: namespace,
+//!   authentication, and the tier's limits.
+
+mod common;
+mod eventhubs;
+mod kafka;
+
+use super::finding::{Finding, Pointer};
+use super::model::{Cluster, Environment, Spec};
+use super::resolve::{effective, Effective};
+
+/// A variable lookup (`std::env::var` in the CLI, a map in tests).
+pub type VarLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// How strictly unset `${VAR}` references are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetVars {
+    /// `validate`: name them as warnings, so CI can validate every
+    /// environment without production variables.
+    Warn,
+    /// `plan`, `apply`, ...: the environment is about to be used.
+    Fail,
+}
+
+/// True for topics Kafka and its ecosystem own (`__consumer_offsets`,
+/// `_schemas`, `_confluent-*`). topicform never touches them.
+pub fn is_internal_topic(name: &str) -> bool {
+    name.starts_with("__") || name == "_schemas" || name.starts_with("_confluent")
+}
+
+/// Checks the whole spec, every value written in it, and each environment
+/// in `envs` (all when empty).
+pub fn validate(spec: &Spec, envs: &[&str], vars: VarLookup, unset: UnsetVars) -> Vec<Finding> {
+    let mut out = Vec::new();
+    common::check_spec(spec, &mut out);
+    for (name, env) in &spec.environments {
+        if envs.is_empty() || envs.contains(&name.as_str()) {
+            check_environment(spec, name, env, vars, unset, &mut out);
+        }
+    }
+    // The same finding from several environments (a key in `defaults`), or
+    // from the written value and an environment's merged one, once.
+    let mut seen = Vec::new();
+    out.retain(|f| {
+        let key = (f.severity, f.message.clone(), f.at.clone());
+        let fresh = !seen.contains(&key);
+        if fresh {
+            seen.push(key);
+        }
+        fresh
+    });
+    out
+}
+
+/// The checks of one environment: the common ones, then its cluster type's.
+fn check_environment(
+    spec: &Spec,
+    name: &str,
+    env: &Environment,
+    vars: VarLookup,
+    unset: UnsetVars,
+    out: &mut Vec<Finding>,
+) {
+    let env_path = |rest: &[&str]| {
+        let mut p = vec!["environments", name];
+        p.extend_from_slice(rest);
+        Pointer::value(p)
+    };
+    common::check_variables(name, env, vars, unset, out);
+    let topics: Vec<(&String, Effective)> =
+        spec.topics.keys().map(|t| (t, effective(spec, name, env, t, vars))).collect();
+    common::check_effective_topics(name, &topics, unset, out);
+    match &env.cluster {
+        Cluster::Kafka(k) => kafka::check(name, k, &topics, &env_path, out),
+        Cluster::Eventhubs(eh) => eventhubs::check(name, eh, &topics, &env_path, out),
+    }
+}
