@@ -79,7 +79,6 @@ pub enum Error {
     Secret {
         /// `env NAME` or `file PATH`, never the value.
         reference: String,
-        /// Why.
         reason: String,
     },
 
@@ -120,7 +119,6 @@ pub enum Error {
         help("you are pointing at the wrong cluster; check the bootstrap servers, or update `clusterId` if the cluster was rebuilt")
     )]
     ClusterIdMismatch {
-        /// Environment.
         env: String,
         /// Pinned id.
         expected: String,
@@ -168,7 +166,6 @@ pub enum Error {
     ReadPlan {
         /// Plan file.
         path: String,
-        /// Why.
         reason: String,
     },
 
@@ -224,7 +221,6 @@ pub enum Error {
     CheckFailed {
         /// The failing step.
         step: String,
-        /// Why.
         cause: String,
         /// What to do.
         fix: String,
@@ -262,7 +258,6 @@ pub enum Error {
     #[error("environment `{env}`: namespace `{namespace}` refused: {problem}")]
     #[diagnostic(code(topicform::eventhubs::namespace), help("{help}; nothing was changed"))]
     NamespaceRefused {
-        /// Environment.
         env: String,
         /// Namespace name.
         namespace: String,
@@ -280,7 +275,6 @@ pub enum Error {
         help("change the spec (fewer topics or partitions, shorter retention), raise the namespace's capacity, or move topics to another namespace; then plan again")
     )]
     EventHubsLimits {
-        /// Environment.
         env: String,
         /// Namespace name.
         namespace: String,

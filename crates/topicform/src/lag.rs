@@ -16,7 +16,7 @@ use crate::{Error, Result};
 use topicform_core::spec::{ResolvedEnvironment, Spec};
 
 /// Version of the JSON output.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// Lag of every group asked for.
 #[derive(Debug, Clone, Serialize)]
@@ -48,7 +48,6 @@ pub struct GroupLag {
 /// One partition of one topic, for one group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartitionLag {
-    /// Topic.
     pub topic: String,
     /// Partition id.
     pub partition: i32,

@@ -79,7 +79,7 @@ pub async fn make_plan(
 }
 
 /// Reads a plan written by `plan --out`.
-pub fn read_plan(path: &Path) -> Result<Plan> {
+pub(crate) fn read_plan(path: &Path) -> Result<Plan> {
     let shown = path.display().to_string();
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::ReadPlan { path: shown.clone(), reason: e.to_string() })?;

@@ -18,7 +18,7 @@ impl SecretString {
     }
 
     /// The value itself. Call sites are the only places a secret leaves.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

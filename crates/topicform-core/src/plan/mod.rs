@@ -49,7 +49,6 @@ pub enum Change {
     /// Create the topic.
     #[serde(rename_all = "camelCase")]
     CreateTopic {
-        /// Partitions.
         partitions: u32,
         /// Replication factor (absent where service-managed).
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +65,6 @@ pub enum Change {
     },
     /// Set a config key.
     SetConfig {
-        /// Key.
         key: String,
         /// Current effective value, if the broker reported one.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,7 +74,6 @@ pub enum Change {
     },
     /// Remove a topic-level config override (back to the broker default).
     DeleteConfig {
-        /// Key.
         key: String,
         /// Current override.
         current: String,
@@ -89,7 +86,6 @@ pub enum Change {
 /// this plan leaves alone (no `--prune-config`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drift {
-    /// Key.
     pub key: String,
     /// Value on the cluster.
     pub value: String,

@@ -58,7 +58,7 @@ impl ClusterState {
     /// differs from the cluster's is stale. Topics the plan does not touch
     /// are left out, so unrelated activity on a shared cluster does not
     /// invalidate it.
-    pub fn fingerprint<'a>(&self, topics: impl IntoIterator<Item = &'a str>) -> String {
+    pub(crate) fn fingerprint<'a>(&self, topics: impl IntoIterator<Item = &'a str>) -> String {
         let mut names: Vec<&str> = topics.into_iter().collect();
         names.sort_unstable();
         names.dedup();

@@ -8,7 +8,7 @@ use super::model::{
 
 /// Expands every `${...}` in `text`. Returns the names of unset variables
 /// (without a default) as the error, all of them at once.
-pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Vec<String>> {
+pub(crate) fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Vec<String>> {
     let mut out = String::with_capacity(text.len());
     let mut unset = Vec::new();
     let mut rest = text;
@@ -51,7 +51,7 @@ pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Str
 }
 
 /// Names of the variables `text` refers to without a default.
-pub fn required_vars(text: &str) -> Vec<String> {
+pub(crate) fn required_vars(text: &str) -> Vec<String> {
     match expand(text, &|_| None) {
         Ok(_) => Vec::new(),
         Err(names) => names,
@@ -61,7 +61,7 @@ pub fn required_vars(text: &str) -> Vec<String> {
 /// A `${VAR}` with neither a value nor a default, and the path (under
 /// `cluster:`) of the string that refers to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnsetVar {
+pub(crate) struct UnsetVar {
     /// Keys from the cluster block down to the string, e.g. `sasl.oauth.scope`.
     pub path: Vec<String>,
     /// The variable's name.
@@ -72,7 +72,7 @@ pub struct UnsetVar {
 /// A string with an unset variable keeps its text; each unset variable is
 /// returned with its string's path. Validation reports that list and
 /// resolution uses the expanded block, so what is expanded is what is checked.
-pub fn expand_cluster(cluster: &mut Cluster, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<UnsetVar> {
+pub(crate) fn expand_cluster(cluster: &mut Cluster, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<UnsetVar> {
     let mut unset = Vec::new();
     for (path, text) in cluster_strings_mut(cluster) {
         match expand(text, lookup) {
@@ -91,7 +91,7 @@ pub fn expand_cluster(cluster: &mut Cluster, lookup: &dyn Fn(&str) -> Option<Str
 ///
 /// Each struct is taken apart without `..`, so a field added to the model
 /// does not compile until it is listed here or named as holding no string.
-pub fn cluster_strings_mut(cluster: &mut Cluster) -> Vec<(Vec<String>, &mut String)> {
+pub(crate) fn cluster_strings_mut(cluster: &mut Cluster) -> Vec<(Vec<String>, &mut String)> {
     let mut out = Strings(Vec::new());
     match cluster {
         Cluster::Kafka(KafkaCluster { bootstrap_servers, tls, sasl, client_config }) => {

@@ -60,12 +60,6 @@ impl Pointer {
     {
         Pointer { at_key: true, ..Pointer::value(keys) }
     }
-
-    /// Dotted form for messages, e.g. `environments.prod.cluster.tier`.
-    pub fn dotted(&self) -> String {
-        let parts: Vec<String> = self.path.iter().map(Seg::to_string).collect();
-        parts.join(".")
-    }
 }
 
 /// One thing validation found.

@@ -3,7 +3,7 @@
 //! error: brokers and plugins may add keys this list does not know.
 
 /// Every topic config Kafka 4.1 documents.
-pub const TOPIC_CONFIG_KEYS: &[&str] = &[
+pub(crate) const TOPIC_CONFIG_KEYS: &[&str] = &[
     "cleanup.policy",
     "compression.gzip.level",
     "compression.lz4.level",
@@ -40,7 +40,7 @@ pub const TOPIC_CONFIG_KEYS: &[&str] = &[
 ];
 
 /// The known key closest to `key`, if it is a plausible typo of it.
-pub fn suggestion(key: &str) -> Option<&'static str> {
+pub(crate) fn suggestion(key: &str) -> Option<&'static str> {
     TOPIC_CONFIG_KEYS.iter().map(|k| (edit_distance(key, k), *k)).filter(|(d, _)| *d <= 3).min().map(|(_, k)| k)
 }
 

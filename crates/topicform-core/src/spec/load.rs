@@ -246,7 +246,7 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
 
 /// Replaces literal values of secret fields (`password: hunter2`, also in
 /// flow style) with `*`, byte for byte. References (`{ env: ... }`) stay.
-pub fn mask_literal_secrets(text: &str) -> String {
+pub(crate) fn mask_literal_secrets(text: &str) -> String {
     static LITERAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             r#"\b(?:username|password|key|clientSecret|connectionString)\s*:[ \t]*([^{\s,}\]#][^,}\]\n#]*)"#,
@@ -327,7 +327,7 @@ impl LoadedSpec {
     /// Resolves a finding's YAML path to a location in the file. A path that
     /// does not exist (a default that was never written) points at its
     /// deepest existing parent.
-    pub fn locate(&self, finding: Finding) -> Located {
+    pub(crate) fn locate(&self, finding: Finding) -> Located {
         let mut node = &self.root;
         let mut marker = node.span().start().copied();
         let mut len = 1;

@@ -13,7 +13,7 @@ use super::values;
 
 /// A value and the place in the spec that set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sourced<T> {
+pub(crate) struct Sourced<T> {
     /// The value.
     pub value: T,
     /// Where it was written.
@@ -22,7 +22,7 @@ pub struct Sourced<T> {
 
 /// Merged settings of one topic in one environment, before normalisation.
 #[derive(Debug, Clone, Default)]
-pub struct Effective {
+pub(crate) struct Effective {
     /// Partition count, if any layer set one.
     pub partitions: Option<Sourced<u32>>,
     /// Replication factor, if any layer set one.
@@ -56,7 +56,7 @@ fn child(base: &[String], key: &str) -> Pointer {
 /// Merges the layers of `topic` in environment `env_name`. Config values
 /// get `${VAR}` expanded; one with an unset variable keeps its text (and
 /// validation names the variable).
-pub fn effective(
+pub(crate) fn effective(
     spec: &Spec,
     env_name: &str,
     env: &Environment,
@@ -121,7 +121,11 @@ impl ResolvedEnvironment {
 /// Builds a desired topic from merged settings. Validation has already
 /// checked that partitions exist and values normalise; anything missing here
 /// is reported as `Err` with the reason.
-pub fn desired_topic(name: &str, eff: &Effective, service_managed_replication: bool) -> Result<DesiredTopic, String> {
+pub(crate) fn desired_topic(
+    name: &str,
+    eff: &Effective,
+    service_managed_replication: bool,
+) -> Result<DesiredTopic, String> {
     let partitions =
         eff.partitions.as_ref().map(|p| p.value).ok_or_else(|| format!("topic `{name}` has no partition count"))?;
     let replication_factor = if service_managed_replication {

@@ -89,4 +89,4 @@ impl TierLimits {
 
 /// Topic config keys that map onto an event hub's ARM properties. Any other
 /// key cannot be honoured on Event Hubs.
-pub const MAPPED_CONFIG_KEYS: [&str; 3] = ["retention.ms", "cleanup.policy", "delete.retention.ms"];
+pub(crate) const MAPPED_CONFIG_KEYS: [&str; 3] = ["retention.ms", "cleanup.policy", "delete.retention.ms"];

@@ -24,7 +24,8 @@ mod report;
 
 use std::collections::BTreeMap;
 
-pub use report::{describe, ApplyReport, Outcome, Status};
+pub(crate) use report::describe;
+pub use report::{ApplyReport, Outcome, Status};
 use topicform_core::plan::{Change, Plan};
 use topicform_core::spec::is_internal_topic;
 
@@ -68,7 +69,7 @@ pub enum ConfigOp {
 
 /// What a backend answers for one topic of a batch: `Err` holds the
 /// cluster's own message.
-pub type WriteResult = (String, std::result::Result<(), String>);
+pub(crate) type WriteResult = (String, std::result::Result<(), String>);
 
 /// The four primitive writes, in the order apply runs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -60,7 +60,7 @@ impl ApplyReport {
 
 /// The report's words for a step; `detail` is the step's per-topic part
 /// (`3 → 6` for partitions, `set a, reset b to the default` for configs).
-pub fn describe(step: Step, detail: &str) -> String {
+pub(crate) fn describe(step: Step, detail: &str) -> String {
     match step {
         Step::Create => "create".into(),
         Step::AddPartitions => format!("add partitions {detail}"),

@@ -22,12 +22,12 @@ use crate::secret::SecretString;
 use crate::{Error, Result};
 use topicform_core::spec::model::{AzureCredentialKind, EventHubsCluster, OAuthBearer, SecretRef};
 
-pub use sources::Source;
+pub(crate) use sources::Source;
 
 /// Scope of an Azure Resource Manager token.
-pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
+pub(crate) const ARM_SCOPE: &str = "https://management.azure.com/.default";
 /// Public-cloud Entra ID authority.
-pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+pub(crate) const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 /// Variables AKS workload identity injects (DESIGN section 6).
 pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 /// Tenant of the identity.
@@ -39,10 +39,10 @@ pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
 /// Client secret of an app registration (`credential: clientSecret`).
 pub const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 /// Base URL of the managed-identity (IMDS) endpoint, as the Azure SDKs read it.
-pub const AZURE_IMDS_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+pub(crate) const AZURE_IMDS_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
 
 /// The OAUTHBEARER scope of an Event Hubs namespace.
-pub fn event_hubs_scope(namespace: &str) -> String {
+pub(crate) fn event_hubs_scope(namespace: &str) -> String {
     format!("https://{namespace}.servicebus.windows.net/.default")
 }
 
@@ -74,7 +74,7 @@ impl AccessToken {
     }
 
     /// Time left before expiry (zero when expired).
-    pub fn remaining(&self) -> Duration {
+    pub(crate) fn remaining(&self) -> Duration {
         self.expires_at.duration_since(SystemTime::now()).unwrap_or_default()
     }
 }
@@ -116,7 +116,7 @@ impl Credential {
 
     /// How topicform gets its Azure Resource Manager token: the spec's
     /// `management:` block, defaulting to what the environment offers.
-    pub fn for_management(cluster: &EventHubsCluster) -> Result<Credential> {
+    pub(crate) fn for_management(cluster: &EventHubsCluster) -> Result<Credential> {
         let m = cluster.management.as_ref();
         let azure = AzureIdentity {
             tenant_id: m.and_then(|m| m.tenant_id.clone()),
@@ -133,7 +133,7 @@ impl Credential {
 
     /// How a service (and `check`) authenticates to an Event Hubs Kafka
     /// endpoint with OAUTHBEARER: its own identity from `AZURE_*` variables.
-    pub fn for_event_hubs_kafka(cluster: &EventHubsCluster) -> Result<Credential> {
+    pub(crate) fn for_event_hubs_kafka(cluster: &EventHubsCluster) -> Result<Credential> {
         let azure = AzureIdentity { authority_host: cluster.authority_host.clone(), ..AzureIdentity::default() };
         let source = match cluster.kafka.as_ref().and_then(|k| k.credential) {
             Some(kind) => Source::azure(kind, &azure)?,
@@ -143,13 +143,13 @@ impl Credential {
     }
 
     /// The token source of a `type: kafka` cluster's `sasl.oauth` block.
-    pub fn for_kafka_oauth(oauth: &OAuthBearer, extra_ca: Option<&str>) -> Result<Credential> {
+    pub(crate) fn for_kafka_oauth(oauth: &OAuthBearer, extra_ca: Option<&str>) -> Result<Credential> {
         Credential::new(Source::from_oauth_block(oauth)?, extra_ca)
     }
 
     /// A service's identity as its `AZURE_*` variables describe it (the
     /// pod's view, for `check --from-env`).
-    pub fn from_azure_env(extra_ca: Option<&str>) -> Result<Credential> {
+    pub(crate) fn from_azure_env(extra_ca: Option<&str>) -> Result<Credential> {
         Credential::new(Source::from_azure_env(&AzureIdentity::default())?, extra_ca)
     }
 
@@ -171,7 +171,7 @@ impl Credential {
     }
 
     /// A new token for `scope`, bypassing the cache.
-    pub async fn fetch(&self, scope: &str) -> Result<AccessToken> {
+    pub(crate) async fn fetch(&self, scope: &str) -> Result<AccessToken> {
         self.inner.source.fetch(&self.inner.http, scope).await
     }
 }
@@ -237,7 +237,7 @@ pub struct AzureIdentity {
 /// The HTTP client for token endpoints and ARM: OpenSSL TLS with the system
 /// store plus `extra_ca` (a PEM file) when given, timeouts, a user agent
 /// naming topicform.
-pub fn http_client_with_ca(extra_ca: Option<&str>) -> Result<reqwest::Client> {
+pub(crate) fn http_client_with_ca(extra_ca: Option<&str>) -> Result<reqwest::Client> {
     build(client_builder(extra_ca)?)
 }
 
@@ -275,7 +275,7 @@ fn build(builder: reqwest::ClientBuilder) -> Result<reqwest::Client> {
 /// Parses an endpoint URL from the spec or the environment: `https://`, or
 /// `http://` for loopback addresses only (local test servers), so a token
 /// never crosses a network in clear.
-pub fn endpoint_url(value: &str, field: &str) -> Result<reqwest::Url> {
+pub(crate) fn endpoint_url(value: &str, field: &str) -> Result<reqwest::Url> {
     let invalid = |why: String| Error::Token {
         source_name: field.to_owned(),
         message: format!("`{value}` {why}"),
@@ -299,7 +299,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 }
 
 /// The Entra ID credential kinds as written in the spec.
-pub fn kind_name(kind: AzureCredentialKind) -> &'static str {
+pub(crate) fn kind_name(kind: AzureCredentialKind) -> &'static str {
     match kind {
         AzureCredentialKind::WorkloadIdentity => "workloadIdentity",
         AzureCredentialKind::ManagedIdentity => "managedIdentity",

@@ -157,7 +157,7 @@ impl Source {
 
     /// What the environment offers, in the order the Azure SDKs try it:
     /// workload identity, client secret, managed identity.
-    pub fn from_azure_env(azure: &AzureIdentity) -> Result<Source> {
+    pub(crate) fn from_azure_env(azure: &AzureIdentity) -> Result<Source> {
         let kind = if env_var(AZURE_FEDERATED_TOKEN_FILE).is_some() {
             AzureCredentialKind::WorkloadIdentity
         } else if azure.client_secret.is_some() || env_var(AZURE_CLIENT_SECRET).is_some() {
@@ -170,7 +170,7 @@ impl Source {
 
     /// The source a `sasl.oauth` block describes: a generic OIDC token
     /// endpoint, or an Entra ID credential.
-    pub fn from_oauth_block(oauth: &OAuthBearer) -> Result<Source> {
+    pub(crate) fn from_oauth_block(oauth: &OAuthBearer) -> Result<Source> {
         match (&oauth.token_endpoint, oauth.credential) {
             (Some(url), _) => Ok(Source::Oidc {
                 token_url: endpoint_url(url, "sasl.oauth.tokenEndpoint")?,
@@ -199,7 +199,7 @@ impl Source {
     }
 
     /// A new token for `scope`.
-    pub async fn fetch(&self, http: &reqwest::Client, scope: &str) -> Result<AccessToken> {
+    pub(crate) async fn fetch(&self, http: &reqwest::Client, scope: &str) -> Result<AccessToken> {
         let fallback_subject = match self {
             Source::ClientSecret { client_id, .. }
             | Source::WorkloadIdentity { client_id, .. }
@@ -403,7 +403,7 @@ fn number(v: Option<&Value>) -> Option<u64> {
 
 /// A claim of a JWT's payload, without verifying it (only for scheduling
 /// and naming; the broker and ARM verify).
-pub fn jwt_claim(token: &str, claim: &str) -> Option<Value> {
+pub(crate) fn jwt_claim(token: &str, claim: &str) -> Option<Value> {
     let payload = token.split('.').nth(1)?;
     let mut b64: String = payload
         .chars()

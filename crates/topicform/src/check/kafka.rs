@@ -341,7 +341,7 @@ fn classify_roundtrip(what: &str, target: &Connection, topic: &str) -> Step {
 
 impl Status {
     /// A single character for text output.
-    pub fn mark(self) -> &'static str {
+    pub(crate) fn mark(self) -> &'static str {
         match self {
             Status::Ok => "✓",
             Status::Failed => "✗",

@@ -30,7 +30,6 @@ pub enum Status {
 pub struct Step {
     /// `preflight`, `dns`, `tcp`, `tls`, `sasl`, `metadata` or `roundtrip`.
     pub name: &'static str,
-    /// Outcome.
     pub status: Status,
     /// What was found.
     pub detail: String,
@@ -90,7 +89,7 @@ pub struct Report {
 
 impl Report {
     /// True when no step failed.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.steps.iter().all(|s| s.status != Status::Failed)
     }
 }

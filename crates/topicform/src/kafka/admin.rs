@@ -92,7 +92,7 @@ impl Request {
 
 /// Why one topic's part of a request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicError {
+pub(crate) struct TopicError {
     /// The Kafka error code.
     pub code: RDKafkaRespErr,
     /// The broker's message, or the code's description when it sent none.
@@ -101,7 +101,7 @@ pub struct TopicError {
 
 /// Why a request failed as a whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestError {
+pub(crate) struct RequestError {
     /// Whether sending the same request again may succeed.
     pub retriable: bool,
     /// librdkafka's or the broker's message.
@@ -109,7 +109,7 @@ pub struct RequestError {
 }
 
 /// Each topic's outcome.
-pub type TopicOutcome = (String, Result<(), TopicError>);
+pub(crate) type TopicOutcome = (String, Result<(), TopicError>);
 
 /// Owns native objects and frees them with `destroy` on drop.
 struct Owned<T> {

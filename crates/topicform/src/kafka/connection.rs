@@ -56,12 +56,12 @@ impl Connection {
     }
 
     /// True when the brokers are an Event Hubs namespace.
-    pub fn is_event_hubs(&self) -> bool {
+    pub(crate) fn is_event_hubs(&self) -> bool {
         self.event_hubs_tier.is_some() || self.brokers.iter().any(|b| b.contains(".servicebus."))
     }
 
     /// The connection to a `type: kafka` cluster; secrets are read now.
-    pub fn from_kafka(env_name: &str, k: &KafkaCluster) -> Result<Connection> {
+    pub(crate) fn from_kafka(env_name: &str, k: &KafkaCluster) -> Result<Connection> {
         let sasl = k.sasl.as_ref();
         let ca_file = k.tls.as_ref().and_then(|t| t.ca_file.as_deref());
         let oauth = match sasl.filter(|s| s.mechanism == SaslMechanism::OauthBearer).and_then(|s| s.oauth.as_ref()) {
@@ -198,7 +198,7 @@ impl Connection {
     /// Starts refreshing OAUTHBEARER tokens on a client just created from
     /// [`client_config`](Self::client_config); `None` for other mechanisms.
     /// Keep the session alive while the client is used, and drop it first.
-    pub fn start_token_session(&self, rk: *mut RDKafka, timeout: Duration) -> Result<Option<TokenSession>> {
+    pub(crate) fn start_token_session(&self, rk: *mut RDKafka, timeout: Duration) -> Result<Option<TokenSession>> {
         match &self.oauth {
             Some(source) => TokenSession::start(rk, source.clone(), timeout).map(Some),
             None => Ok(None),
@@ -234,7 +234,7 @@ fn oauthbearer_scope_from_env(lookup: &dyn Fn(&str) -> Option<String>, brokers: 
 
 impl Connection {
     /// librdkafka settings for a client of this connection.
-    pub fn client_config(&self) -> Result<ClientConfig> {
+    pub(crate) fn client_config(&self) -> Result<ClientConfig> {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", self.brokers.join(","))
             .set("client.id", concat!("topicform/", env!("CARGO_PKG_VERSION")))
@@ -295,7 +295,7 @@ impl Connection {
 /// Checks an Event Hubs connection string's shape without ever echoing it:
 /// `Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=...;SharedAccessKey=...`,
 /// for this environment's namespace and not scoped to one event hub.
-pub fn check_connection_string(value: &str, namespace: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_connection_string(value: &str, namespace: &str) -> std::result::Result<(), String> {
     let mut endpoint = None;
     let (mut key_name, mut key, mut entity) = (false, false, false);
     for part in value.trim().split(';').filter(|p| !p.is_empty()) {

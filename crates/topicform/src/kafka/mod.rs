@@ -28,8 +28,8 @@ use rdkafka::producer::{Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientConfig;
 use rdkafka_sys::types::RDKafka;
 
-pub use connection::{check_connection_string, Connection};
-pub use oauthbearer::TokenSession;
+pub use connection::Connection;
+pub(crate) use oauthbearer::TokenSession;
 
 use crate::{Error, Result};
 

@@ -22,7 +22,7 @@ use crate::{Error, Result};
 
 /// Refreshes the token of one client handle until dropped. Drop it before
 /// the client (declare it after the client, or as an earlier struct field).
-pub struct TokenSession {
+pub(crate) struct TokenSession {
     shared: Arc<Shared>,
 }
 

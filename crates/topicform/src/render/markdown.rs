@@ -6,7 +6,7 @@ use topicform_core::plan::{Action, Change, Plan};
 use topicform_core::spec::values;
 
 /// The plan as GitHub-flavoured Markdown.
-pub fn plan_markdown(plan: &Plan) -> String {
+pub(crate) fn plan_markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let status = if plan.has_refusals() {
         "❌ refused changes"

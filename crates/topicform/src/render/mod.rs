@@ -9,7 +9,7 @@ mod yaml;
 
 pub use check::check_text;
 pub use env::{render_env, EnvFormat, Revealed};
-pub use markdown::plan_markdown;
+pub(crate) use markdown::plan_markdown;
 pub use text::{apply_report_text, plan_text};
 pub use yaml::to_yaml;
 
@@ -44,7 +44,7 @@ pub fn plan_json(plan: &Plan) -> String {
 }
 
 /// Summary line shared by text and Markdown.
-pub fn summary_line(plan: &Plan) -> String {
+pub(crate) fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
     format!(
         "{} to create, {} to update, {} to delete, {} unchanged, {} refused, {} unmanaged",

@@ -123,12 +123,12 @@ impl ArmClient {
     }
 
     /// The namespace's resource path, as ARM ids are written.
-    pub fn namespace_id(&self) -> String {
+    pub(crate) fn namespace_id(&self) -> String {
         format!("/{}", self.namespace.join("/"))
     }
 
     /// `GET .../namespaces/{ns}`.
-    pub async fn get_namespace(&self) -> Result<Value> {
+    pub(crate) async fn get_namespace(&self) -> Result<Value> {
         let id = self.namespace_id();
         Ok(self.call("reading namespace", &id, Method::GET, self.url(&[]), None).await?.body)
     }

@@ -15,7 +15,7 @@ use super::mapping::Cleanup;
 
 /// Limits of one live namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NamespaceLimits {
+pub(crate) struct NamespaceLimits {
     /// The namespace's tier (from its SKU).
     pub tier: EventHubsTier,
     /// `sku.capacity`: throughput units (standard), processing units

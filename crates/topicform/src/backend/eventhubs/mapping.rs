@@ -22,14 +22,14 @@ use topicform_core::spec::values;
 
 /// Retention (and tombstone retention) an event hub gets when none is given,
 /// and the value that is therefore not an override: one day.
-pub const DEFAULT_HOURS: i64 = 24;
+pub(crate) const DEFAULT_HOURS: i64 = 24;
 const HOUR_MS: i64 = 3_600_000;
 /// Properties ARM marks `readOnly` in `eventhubs.json`: never sent back.
 const READ_ONLY: [&str; 3] = ["partitionIds", "createdAt", "updatedAt"];
 
 /// `cleanup.policy` as ARM names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cleanup {
+pub(crate) enum Cleanup {
     /// `Delete`: events expire after the retention time.
     Delete,
     /// `Compact`: the latest event per key is kept.
@@ -38,7 +38,7 @@ pub enum Cleanup {
 
 impl Cleanup {
     /// From ARM's `cleanupPolicy` (absent = `Delete`).
-    pub fn from_arm(value: Option<&str>) -> Cleanup {
+    pub(crate) fn from_arm(value: Option<&str>) -> Cleanup {
         match value {
             Some(v) if v.eq_ignore_ascii_case("compact") => Cleanup::Compact,
             _ => Cleanup::Delete,
@@ -46,7 +46,7 @@ impl Cleanup {
     }
 
     /// From the spec's normalised `cleanup.policy`.
-    pub fn from_spec(value: &str) -> Cleanup {
+    pub(crate) fn from_spec(value: &str) -> Cleanup {
         if values::normalise("cleanup.policy", value).is_ok_and(|v| v == "compact") {
             Cleanup::Compact
         } else {
@@ -73,7 +73,7 @@ impl Cleanup {
 
 /// ARM -> spec: an event hub as an observed topic. `hub` is one element of
 /// the list or GET response (`{ name, properties: {...} }`).
-pub fn observed_topic(hub: &Value) -> Result<ObservedTopic, String> {
+pub(crate) fn observed_topic(hub: &Value) -> Result<ObservedTopic, String> {
     let name = hub["name"].as_str().ok_or("an event hub without `name`")?.to_owned();
     let props = &hub["properties"];
     let partitions = props["partitionCount"]
@@ -119,7 +119,7 @@ pub fn observed_topic(hub: &Value) -> Result<ObservedTopic, String> {
 /// What one event hub should become: partitions and the mapped configs
 /// (normalised spec values, durations in ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Desired {
+pub(crate) struct Desired {
     /// Partition count.
     pub partitions: u32,
     /// `retention.ms`, `cleanup.policy`, `delete.retention.ms` as set.
@@ -129,7 +129,7 @@ pub struct Desired {
 impl Desired {
     /// The desired state of a topic from its plan changes, starting from
     /// what the cluster has (`current`, `None` for a create).
-    pub fn from_changes(current: Option<&ObservedTopic>, changes: &[Change]) -> Desired {
+    pub(crate) fn from_changes(current: Option<&ObservedTopic>, changes: &[Change]) -> Desired {
         let mut d = Desired {
             partitions: current.map(|c| c.partitions).unwrap_or(1),
             config: current
@@ -176,7 +176,7 @@ impl Desired {
 /// Spec -> ARM: the body of `PUT .../eventhubs/{name}`. `current` is the
 /// event hub's body from a GET (`None` for a create): its `properties` are
 /// kept, minus the read-only ones, and the managed ones replaced.
-pub fn put_body(current: Option<&Value>, desired: &Desired) -> Result<Value, String> {
+pub(crate) fn put_body(current: Option<&Value>, desired: &Desired) -> Result<Value, String> {
     let mut props: Map<String, Value> = current.and_then(|c| c["properties"].as_object()).cloned().unwrap_or_default();
     for key in READ_ONLY {
         props.remove(key);

@@ -46,14 +46,14 @@ use topicform_core::spec::tiers::TierLimits;
 
 /// Event hub writes in flight at once: fast for thousands of hubs, gentle
 /// with ARM's per-subscription write throttling.
-pub const CONCURRENCY: usize = 8;
+pub(crate) const CONCURRENCY: usize = 8;
 /// The public cloud's ARM endpoint.
-pub const DEFAULT_ARM_ENDPOINT: &str = "https://management.azure.com";
+pub(crate) const DEFAULT_ARM_ENDPOINT: &str = "https://management.azure.com";
 
 /// The token scope for an ARM endpoint: a sovereign cloud's own
 /// (`https://management.usgovcloudapi.net/.default`, ...), else the public
 /// cloud's, which local test servers and private links accept too.
-pub fn arm_scope(base: &reqwest::Url) -> String {
+pub(crate) fn arm_scope(base: &reqwest::Url) -> String {
     match base.host_str() {
         Some(host) if base.scheme() == "https" && host.starts_with("management.") => format!("https://{host}/.default"),
         _ => crate::auth::ARM_SCOPE.to_owned(),
@@ -106,7 +106,7 @@ impl EventHubsBackend {
     }
 
     /// A backend over an existing client (tests choose tokens and timing).
-    pub fn with_client(env: &str, cluster: &EventHubsCluster, arm: ArmClient) -> Self {
+    pub(crate) fn with_client(env: &str, cluster: &EventHubsCluster, arm: ArmClient) -> Self {
         EventHubsBackend { env: env.to_owned(), cluster: cluster.clone(), arm, live: Mutex::default() }
     }
 
