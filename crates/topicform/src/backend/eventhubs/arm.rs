@@ -571,19 +571,13 @@ mod tests {
 
     #[test]
     fn urls_keep_the_base_path_and_encode_names() {
-        struct NoToken;
-        impl TokenProvider for NoToken {
-            fn token(&self) -> BoxFuture<'_, Result<AccessToken>> {
-                Box::pin(async { Ok(AccessToken::valid_for_an_hour(SecretString::new(String::new()))) })
-            }
-        }
         let c = ArmClient::new(
             reqwest::Client::new(),
             Url::parse("http://127.0.0.1:1/prefix/").unwrap(),
             "sub",
             "rg",
             "ns",
-            Arc::new(NoToken),
+            Arc::new(FixedToken),
             Duration::from_secs(1),
         );
         assert_eq!(
