@@ -114,7 +114,7 @@ fn deletes_are_skipped_when_another_change_failed() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     // Skipped, not failed: the report says the delete was never sent.
     assert!(stdout.contains("skip-old: delete skipped: not sent: 1 earlier change(s) failed"), "{stdout}");
-    assert!(stdout.contains(", 1 skipped."), "{stdout}");
+    assert!(stdout.contains("Apply: 0 succeeded, 1 failed, "), "{stdout}");
     let plan = plan_json(&failing, &["--allow-delete"]);
     assert_eq!(topic_plan(&plan, "skip-old")["action"], "delete", "skip-old still exists: {plan:#}");
 

@@ -107,4 +107,9 @@ fn the_same_plan_gives_the_same_report_on_kafka_and_event_hubs() {
     );
     assert_eq!(eventhubs, kafka);
     assert!(server.hub("shape-c").is_none() && server.hub("shape-a").is_some());
+
+    // Leave the prune broker as it was found: empty.
+    let empty =
+        ws.file("empty.yaml", &spec(&broker, &server, &idp, "").replace(&format!("  {ANCHOR}: {{}}\n"), "  {}\n"));
+    apply("kafka", &empty, &idp, &server);
 }
