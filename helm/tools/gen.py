@@ -113,9 +113,14 @@ BROKER = obj({
 }, required=["brokers", "securityProtocol"])
 
 GLOBAL = {"type": "object", "description": "Helm's global values (shared with parent charts)."}
+# Helm adds a key for every dependency, the topicform-broker library chart too
+# (it has no values: only `global` ever reaches it).
+LIBRARY = obj({"global": {"type": "object"}},
+              desc="Helm's key of the topicform-broker library chart (named templates only; no values).")
 
 TOPICFORM = obj({
-    "enabled": boolean(), "global": GLOBAL, "nameOverride": string(), "fullnameOverride": string(),
+    "enabled": boolean(), "global": GLOBAL, "topicform-broker": LIBRARY,
+    "nameOverride": string(), "fullnameOverride": string(),
     "image": IMAGE, "imagePullSecrets": k8s("LocalObjectReference list", "array"),
     "spec": string(), "existingConfigMap": NAME, "environment": string(pattern="^([A-Za-z0-9][A-Za-z0-9_.-]*)?$"),
     "mode": string(enum=["hook", "job"]),
@@ -141,7 +146,7 @@ TOPICFORM = obj({
 })
 
 SERVICE_PROPS = {
-    "enabled": boolean(), "global": GLOBAL, "name": NAME, "nameOverride": string(), "fullnameOverride": NAME,
+    "enabled": boolean(), "global": GLOBAL, "topicform-broker": LIBRARY, "name": NAME, "nameOverride": string(), "fullnameOverride": NAME,
     "image": IMAGE, "imagePullSecrets": k8s("LocalObjectReference list", "array"),
     "replicaCount": integer(0), "command": {"type": "array", "items": string()},
     "args": {"type": "array", "items": string()}, "containerPort": integer(1, 65535),
@@ -188,7 +193,7 @@ KAFKA_LOCAL = obj({
 
 # A service entry of the platform: the service chart's values, `name` required,
 # `broker` / `brokerSecret` taken from the platform.
-SERVICE_ENTRY = obj({k: v for k, v in SERVICE_PROPS.items() if k not in ("broker", "brokerSecret", "global")},
+SERVICE_ENTRY = obj({k: v for k, v in SERVICE_PROPS.items() if k not in ("broker", "brokerSecret", "global", "topicform-broker")},
                     required=["name"])
 SERVICE_ENTRY["properties"]["name"] = string(pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength=48)
 
@@ -202,6 +207,7 @@ PLATFORM_BROKER["properties"]["management"] = obj(
 
 PLATFORM = obj({
     "global": obj({"renderedByPlatform": {"const": True}}),
+    "topicform-broker": LIBRARY,
     "broker": PLATFORM_BROKER,
     "brokerSecret": obj({**SERVICE_PROPS["brokerSecret"]["properties"], "allowHookSecret": boolean()}),
     "services": {"type": "array", "items": SERVICE_ENTRY},
@@ -259,7 +265,7 @@ def rows(schema, defaults, path=""):
     for key, sub in schema.get("properties", {}).items():
         p = f"{path}.{key}" if path else key
         d = defaults.get(key) if isinstance(defaults, dict) else None
-        if key == "global":
+        if key in ("global", "topicform-broker"):
             continue
         if sub.get("properties"):
             yield from rows(sub, d if isinstance(d, dict) else {}, p)
