@@ -3,8 +3,13 @@
 #
 #   1. the pinned tools (deploy/tools/helm.sh: helm, kubectl-validate; built
 #      once into ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools})
-#   2. generated files are fresh: values.schema.json and the README values
-#      tables (helm/tools/gen.py --check)
+#   2. the values' types: every key of a chart's values.yaml carries its type
+#      (`# @schema`) and description (`# --`), no annotation stands above no
+#      key, and values.schema.json and the README values tables are what
+#      helm/tools/values-schema.py makes of them (--check); the generator
+#      refuses a value without a type and a type without a value; every chart's
+#      `broker:` type is the topicform-broker library chart's broker.yaml; no
+#      chart but topicform-broker defines a broker variable or its preflight
 #   3. for every chart and every values file under its ci/ (and the platform's
 #      values-local.yaml / values-eventhubs.yaml): `helm lint --strict`,
 #      `helm template`, and the rendered manifests validated against the
@@ -33,10 +38,74 @@ bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
 
 python3 -c 'import yaml' 2>/dev/null ||
   { echo "test-helm.sh: python3 with PyYAML is needed (apt-get install python3-yaml)" >&2; exit 1; }
-if python3 helm/tools/gen.py --check; then ok "generated schemas and READMEs are fresh"; else bad "run python3 helm/tools/gen.py"; fi
+if out=$(python3 helm/tools/values-schema.py --check 2>&1); then
+  ok "every value has its type and description; generated schemas and READMEs are fresh"
+else
+  bad "python3 helm/tools/values-schema.py --check"; printf '%s\n' "$out"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+# The generator refuses values.yaml files that break the rules (on a copy of helm/).
+gen_rejects() { # what expected-substring python-statement (edits the copy; `h` is its path)
+  local what=$1 expect=$2 edit=$3 dir out
+  dir=$(mktemp -d -p "$work")
+  cp -r helm "$dir/helm"
+  python3 -c "import pathlib; h = pathlib.Path('$dir/helm'); $edit"
+  if out=$(python3 "$dir/helm/tools/values-schema.py" --check 2>&1); then
+    bad "values-schema.py accepted $what"
+  elif grep -qF -- "$expect" <<<"$out"; then
+    ok "values-schema.py refuses $what ($expect)"
+  else
+    bad "values-schema.py on $what: not '$expect'"; printf '%s\n' "$out"
+  fi
+}
+append() { printf "p = h / '%s'; p.write_text(p.read_text() + %s)" "$1" "$2"; }
+gen_rejects "a value without a type" "\`newValue\`: no \`# @schema\` annotation" \
+  "$(append service/values.yaml "'\\n# -- A new value.\\nnewValue: 1\\n'")"
+gen_rejects "a type without a value" "above no key" \
+  "$(append topicform/values.yaml "'\\n# -- A new value.\\n# @schema {type: integer}\\n\\nother: 1\\n'")"
+gen_rejects "a key its block's type does not have" "not a key of the type of \`broker\`" \
+  "p = h / 'platform/values.yaml'; p.write_text(p.read_text().replace('  securityProtocol: PLAINTEXT\\n', '  securityProtocol: PLAINTEXT\\n  saslPassword: hunter2\\n', 1))"
+gen_rejects "a broker type changed in the library alone" \
+  "stale generated files (run python3 helm/tools/values-schema.py): helm/service/values.schema.json" \
+  "p = h / 'topicform-broker/broker.yaml'; p.write_text(p.read_text().replace('{type: string}', '{type: string, minLength: 1}', 1))"
+
+# One `broker:` type, the library's: each chart's schema has it (descriptions
+# may differ: a chart's values.yaml may describe a key in its own words).
+if out=$(python3 - <<'PY' 2>&1
+import importlib.util, json
+spec = importlib.util.spec_from_file_location("values_schema", "helm/tools/values-schema.py")
+vs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(vs)
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k != "description"}
+    return [strip(v) for v in x] if isinstance(x, list) else x
+library = strip(vs.Generator().values_schema(vs.HELM / "topicform-broker/broker.yaml"))
+schema = {c: json.load(open(f"helm/{c}/values.schema.json"))["properties"]["broker"] for c in ("service", "topicform", "platform")}
+platform = strip(schema["platform"])
+del platform["properties"]["management"]
+for chart, broker in (("service", strip(schema["service"])), ("topicform", strip(schema["topicform"]["oneOf"][1])),
+                      ("platform", platform)):
+    assert broker == library, f"helm/{chart}/values.schema.json: broker is not topicform-broker/broker.yaml's type"
+PY
+); then
+  ok "service, topicform and platform take the topicform-broker library's broker type"
+else
+  bad "broker types differ"; printf '%s\n' "$out"
+fi
+
+# The broker environment and its preflight have one definition, in the library
+# chart: no other chart's templates name a broker variable, test for a SASL
+# protocol, or define a topicform-broker.* template.
+if out=$(grep -rnE 'KAFKA_(BROKERS|SECURITY_PROTOCOL|SASL_(MECHANISM|USERNAME|PASSWORD))|hasPrefix "SASL_"|define "topicform-broker\.' \
+  helm/*/templates | grep -v '^helm/topicform-broker/'); then
+  bad "broker environment or preflight outside helm/topicform-broker (use its named templates)"; printf '%s\n' "$out"
+else
+  ok "the broker environment and its preflight are defined only in helm/topicform-broker"
+fi
 cp -r helm "$work/helm"
 for chart in "$work"/helm/*/; do rm -rf "$chart/charts" "$chart/Chart.lock"; done
 # The platform's dependencies built from bare charts, as a checkout is

@@ -11,7 +11,8 @@ context, so they read nothing through subchart value scoping:
   env:
     {{- include "topicform-broker.env" .Values.broker | nindent 4 }}
 
-The block's keys and types: the charts' values.schema.json (`broker`).
+The block's keys and types are broker.yaml beside this chart's Chart.yaml
+(helm/tools/values-schema.py puts them into each chart's values.schema.json).
 */}}
 
 {{/*
