@@ -76,11 +76,7 @@ fn charts() -> &'static Path {
                 let _ = std::fs::remove_dir_all(chart.join("charts"));
                 let _ = std::fs::remove_file(chart.join("Chart.lock"));
                 let out = Command::new(helm()).arg("dependency").arg("build").arg(&chart).output().unwrap();
-                assert!(
-                    out.status.success(),
-                    "helm dependency build {name}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                assert!(out.status.success(), "helm dependency build {name}: {}", String::from_utf8_lossy(&out.stderr));
             }
             dir
         })
