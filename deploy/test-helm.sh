@@ -10,15 +10,17 @@
 #      refuses a value without a type and a type without a value; every chart's
 #      `broker:` type is the topicform-broker library chart's broker.yaml; no
 #      chart but topicform-broker defines a broker variable or its preflight
-#   3. for every chart and every values file under its ci/ (and the platform's
+#   3. helm lint --strict of the library chart topicform-broker; for every
+#      chart and every values file under its ci/ (and the platform's
 #      values-local.yaml / values-eventhubs.yaml): `helm lint --strict`,
 #      `helm template`, and the rendered manifests validated against the
 #      Kubernetes OpenAPI schemas (kubectl-validate, offline)
 #      and every NOTES.txt renders with those values
 #   4. bad values fail with a schema error (at least one case per chart)
 #
-# The charts are copied to a temporary directory (the platform's dependencies
-# are built there), so the work tree is never written. The Rust assertions on
+# The charts are copied to a temporary directory (the dependencies of platform,
+# service and topicform are built there, the platform's both ways round, and
+# it must render the same), so the work tree is never written. The Rust assertions on
 # the rendered manifests are tests/helm.rs (cargo test).
 set -euo pipefail
 
@@ -106,6 +108,7 @@ if out=$(grep -rnE 'KAFKA_(BROKERS|SECURITY_PROTOCOL|SASL_(MECHANISM|USERNAME|PA
 else
   ok "the broker environment and its preflight are defined only in helm/topicform-broker"
 fi
+
 cp -r helm "$work/helm"
 for chart in "$work"/helm/*/; do rm -rf "$chart/charts" "$chart/Chart.lock"; done
 # The platform's dependencies built from bare charts, as a checkout is
