@@ -3,17 +3,24 @@
 #
 #   1. the pinned tools (deploy/tools/helm.sh: helm, kubectl-validate; built
 #      once into ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools})
-#   2. generated files are fresh: values.schema.json and the README values
-#      tables (helm/tools/gen.py --check)
-#   3. for every chart and every values file under its ci/ (and the platform's
+#   2. the values' types: every key of a chart's values.yaml carries its type
+#      (`# @schema`) and description (`# --`), no annotation stands above no
+#      key, and values.schema.json and the README values tables are what
+#      helm/tools/values-schema.py makes of them (--check); the generator
+#      refuses a value without a type and a type without a value; every chart's
+#      `broker:` type is the topicform-broker library chart's broker.yaml; no
+#      chart but topicform-broker defines a broker variable or its preflight
+#   3. helm lint --strict of the library chart topicform-broker; for every
+#      chart and every values file under its ci/ (and the platform's
 #      values-local.yaml / values-eventhubs.yaml): `helm lint --strict`,
 #      `helm template`, and the rendered manifests validated against the
 #      Kubernetes OpenAPI schemas (kubectl-validate, offline)
 #      and every NOTES.txt renders with those values
 #   4. bad values fail with a schema error (at least one case per chart)
 #
-# The charts are copied to a temporary directory (the platform's dependencies
-# are built there), so the work tree is never written. The Rust assertions on
+# The charts are copied to a temporary directory (the dependencies of platform,
+# service and topicform are built there, the platform's both ways round, and
+# it must render the same), so the work tree is never written. The Rust assertions on
 # the rendered manifests are tests/helm.rs (cargo test).
 set -euo pipefail
 
@@ -33,13 +40,97 @@ bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
 
 python3 -c 'import yaml' 2>/dev/null ||
   { echo "test-helm.sh: python3 with PyYAML is needed (apt-get install python3-yaml)" >&2; exit 1; }
-if python3 helm/tools/gen.py --check; then ok "generated schemas and READMEs are fresh"; else bad "run python3 helm/tools/gen.py"; fi
+if out=$(python3 helm/tools/values-schema.py --check 2>&1); then
+  ok "every value has its type and description; generated schemas and READMEs are fresh"
+else
+  bad "python3 helm/tools/values-schema.py --check"; printf '%s\n' "$out"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+# The generator refuses values.yaml files that break the rules (on a copy of helm/).
+gen_rejects() { # what expected-substring python-statement (edits the copy; `h` is its path)
+  local what=$1 expect=$2 edit=$3 dir out
+  dir=$(mktemp -d -p "$work")
+  cp -r helm "$dir/helm"
+  python3 -c "import pathlib; h = pathlib.Path('$dir/helm'); $edit"
+  if out=$(python3 "$dir/helm/tools/values-schema.py" --check 2>&1); then
+    bad "values-schema.py accepted $what"
+  elif grep -qF -- "$expect" <<<"$out"; then
+    ok "values-schema.py refuses $what ($expect)"
+  else
+    bad "values-schema.py on $what: not '$expect'"; printf '%s\n' "$out"
+  fi
+}
+append() { printf "p = h / '%s'; p.write_text(p.read_text() + %s)" "$1" "$2"; }
+gen_rejects "a value without a type" "\`newValue\`: no \`# @schema\` annotation" \
+  "$(append service/values.yaml "'\\n# -- A new value.\\nnewValue: 1\\n'")"
+gen_rejects "a type without a value" "above no key" \
+  "$(append topicform/values.yaml "'\\n# -- A new value.\\n# @schema {type: integer}\\n\\nother: 1\\n'")"
+gen_rejects "a key its block's type does not have" "not a key of the type of \`broker\`" \
+  "p = h / 'platform/values.yaml'; p.write_text(p.read_text().replace('  securityProtocol: PLAINTEXT\\n', '  securityProtocol: PLAINTEXT\\n  saslPassword: hunter2\\n', 1))"
+gen_rejects "a broker type changed in the library alone" \
+  "stale generated files (run python3 helm/tools/values-schema.py): helm/service/values.schema.json" \
+  "p = h / 'topicform-broker/broker.yaml'; p.write_text(p.read_text().replace('{type: string}', '{type: string, minLength: 1}', 1))"
+
+# One `broker:` type, the library's: each chart's schema has it (descriptions
+# may differ: a chart's values.yaml may describe a key in its own words).
+if out=$(python3 - <<'PY' 2>&1
+import importlib.util, json
+spec = importlib.util.spec_from_file_location("values_schema", "helm/tools/values-schema.py")
+vs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(vs)
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k != "description"}
+    return [strip(v) for v in x] if isinstance(x, list) else x
+library = strip(vs.Generator().values_schema(vs.HELM / "topicform-broker/broker.yaml"))
+schema = {c: json.load(open(f"helm/{c}/values.schema.json"))["properties"]["broker"] for c in ("service", "topicform", "platform")}
+platform = strip(schema["platform"])
+del platform["properties"]["management"]
+for chart, broker in (("service", strip(schema["service"])), ("topicform", strip(schema["topicform"]["oneOf"][1])),
+                      ("platform", platform)):
+    assert broker == library, f"helm/{chart}/values.schema.json: broker is not topicform-broker/broker.yaml's type"
+PY
+); then
+  ok "service, topicform and platform take the topicform-broker library's broker type"
+else
+  bad "broker types differ"; printf '%s\n' "$out"
+fi
+
+# The broker environment and its preflight have one definition, in the library
+# chart: no other chart's templates name a broker variable, test for a SASL
+# protocol, or define a topicform-broker.* template.
+if out=$(grep -rnE 'KAFKA_(BROKERS|SECURITY_PROTOCOL|SASL_(MECHANISM|USERNAME|PASSWORD))|hasPrefix "SASL_"|define "topicform-broker\.' \
+  helm/*/templates | grep -v '^helm/topicform-broker/'); then
+  bad "broker environment or preflight outside helm/topicform-broker (use its named templates)"; printf '%s\n' "$out"
+else
+  ok "the broker environment and its preflight are defined only in helm/topicform-broker"
+fi
+
 cp -r helm "$work/helm"
-rm -rf "$work/helm/platform/charts" "$work/helm/platform/Chart.lock"
-helm dependency build "$work/helm/platform" >/dev/null
+for chart in "$work"/helm/*/; do rm -rf "$chart/charts" "$chart/Chart.lock"; done
+# The platform's dependencies built from bare charts, as a checkout is
+# installed (README; terraform/modules/platform-release: dependency_update): its
+# service and topicform packages then hold no topicform-broker of their own
+# (`helm dependency build` does not recurse), the platform's own copy serves.
+# Then the service and topicform charts' own, to render them alone.
+for chart in platform service topicform; do helm dependency build "$work/helm/$chart" >/dev/null; done
+# A copy built the other way round (the subcharts' dependencies first, so the
+# platform's service and topicform packages carry the library too): the
+# platform must render the same from it.
+nested="$work/nested"
+mkdir -p "$nested"
+cp -r helm "$nested/helm"
+for chart in "$nested"/helm/*/; do rm -rf "$chart/charts" "$chart/Chart.lock"; done
+for chart in service topicform platform; do helm dependency build "$nested/helm/$chart" >/dev/null; done
+
+if out=$(helm lint --strict "$work/helm/topicform-broker" 2>&1); then
+  ok "helm lint --strict topicform-broker (library chart)"
+else
+  bad "helm lint --strict topicform-broker (library chart)"; printf '%s\n' "$out"
+fi
 
 # A second copy whose charts also render their NOTES.txt as a manifest
 # (templates/notes-check.yaml), so a broken NOTES fails here, not at install.
@@ -90,6 +181,14 @@ for chart in topicform service kafka-local platform; do
       ok "NOTES.txt $name"
     else
       bad "NOTES.txt $name"; printf '%s\n' "$out"
+    fi
+    if [[ $chart == platform ]]; then
+      if out=$(helm template "ci-$chart" "$nested/helm/$chart" --namespace ci -f "${values/#$work/$nested}" "${args[@]}" 2>&1 |
+        diff "$manifest" - 2>&1); then
+        ok "platform renders the same with its subcharts' dependencies built first: $name"
+      else
+        bad "platform renders differently with its subcharts' dependencies built first: $name"; printf '%s\n' "$out"
+      fi
     fi
   done
 done

@@ -66,69 +66,9 @@ app.kubernetes.io/part-of: {{ .Release.Name }}
 {{- default $fromBroker .Values.workloadIdentity.clientId -}}
 {{- end -}}
 
-{{/*
-The broker environment of DESIGN section 5 from a `broker:` block, in contract
-order: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, then when set KAFKA_SASL_MECHANISM,
-KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD. Secret-valued variables are always
-secretKeyRef. (The topicform chart's `topicform.brokerEnv` is the same; the
-chart tests compare both with `topicform env`.)
-*/}}
-{{- define "service.brokerEnv" -}}
-{{- $b := . -}}
-{{- $secret := $b.existingSecret | default dict -}}
-{{- $keys := $secret.keys | default dict -}}
-- name: KAFKA_BROKERS
-  value: {{ required "broker.brokers is required (host:port[,host:port])" $b.brokers | quote }}
-- name: KAFKA_SECURITY_PROTOCOL
-  value: {{ required "broker.securityProtocol is required" $b.securityProtocol | quote }}
-{{- if $b.saslMechanism }}
-- name: KAFKA_SASL_MECHANISM
-  value: {{ $b.saslMechanism | quote }}
-{{- end }}
-{{- if $b.saslUsername }}
-- name: KAFKA_SASL_USERNAME
-  value: {{ $b.saslUsername | quote }}
-{{- else if $keys.saslUsername }}
-- name: KAFKA_SASL_USERNAME
-  valueFrom:
-    secretKeyRef:
-      name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
-      key: {{ $keys.saslUsername }}
-{{- end }}
-{{- if $keys.saslPassword }}
-- name: KAFKA_SASL_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
-      key: {{ $keys.saslPassword }}
-{{- end }}
-{{- end -}}
-
-{{/* Fails on a broker block that contradicts itself. */}}
-{{- define "service.brokerPreflight" -}}
-{{- $b := . -}}
-{{- $keys := ($b.existingSecret | default dict).keys | default dict -}}
-{{- $sasl := hasPrefix "SASL_" ($b.securityProtocol | default "") -}}
-{{- if and $sasl (not $b.saslMechanism) -}}
-{{- fail (printf "broker: securityProtocol %s needs saslMechanism" $b.securityProtocol) -}}
-{{- end -}}
-{{- if and $b.saslMechanism (not $sasl) -}}
-{{- fail (printf "broker: saslMechanism %s needs securityProtocol SASL_SSL or SASL_PLAINTEXT" $b.saslMechanism) -}}
-{{- end -}}
-{{- if and $b.saslUsername $keys.saslUsername -}}
-{{- fail "broker: set saslUsername (a literal) or existingSecret.keys.saslUsername, not both" -}}
-{{- end -}}
-{{- if and $b.saslMechanism (ne $b.saslMechanism "OAUTHBEARER") (not $keys.saslPassword) -}}
-{{- fail (printf "broker: saslMechanism %s needs existingSecret.keys.saslPassword (the password comes from a Secret)" $b.saslMechanism) -}}
-{{- end -}}
-{{- if and (eq ($b.saslMechanism | default "") "OAUTHBEARER") (or $keys.saslPassword $b.saslUsername $keys.saslUsername) -}}
-{{- fail "broker: OAUTHBEARER takes no user name or password (the token comes from workload identity)" -}}
-{{- end -}}
-{{- end -}}
-
 {{/* The container env: the broker's variables, then `env`. */}}
 {{- define "service.env" -}}
-{{- include "service.brokerEnv" .Values.broker }}
+{{- include "topicform-broker.env" .Values.broker }}
 {{- with .Values.env }}
 {{ toYaml . }}
 {{- end }}
@@ -143,7 +83,7 @@ chart tests compare both with `topicform env`.)
 
 {{/* All resources of one service for a context (the chart's own or one the platform builds). */}}
 {{- define "service.all" -}}
-{{- include "service.brokerPreflight" .Values.broker -}}
+{{- include "topicform-broker.preflight" .Values.broker -}}
 {{ include "service.serviceAccount" . }}
 {{ include "service.deployment" . }}
 {{ include "service.service" . }}

@@ -176,7 +176,7 @@ spec:
         - name: NO_COLOR
           value: "1"
         {{- if ($v.broker | default dict).brokers }}
-        {{- include "topicform.brokerEnv" $v.broker | nindent 8 }}
+        {{- include "topicform-broker.env" $v.broker | nindent 8 }}
         {{- end }}
         {{- with $v.env }}
         {{- toYaml . | nindent 8 }}
@@ -222,69 +222,10 @@ spec:
   {{- end }}
 {{- end -}}
 
-{{/*
-The broker environment of DESIGN section 5 from a `broker:` block, in contract
-order: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, then when set KAFKA_SASL_MECHANISM,
-KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD. Secret-valued variables are always
-secretKeyRef; the service chart and the topicform Job share this template.
-*/}}
-{{- define "topicform.brokerEnv" -}}
-{{- $b := . -}}
-{{- $secret := $b.existingSecret | default dict -}}
-{{- $keys := $secret.keys | default dict -}}
-- name: KAFKA_BROKERS
-  value: {{ required "broker.brokers is required (host:port[,host:port])" $b.brokers | quote }}
-- name: KAFKA_SECURITY_PROTOCOL
-  value: {{ required "broker.securityProtocol is required" $b.securityProtocol | quote }}
-{{- if $b.saslMechanism }}
-- name: KAFKA_SASL_MECHANISM
-  value: {{ $b.saslMechanism | quote }}
-{{- end }}
-{{- if $b.saslUsername }}
-- name: KAFKA_SASL_USERNAME
-  value: {{ $b.saslUsername | quote }}
-{{- else if $keys.saslUsername }}
-- name: KAFKA_SASL_USERNAME
-  valueFrom:
-    secretKeyRef:
-      name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
-      key: {{ $keys.saslUsername }}
-{{- end }}
-{{- if $keys.saslPassword }}
-- name: KAFKA_SASL_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
-      key: {{ $keys.saslPassword }}
-{{- end }}
-{{- end -}}
-
-{{/* Fails on a broker block that contradicts itself. */}}
-{{- define "topicform.brokerPreflight" -}}
-{{- $b := . -}}
-{{- $keys := ($b.existingSecret | default dict).keys | default dict -}}
-{{- $sasl := hasPrefix "SASL_" ($b.securityProtocol | default "") -}}
-{{- if and $sasl (not $b.saslMechanism) -}}
-{{- fail (printf "broker: securityProtocol %s needs saslMechanism" $b.securityProtocol) -}}
-{{- end -}}
-{{- if and $b.saslMechanism (not $sasl) -}}
-{{- fail (printf "broker: saslMechanism %s needs securityProtocol SASL_SSL or SASL_PLAINTEXT" $b.saslMechanism) -}}
-{{- end -}}
-{{- if and $b.saslUsername $keys.saslUsername -}}
-{{- fail "broker: set saslUsername (a literal) or existingSecret.keys.saslUsername, not both" -}}
-{{- end -}}
-{{- if and $b.saslMechanism (ne $b.saslMechanism "OAUTHBEARER") (not $keys.saslPassword) -}}
-{{- fail (printf "broker: saslMechanism %s needs existingSecret.keys.saslPassword (the password comes from a Secret)" $b.saslMechanism) -}}
-{{- end -}}
-{{- if and (eq ($b.saslMechanism | default "") "OAUTHBEARER") (or $keys.saslPassword $b.saslUsername $keys.saslUsername) -}}
-{{- fail "broker: OAUTHBEARER takes no user name or password (the token comes from workload identity)" -}}
-{{- end -}}
-{{- end -}}
-
 {{/* All resources of the chart for a context (the chart's own or the platform's). */}}
 {{- define "topicform.all" -}}
 {{- include "topicform.preflight" . -}}
-{{- if (.Values.broker | default dict).brokers }}{{ include "topicform.brokerPreflight" .Values.broker }}{{ end -}}
+{{- if (.Values.broker | default dict).brokers }}{{ include "topicform-broker.preflight" .Values.broker }}{{ end -}}
 {{ include "topicform.serviceAccount" . }}
 {{ include "topicform.rbac" . }}
 {{ include "topicform.configMap" . }}
