@@ -21,9 +21,14 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use serde_json::{json, Map, Value};
+
+// Both servers include the same file: arm.rs is also compiled alone (#[path]).
+#[path = "http.rs"]
+#[allow(dead_code, clippy::duplicate_mod)]
+mod http;
+use http::{HttpServer, Request, Response};
 
 /// Checks a bearer token; `Err` is the reason it is rejected.
 pub type TokenValidator = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -147,19 +152,7 @@ pub struct ArmServer {
     /// `http://127.0.0.1:PORT`, for `armEndpoint`.
     pub url: String,
     state: Arc<Mutex<State>>,
-    server: Arc<tiny_http::Server>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Drop for ArmServer {
-    fn drop(&mut self) {
-        for _ in &self.threads {
-            self.server.unblock();
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
+    _server: HttpServer,
 }
 
 /// The reference files (Microsoft's, kept byte-for-byte).
@@ -171,9 +164,6 @@ impl ArmServer {
     /// Starts a server for `ns` whose requests must carry a token `validator` accepts.
     pub fn start(ns: Namespace, validator: TokenValidator) -> ArmServer {
         let schema = Arc::new(Schema::load());
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the ARM contract server"));
-        let port = server.server_addr().to_ip().expect("an IP address").port();
-        let url = format!("http://127.0.0.1:{port}");
         let state = Arc::new(Mutex::new(State {
             ns,
             hubs: BTreeMap::new(),
@@ -186,47 +176,38 @@ impl ArmServer {
             next_link_loop: false,
             forbid_operation_status: false,
         }));
-        let threads = (0..4)
-            .map(|_| {
-                let (server, state, schema, validator, url) =
-                    (server.clone(), state.clone(), schema.clone(), validator.clone(), url.clone());
-                std::thread::spawn(move || {
-                    while let Ok(mut request) = server.recv() {
-                        let mut body = String::new();
-                        let _ = request.as_reader().read_to_string(&mut body);
-                        let auth = request
-                            .headers()
-                            .iter()
-                            .find(|h| h.field.equiv("Authorization"))
-                            .map(|h| h.value.as_str().to_owned());
-                        let method = request.method().as_str().to_owned();
-                        let raw_url = request.url().to_owned();
-                        let json_body = request
-                            .headers()
-                            .iter()
-                            .any(|h| h.field.equiv("Content-Type") && h.value.as_str().starts_with("application/json"));
-                        let answer = if method == "PUT" && !json_body {
-                            arm_error(
-                                415,
-                                "UnsupportedMediaType",
-                                "The content media type is not supported: send application/json.",
-                            )
-                        } else {
-                            handle(&state, &schema, &validator, &url, &method, &raw_url, auth.as_deref(), &body)
-                        };
-                        let text = if answer.body.is_null() { String::new() } else { answer.body.to_string() };
-                        let mut response = tiny_http::Response::from_string(text)
-                            .with_status_code(answer.status)
-                            .with_header(header("Content-Type", "application/json; charset=utf-8"));
-                        for (k, v) in &answer.headers {
-                            response = response.with_header(header(k, v));
-                        }
-                        let _ = request.respond(response);
-                    }
-                })
-            })
-            .collect();
-        ArmServer { url, state, server, threads }
+        let handler_state = state.clone();
+        let server = HttpServer::start("ARM contract server", move |port| {
+            let url = format!("http://127.0.0.1:{port}");
+            move |request: Request| {
+                let answer = if request.method == "PUT"
+                    && !request.header("Content-Type").is_some_and(|t| t.starts_with("application/json"))
+                {
+                    arm_error(
+                        415,
+                        "UnsupportedMediaType",
+                        "The content media type is not supported: send application/json.",
+                    )
+                } else {
+                    handle(
+                        &handler_state,
+                        &schema,
+                        &validator,
+                        &url,
+                        &request.method,
+                        &request.url,
+                        request.header("Authorization"),
+                        &request.body,
+                    )
+                };
+                let text = if answer.body.is_null() { String::new() } else { answer.body.to_string() };
+                let mut response = Response::json(answer.status, text);
+                response.headers.extend(answer.headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                response
+            }
+        });
+        let url = format!("http://127.0.0.1:{}", server.port);
+        ArmServer { url, state, _server: server }
     }
 
     /// A server that accepts any non-empty token (for tests about something else).
@@ -312,10 +293,6 @@ impl ArmServer {
     pub fn clear_log(&self) {
         self.state.lock().unwrap().log.clear();
     }
-}
-
-fn header(k: &str, v: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("a valid header")
 }
 
 struct Answer {

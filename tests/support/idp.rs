@@ -26,6 +26,12 @@ use openssl::rsa::Rsa;
 use openssl::sign::{Signer, Verifier};
 use serde_json::{json, Value};
 
+// Both servers include the same file: arm.rs is also compiled alone (#[path]).
+#[path = "http.rs"]
+#[allow(dead_code, clippy::duplicate_mod)]
+mod http;
+use http::{HttpServer, Request, Response};
+
 /// The tenant of deploy/local/secure.sh's idp.env (used for generated keys too).
 pub const TENANT: &str = "0b9a5a3c-7d2e-4f61-9c1d-2f1e8a7b6c5d";
 /// The registered application (client credentials and workload identity).
@@ -71,8 +77,7 @@ pub struct Idp {
     issued: Arc<AtomicUsize>,
     key: PKey<Private>,
     kid: String,
-    server: Arc<tiny_http::Server>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: Option<HttpServer>,
     _dir: tempfile::TempDir,
 }
 
@@ -102,8 +107,6 @@ impl Idp {
     }
 
     fn serve(key: PKey<Private>, kid: String) -> Idp {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the test identity provider"));
-        let port = server.server_addr().to_ip().unwrap().port();
         let dir = tempfile::tempdir().unwrap();
         let federated_token_file = dir.path().join("azure-identity-token");
         let first_assertion = format!("k8s-sa-token-{}", nanos());
@@ -115,7 +118,7 @@ impl Idp {
         }));
         let issued = Arc::new(AtomicUsize::new(0));
         let mut idp = Idp {
-            authority_host: format!("http://127.0.0.1:{port}"),
+            authority_host: String::new(),
             tenant_id: TENANT.into(),
             client_id: CLIENT_ID.into(),
             issuer: format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
@@ -124,23 +127,18 @@ impl Idp {
             issued,
             key,
             kid,
-            server: server.clone(),
-            thread: None,
+            server: None,
             _dir: dir,
         };
-        let handler = Handler {
-            state: idp.state.clone(),
-            issued: idp.issued.clone(),
-            key: idp.key.clone(),
-            kid: idp.kid.clone(),
-            issuer: idp.issuer.clone(),
-            authority_host: idp.authority_host.clone(),
-        };
-        idp.thread = Some(std::thread::spawn(move || {
-            for request in server.incoming_requests() {
-                handler.handle(request);
-            }
-        }));
+        let (state, issued, key, kid, issuer) =
+            (idp.state.clone(), idp.issued.clone(), idp.key.clone(), idp.kid.clone(), idp.issuer.clone());
+        let server = HttpServer::start("test identity provider", move |port| {
+            let handler =
+                Handler { state, issued, key, kid, issuer, authority_host: format!("http://127.0.0.1:{port}") };
+            move |request: Request| handler.handle(request)
+        });
+        idp.authority_host = format!("http://127.0.0.1:{}", server.port);
+        idp.server = Some(server);
         idp
     }
 
@@ -226,15 +224,6 @@ impl Idp {
     }
 }
 
-impl Drop for Idp {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 struct Handler {
     state: Arc<Mutex<State>>,
     issued: Arc<AtomicUsize>,
@@ -245,27 +234,22 @@ struct Handler {
 }
 
 impl Handler {
-    fn handle(&self, mut request: tiny_http::Request) {
-        let url = request.url().to_owned();
-        let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-        let mut body = String::new();
-        let _ = request.as_reader().read_to_string(&mut body);
-        let (status, reply) = match (request.method(), path) {
-            (tiny_http::Method::Post, p) if p == format!("/{TENANT}/oauth2/v2.0/token") => self.token(&form(&body)),
-            (tiny_http::Method::Post, p) if p.ends_with("/oauth2/v2.0/token") => (
+    fn handle(&self, request: Request) -> Response {
+        let (path, query) = request.url.split_once('?').unwrap_or((&request.url, ""));
+        let (status, reply) = match (request.method.as_str(), path) {
+            ("POST", p) if p == format!("/{TENANT}/oauth2/v2.0/token") => self.token(&form(&request.body)),
+            ("POST", p) if p.ends_with("/oauth2/v2.0/token") => (
                 400,
                 entra_error(
                     "invalid_request",
                     "AADSTS90002: Tenant not found. Check to make sure you have the correct tenant ID.",
                 ),
             ),
-            (tiny_http::Method::Get, "/metadata/identity/oauth2/token") => {
-                let metadata =
-                    request.headers().iter().any(|h| h.field.equiv("Metadata") && h.value.as_str() == "true");
-                self.imds(metadata, &form(query))
+            ("GET", "/metadata/identity/oauth2/token") => {
+                self.imds(request.header("Metadata") == Some("true"), &form(query))
             }
-            (tiny_http::Method::Get, p) if p == format!("/{TENANT}/discovery/v2.0/keys") => (200, self.jwks()),
-            (tiny_http::Method::Get, p) if p == format!("/{TENANT}/v2.0/.well-known/openid-configuration") => (
+            ("GET", p) if p == format!("/{TENANT}/discovery/v2.0/keys") => (200, self.jwks()),
+            ("GET", p) if p == format!("/{TENANT}/v2.0/.well-known/openid-configuration") => (
                 200,
                 json!({
                     "issuer": self.issuer,
@@ -276,10 +260,7 @@ impl Handler {
             ),
             _ => (404, entra_error("not_found", "no such endpoint")),
         };
-        let response = tiny_http::Response::from_string(reply.to_string())
-            .with_status_code(status)
-            .with_header("Content-Type: application/json; charset=utf-8".parse::<tiny_http::Header>().unwrap());
-        let _ = request.respond(response);
+        Response::json(status, reply.to_string())
     }
 
     /// The v2.0 token endpoint, client credentials grant.

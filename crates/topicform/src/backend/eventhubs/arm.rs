@@ -569,17 +569,22 @@ mod tests {
     use crate::auth::AccessToken;
     use crate::secret::SecretString;
 
-    #[test]
-    fn urls_keep_the_base_path_and_encode_names() {
-        let c = ArmClient::new(
+    /// A client of subscription `sub`, group `rg`, namespace `ns` at `base`.
+    fn client_at(base: &str) -> ArmClient {
+        ArmClient::new(
             reqwest::Client::new(),
-            Url::parse("http://127.0.0.1:1/prefix/").unwrap(),
+            Url::parse(base).unwrap(),
             "sub",
             "rg",
             "ns",
             Arc::new(FixedToken),
             Duration::from_secs(1),
-        );
+        )
+    }
+
+    #[test]
+    fn urls_keep_the_base_path_and_encode_names() {
+        let c = client_at("http://127.0.0.1:1/prefix/");
         assert_eq!(
             c.url(&["eventhubs", "a b"]).as_str(),
             "http://127.0.0.1:1/prefix/subscriptions/sub/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns/eventhubs/a%20b?api-version=2024-01-01"
@@ -633,16 +638,7 @@ mod tests {
             operation_deadline: Duration::from_secs(600),
             ..Timing::default()
         };
-        let c = ArmClient::new(
-            reqwest::Client::new(),
-            Url::parse("http://127.0.0.1:1/").unwrap(),
-            "s",
-            "rg",
-            "ns",
-            Arc::new(FixedToken),
-            Duration::from_secs(1),
-        )
-        .with_timing(timing);
+        let c = client_at("http://127.0.0.1:1/").with_timing(timing);
         // Retry-After: 900 against a 600 s deadline: wait max_wait, then poll again.
         let started = Instant::now();
         c.pause("op", "r", started + timing.operation_deadline, Duration::from_secs(900)).await.unwrap();

@@ -204,10 +204,11 @@ impl Backend for EventHubsBackend {
         }
     }
 
-    /// Writes are one request per event hub; a batch is what the engine
-    /// reports progress for, sent [`CONCURRENCY`] at a time.
+    /// Writes are one request per event hub, [`CONCURRENCY`] in flight; a
+    /// batch is what the engine reports progress for. Large, so that waiting
+    /// for a batch's slowest request costs little of the concurrency.
     fn batch_size(&self) -> usize {
-        CONCURRENCY * 8
+        CONCURRENCY * 16
     }
 
     async fn observe(&self, _scope: &Scope) -> Result<ClusterState> {
@@ -291,7 +292,7 @@ impl Backend for EventHubsBackend {
                 let result = self.arm.delete_eventhub(&name).await.map_err(|e| describe_error(&e));
                 (name, result)
             })
-            .buffered(CONCURRENCY)
+            .buffer_unordered(CONCURRENCY)
             .collect()
             .await
     }
@@ -331,7 +332,7 @@ impl EventHubsBackend {
                 };
                 (name, result)
             })
-            .buffered(CONCURRENCY)
+            .buffer_unordered(CONCURRENCY)
             .collect()
             .await
     }
