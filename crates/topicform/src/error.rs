@@ -25,6 +25,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The spec file is not UTF-8 text.
+    #[error("{path}: cannot read the spec: {problem}")]
+    #[diagnostic(
+        code(topicform::spec::encoding),
+        help("save the spec as UTF-8 (YAML's default); most editors offer it under \"Save with encoding\"")
+    )]
+    SpecEncoding { path: String, problem: String },
+
     /// The spec has errors; each is a related diagnostic with its location.
     #[error("{name}: {errors} error(s) in the spec")]
     #[diagnostic(code(topicform::spec::invalid))]
@@ -341,9 +349,25 @@ impl SpecProblem {
             help: located.finding.help.clone(),
             severity: located.finding.severity,
             src: NamedSource::new(name, source.clone()),
-            span: located.span.map(|(o, l)| SourceSpan::new(o.into(), l)),
+            span: located
+                .span
+                .filter(|(offset, _)| !on_a_long_line(source, *offset))
+                .map(|(o, l)| SourceSpan::new(o.into(), l)),
         }
     }
+}
+
+/// Lines longer than this get no snippet, only `file:line:col`: a generated
+/// one-line spec is unreadable as a snippet, and miette's renderer panics
+/// on columns past 65,534.
+const SNIPPET_MAX_LINE: usize = 4_096;
+
+/// Whether the line holding byte `offset` of `source` is too long to show.
+fn on_a_long_line(source: &str, offset: usize) -> bool {
+    let offset = offset.min(source.len());
+    let start = source.as_bytes()[..offset].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let end = source.as_bytes()[offset..].iter().position(|b| *b == b'\n').map_or(source.len(), |i| offset + i);
+    end - start > SNIPPET_MAX_LINE
 }
 
 impl Error {

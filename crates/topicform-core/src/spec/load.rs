@@ -60,6 +60,15 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
             problem: Located { finding, line_col, span },
         })
     };
+    if let Err((message, help, line, column)) = check_structure(text) {
+        let span = byte_offset(text, line, column);
+        let finding = Finding { severity: Severity::Error, message, help: Some(help), at: Pointer::default() };
+        return Err(Box::new(ParseFailure {
+            name: name.to_owned(),
+            source: source.clone(),
+            problem: Located { finding, line_col: Some((line, column)), span: Some((span, 1)) },
+        }));
+    }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
         Ok(root) => root,
@@ -99,6 +108,60 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
                 failure.problem.span = None;
             }
             Err(failure)
+        }
+    }
+}
+
+/// Nesting deeper than this is refused before the spec is parsed: a spec
+/// needs about eight levels, and parsing and deserialising recurse once per
+/// level, so thousands of levels (`- - - ... x`) would overflow the stack.
+const MAX_DEPTH: usize = 64;
+
+/// Refuses, with a location, what the loader would silently drop or could
+/// not survive: a second YAML document (after `---` or `...`, valid or not)
+/// and nesting deeper than [`MAX_DEPTH`]. The event parser used here keeps
+/// its own stack, so it never recurses. A syntax error in the first document
+/// is left to the loader, which names it best.
+fn check_structure(text: &str) -> Result<(), (String, String, usize, usize)> {
+    use yaml_rust2::parser::{Event, Parser};
+    let another_document = |line, column| {
+        Err((
+            "a spec is one YAML document, but the file goes on after the first one ends".to_owned(),
+            "remove the `---` / `...` and what follows it, or split the file into one spec per file".to_owned(),
+            line,
+            column,
+        ))
+    };
+    let mut parser = Parser::new_from_str(text);
+    let (mut depth, mut documents, mut first_ended) = (0usize, 0usize, false);
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            Err(e) if first_ended => return another_document(e.marker().line(), 1),
+            Err(_) => return Ok(()),
+        };
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::DocumentStart => {
+                documents += 1;
+                if documents > 1 {
+                    return another_document(mark.line(), 1);
+                }
+            }
+            Event::DocumentEnd => first_ended = true,
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err((
+                        format!("the spec nests deeper than {MAX_DEPTH} levels"),
+                        "a spec needs a handful of levels (environments.NAME.cluster.sasl...); check for runaway `- ` or `[` / `{`".to_owned(),
+                        mark.line(),
+                        mark.col() + 1,
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
         }
     }
 }
