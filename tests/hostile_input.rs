@@ -1,6 +1,7 @@
-//! Specs that once crashed topicform or were half read (issue 11, items 1, 2,
-//! 5 and 13): each must end in a located error, exit 1, never a panic (101)
-//! or an abort (134), and never a spec that validates.
+//! Specs that once crashed topicform, were half read or echoed a secret
+//! (issue 11, items 1, 2, 3, 5 and 13): each must end in a located error,
+//! exit 1, never a panic (101) or an abort (134), never a spec that
+//! validates, and never a secret in the output.
 
 mod support;
 
@@ -80,4 +81,38 @@ fn text_that_is_not_utf8_is_located_by_byte_line_and_column() {
     // UTF-8 with a byte order mark is UTF-8.
     let (out, stderr) = validate(&ws, "bom.yaml", b"\xef\xbb\xbfversion: 1\ntopics:\n  a: {}\n");
     assert!(out.status.success(), "{stderr}");
+}
+
+#[test]
+fn a_secret_in_a_malformed_reference_is_never_echoed() {
+    let ws = Workspace::new();
+    let shapes = [
+        "password: hunter2",
+        "password: { value: hunter2 }",
+        "password: { envv: hunter2 }",
+        "password: { env: U, file: /x, value: hunter2 }",
+        "password: { hunter2: x }",
+        "password: [hunter2]",
+        "password:\n          value: hunter2",
+        "password:\n          envv: hunter2",
+        "password:\n          env: U\n          value: hunter2",
+        "password:\n          hunter2: x",
+        "password:\n          - hunter2",
+        "password: |\n          hunter2",
+        "password: { env: hunter2, file: hunter2 }",
+    ];
+    for (n, shape) in shapes.iter().enumerate() {
+        let text = format!(
+            "version: 1\nenvironments:\n  e:\n    cluster:\n      type: kafka\n      bootstrapServers: [localhost:9092]\n      sasl:\n        mechanism: PLAIN\n        username: {{ env: U }}\n        {shape}\ntopics:\n  a: {{}}\n"
+        );
+        for format in ["text", "json"] {
+            let path = ws.path(&format!("shape-{n}.yaml"));
+            std::fs::write(&path, &text).unwrap();
+            let out = topicform().args(["validate", "--log-format", format, "-f"]).arg(&path).output().unwrap();
+            let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.status.code(), Some(1), "{shape:?} ({format}) must be refused:\n{all}");
+            assert!(!all.contains("hunter2"), "{shape:?} ({format}) echoed the secret:\n{all}");
+            assert!(all.contains("shape-"), "{shape:?} ({format}): no location:\n{all}");
+        }
+    }
 }

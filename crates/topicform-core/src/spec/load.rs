@@ -307,22 +307,99 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
     (marker, 1)
 }
 
-/// Replaces literal values of secret fields (`password: hunter2`, also in
-/// flow style) with `*`, byte for byte. References (`{ env: ... }`) stay.
+/// Masks, byte for byte with `*`, everything written as the value of a
+/// secret field except a well-formed reference: `password: hunter2`, but
+/// also a malformed reference (`{ value: hunter2 }`, `{ envv: hunter2 }`,
+/// `{ env: U, value: hunter2 }`, `{ hunter2: x }`, the same in block form,
+/// block scalars and sequences), since whatever sits there may be the
+/// secret. `{ env: NAME }` / `{ file: PATH }` (flow or block) stay readable.
+/// Same length, so every location into the text stays right.
 pub(crate) fn mask_literal_secrets(text: &str) -> String {
-    static LITERAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r#"\b(?:username|password|key|clientSecret|connectionString)\s*:[ \t]*([^{\s,}\]#][^,}\]\n#]*)"#,
-        )
-        .unwrap()
+    static SECRET_KEY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(?:username|password|key|clientSecret|connectionString)[ \t]*:").unwrap()
     });
-    let mut masked = text.to_owned();
-    for caps in LITERAL.captures_iter(text) {
-        let value = caps.get(1).expect("group 1 always matches");
-        let trimmed = value.as_str().trim_end();
-        masked.replace_range(value.start()..value.start() + trimmed.len(), &"*".repeat(trimmed.len()));
+    let b = text.as_bytes();
+    let mut masked = b.to_vec();
+    for m in SECRET_KEY.find_iter(text) {
+        let mut i = m.end();
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'{') | Some(b'[') => {
+                let end = matching_close(b, i);
+                if !is_reference(&text[i + 1..end]) {
+                    mask(&mut masked, i + 1, end);
+                }
+            }
+            None | Some(b'\n') | Some(b'\r') | Some(b'#') | Some(b'|') | Some(b'>') => {
+                let (start, end) = block_below(b, m.start());
+                if !is_reference(&text[start..end]) {
+                    mask(&mut masked, start, end);
+                }
+            }
+            Some(_) => {
+                let end = b[i..].iter().position(|c| b",}]\n#".contains(c)).map_or(b.len(), |n| i + n);
+                mask(&mut masked, i, end);
+            }
+        }
     }
-    masked
+    String::from_utf8(masked).expect("only whole characters are replaced, by ASCII")
+}
+
+/// Replaces every non-space character of `bytes[start..end]` with `*`
+/// (each byte of a multi-byte character, so lengths stay).
+fn mask(bytes: &mut [u8], start: usize, end: usize) {
+    for c in &mut bytes[start..end] {
+        if !c.is_ascii_whitespace() {
+            *c = b'*';
+        }
+    }
+}
+
+/// The offset of the bracket that closes the one at `open`, or the end.
+fn matching_close(b: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    for (n, c) in b.iter().enumerate().skip(open) {
+        match c {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return n;
+                }
+            }
+            _ => {}
+        }
+    }
+    b.len()
+}
+
+/// The lines below the line holding `at` that are indented deeper than it
+/// (blank lines included): a block value.
+fn block_below(b: &[u8], at: usize) -> (usize, usize) {
+    let line_start = b[..at].iter().rposition(|c| *c == b'\n').map_or(0, |n| n + 1);
+    let indent = |from: usize| b[from..].iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+    let key_indent = indent(line_start);
+    let start = b[at..].iter().position(|c| *c == b'\n').map_or(b.len(), |n| at + n + 1);
+    let mut end = start;
+    while end < b.len() {
+        let line_end = b[end..].iter().position(|c| *c == b'\n').map_or(b.len(), |n| end + n + 1);
+        let blank = b[end..line_end].iter().all(|c| c.is_ascii_whitespace());
+        if !blank && indent(end) <= key_indent {
+            break;
+        }
+        end = line_end;
+    }
+    (start, end)
+}
+
+/// Whether a secret field's value is exactly one `env:` or `file:` entry.
+fn is_reference(value: &str) -> bool {
+    static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"^\s*(?:env|file)[ \t]*:[ \t]*[^\s,{}\[\]#][^,{}\[\]#\n]*\s*$"#).unwrap()
+    });
+    REFERENCE.is_match(value)
 }
 
 /// Secret fields of the model: a scalar here is a literal secret.
@@ -458,6 +535,42 @@ mod tests {
             masked,
             "sasl:\n  username: { env: U }\n  password: ******* # note\ntls: { key: ***, caFile: /x }\n"
         );
+    }
+
+    #[test]
+    fn whatever_sits_in_a_secret_field_is_masked_unless_it_is_a_reference() {
+        let shapes = [
+            "password: hunter2\n",
+            "password: \"hunter2\"\n",
+            "password: { value: hunter2 }\n",
+            "password: { envv: hunter2 }\n",
+            "password: { env: U, file: /x, value: hunter2 }\n",
+            "password: { hunter2: x }\n",
+            "password: [hunter2]\n",
+            "password:\n  value: hunter2\nnext: 1\n",
+            "password:\n  envv: hunter2\n",
+            "password:\n  env: U\n  value: hunter2\n",
+            "password:\n  hunter2: x\n",
+            "password:\n  - hunter2\n",
+            "password: |\n  hunter2\n",
+            "sasl: { mechanism: PLAIN, password: { value: hunter2 } }\n",
+            "clientSecret:   # the app's\n    value: hunter2\n",
+        ];
+        for text in shapes {
+            let masked = mask_literal_secrets(text);
+            assert_eq!(masked.len(), text.len(), "{text}");
+            assert!(!masked.contains("hunter2"), "{text:?} -> {masked:?}");
+        }
+        assert!(mask_literal_secrets("password:\n  value: hunter2\nnext: 1\n").ends_with("next: 1\n"));
+        for reference in [
+            "password: { env: KAFKA_PASSWORD }\n",
+            "password: {file: /etc/kafka/password}\n",
+            "password:\n  env: KAFKA_PASSWORD\n",
+            "key:\n  file: /etc/tls/key.pem  \n",
+        ] {
+            assert_eq!(mask_literal_secrets(reference), reference);
+        }
+        assert_eq!(mask_literal_secrets("password: pässwörd\n").len(), "password: pässwörd\n".len());
     }
 
     #[test]

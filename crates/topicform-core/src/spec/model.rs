@@ -409,7 +409,14 @@ impl<'de> Deserialize<'de> for SecretRef {
                 let secret = match key.as_str() {
                     "env" => SecretRef::Env(value),
                     "file" => SecretRef::File(value),
-                    other => return Err(de::Error::unknown_field(other, &["env", "file"])),
+                    // The key is not repeated: someone may have written the
+                    // secret itself where the key goes.
+                    _ => {
+                        return Err(de::Error::custom(
+                            "a secret reference takes the key `env` or `file`, and this one has another \
+                             (not shown: it may be the secret); write `{ env: NAME }` or `{ file: PATH }`",
+                        ))
+                    }
                 };
                 if map.next_key::<String>()?.is_some() {
                     return Err(de::Error::custom("a secret reference has exactly one key, `env` or `file`"));
