@@ -79,9 +79,13 @@ fn print_stdout(s: &str) -> Result<()> {
 
 /// Prints warnings (and errors) on stderr with their source lines.
 fn report_findings(name: &str, source: &std::sync::Arc<String>, found: &[Located]) {
-    for l in found {
-        let problem = SpecProblem::new(name, source, l);
-        logging::report(&problem, logging::format());
+    let problems = match logging::format() {
+        // Machines get every finding; people the first ones and a count.
+        LogFormat::Json => found.iter().map(|l| SpecProblem::new(name, source, l)).collect(),
+        LogFormat::Text => SpecProblem::shown(name, source, found),
+    };
+    for problem in &problems {
+        logging::report(problem, logging::format());
     }
 }
 

@@ -357,6 +357,36 @@ impl SpecProblem {
     }
 }
 
+/// Findings shown one by one; past this, one line says how many more there
+/// are. Each snippet costs a pass over the file, and nobody reads 20,000.
+pub const FINDINGS_SHOWN: usize = 50;
+
+impl SpecProblem {
+    /// The first [`FINDINGS_SHOWN`] of `found` (errors first, as sorted),
+    /// then one summary of the rest.
+    pub fn shown(name: &str, source: &Arc<String>, found: &[Located]) -> Vec<SpecProblem> {
+        let mut shown: Vec<SpecProblem> =
+            found.iter().take(FINDINGS_SHOWN).map(|l| SpecProblem::new(name, source, l)).collect();
+        let rest = &found[found.len().min(FINDINGS_SHOWN)..];
+        if let Some(first) = rest.first() {
+            let errors = rest.iter().filter(|l| l.finding.is_error()).count();
+            shown.push(SpecProblem {
+                location: name.to_owned(),
+                message: format!(
+                    "{} more finding(s) not shown ({errors} error(s), {} warning(s))",
+                    rest.len(),
+                    rest.len() - errors
+                ),
+                help: Some("fix the ones above and validate again; `--log-format json` lists every one".into()),
+                severity: first.finding.severity,
+                src: NamedSource::new(name, source.clone()),
+                span: None,
+            });
+        }
+        shown
+    }
+}
+
 /// Lines longer than this get no snippet, only `file:line:col`: a generated
 /// one-line spec is unreadable as a snippet, and miette's renderer panics
 /// on columns past 65,534.
@@ -376,7 +406,7 @@ impl Error {
         Error::InvalidSpec {
             name: name.to_owned(),
             errors: found.iter().filter(|l| l.finding.is_error()).count(),
-            problems: found.iter().map(|l| SpecProblem::new(name, source, l)).collect(),
+            problems: SpecProblem::shown(name, source, found),
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; does not fail validation.
@@ -15,7 +15,7 @@ pub enum Severity {
 }
 
 /// One segment of a path into the YAML document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Seg {
     /// A mapping key.
     Key(String),
@@ -34,7 +34,7 @@ impl fmt::Display for Seg {
 
 /// Where a finding points: a path, and whether it names the key itself
 /// (a bad topic name) or its value (a bad partition count).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Pointer {
     /// Segments from the document root.
     pub path: Vec<Seg>,

@@ -19,6 +19,9 @@ pub struct LoadedSpec {
     /// The deserialised spec.
     pub spec: Spec,
     root: Node,
+    /// Byte offset of each line's start, so locating a finding does not
+    /// scan the text from the top (20,000 findings made that quadratic).
+    line_starts: Vec<usize>,
 }
 
 /// A finding resolved to a place in the file.
@@ -98,7 +101,7 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
         return Err(failure);
     }
     match marked_yaml::from_node::<Spec>(&root) {
-        Ok(spec) => Ok(LoadedSpec { name: name.to_owned(), source, spec, root }),
+        Ok(spec) => Ok(LoadedSpec { name: name.to_owned(), source, spec, root, line_starts: line_starts(text) }),
         Err(e) => {
             let (message, help) = describe_type_error(&e);
             let (marker, len) = refine_marker(&root, &e);
@@ -316,7 +319,8 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
 /// Same length, so every location into the text stays right.
 pub(crate) fn mask_literal_secrets(text: &str) -> String {
     static SECRET_KEY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\b(?:username|password|key|clientSecret|connectionString)[ \t]*:").unwrap()
+        // A whole key (`key:`, not the end of a config name like `message.key:`).
+        regex::Regex::new(r"(?:^|[\s{,\[-])(?:username|password|key|clientSecret|connectionString)[ \t]*:").unwrap()
     });
     let b = text.as_bytes();
     let mut masked = b.to_vec();
@@ -474,19 +478,17 @@ impl LoadedSpec {
         for (i, seg) in finding.at.path.iter().enumerate() {
             let last = i + 1 == finding.at.path.len();
             let next = match (seg, node) {
-                (Seg::Key(k), Node::Mapping(map)) => {
-                    map.iter().find(|(key, _)| key.as_str() == k).map(|(key, value)| {
-                        if last && finding.at.at_key {
-                            (key.span().start().copied(), key.as_str().len(), value)
-                        } else {
-                            (
-                                value.span().start().copied().or(key.span().start().copied()),
-                                scalar_len(value, key.as_str().len()),
-                                value,
-                            )
-                        }
-                    })
-                }
+                (Seg::Key(k), Node::Mapping(map)) => map.get_key_value(k.as_str()).map(|(key, value)| {
+                    if last && finding.at.at_key {
+                        (key.span().start().copied(), key.as_str().len(), value)
+                    } else {
+                        (
+                            value.span().start().copied().or(key.span().start().copied()),
+                            scalar_len(value, key.as_str().len()),
+                            value,
+                        )
+                    }
+                }),
                 (Seg::Index(i), Node::Sequence(seq)) => {
                     seq.get(*i).map(|v| (v.span().start().copied(), scalar_len(v, 1), v))
                 }
@@ -502,8 +504,15 @@ impl LoadedSpec {
             }
         }
         let line_col = marker.map(|m| (m.line(), m.column()));
-        let span = line_col.map(|(l, c)| (byte_offset(&self.source, l, c), len.max(1)));
+        let span = line_col.map(|(l, c)| (self.byte_offset(l, c), len.max(1)));
         Located { finding, line_col, span }
+    }
+
+    /// [`byte_offset`] from the line index: O(column), not O(file).
+    fn byte_offset(&self, line: usize, column: usize) -> usize {
+        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(self.source.len());
+        let col_bytes: usize = self.source[start..].chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+        (start + col_bytes).min(self.source.len())
     }
 }
 
@@ -512,6 +521,11 @@ fn scalar_len(node: &Node, fallback: usize) -> usize {
         Node::Scalar(s) => s.as_str().len(),
         _ => fallback,
     }
+}
+
+/// The byte offset where each line of `text` starts.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
 }
 
 /// Byte offset of 1-based `line`, `column` (in characters) within `text`.
