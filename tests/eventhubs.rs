@@ -614,6 +614,34 @@ fn replacing_a_hub_at_the_quota_is_refused_before_any_write() {
     assert!(server.hub("a").is_some());
 }
 
+/// A hub whose partitions and configs both change gets two PUTs, the second
+/// built on the first; when the first fails, what the hub holds is unknown,
+/// so the second is not sent (it could ask for the old partition count).
+#[test]
+fn a_hubs_later_write_is_not_sent_after_its_first_failed() {
+    let (idp, server) = setup(Namespace::new("Premium", 1));
+    server.seed("grow", 2, 24, "Delete");
+    server.inject("PUT", Fault::Refuse, 1);
+    let ws = Workspace::new();
+    let path =
+        ws.spec(&spec(&server, &idp, "premium", "", "  grow: { partitions: 4, config: { retention.ms: 2d } }\n"));
+    let a = run(&idp, &server, &path, &["apply", "--auto-approve"]);
+    assert_eq!(a.get_output().status.code(), Some(1), "{}", output(&a));
+    let text = output(&a);
+    assert!(text.contains("grow: add partitions 2 → 4 failed"), "{text}");
+    assert!(
+        text.contains("grow: set retention.ms failed: not sent: an earlier write of this event hub failed"),
+        "{text}"
+    );
+    assert_eq!(server.writes(), 1, "{:?}", server.requests());
+    // The next apply does both, in two writes.
+    let report = apply(&idp, &server, &path, &[]);
+    assert!(report.contains("Apply: 2 succeeded, 0 failed, 0 skipped."), "{report}");
+    assert_eq!(props(&server, "grow")["partitionCount"], 4);
+    assert_eq!(props(&server, "grow")["retentionDescription"]["retentionTimeInHours"], 48);
+    in_sync(&idp, &server, &path);
+}
+
 #[test]
 fn deletes_are_skipped_when_a_write_failed() {
     let (idp, server) = setup(Namespace::new("Premium", 1));

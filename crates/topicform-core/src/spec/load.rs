@@ -2,6 +2,7 @@
 //! (syntax, type, unknown key, limit) is reported as `file:line:col` with
 //! the offending line shown.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use marked_yaml::{LoaderOptions, Marker, Node};
@@ -319,27 +320,41 @@ fn refine_marker(root: &Node, e: &marked_yaml::FromNodeError) -> (Option<Marker>
 /// Same length, so every location into the text stays right.
 pub(crate) fn mask_literal_secrets(text: &str) -> String {
     static SECRET_KEY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        // A whole key (`key:`, not the end of a config name like `message.key:`).
-        regex::Regex::new(r"(?:^|[\s{,\[-])(?:username|password|key|clientSecret|connectionString)[ \t]*:").unwrap()
+        // `\b`, not whole keys only: `sasl.password:` and `ssl.key.password:`
+        // in clientConfig hold secrets too (`message.key:` values get masked
+        // as well; a snippet may hide too much, never too little).
+        regex::Regex::new(r"\b(?:username|password|key|clientSecret|connectionString)[ \t]*:").unwrap()
     });
     let b = text.as_bytes();
     let mut masked = b.to_vec();
+    let closes = bracket_pairs(b);
+    // Everything before this is masked already: a secret key inside a masked
+    // value is skipped, so nested values cost one pass, not one per level.
+    let mut masked_to = 0;
     for m in SECRET_KEY.find_iter(text) {
+        if m.start() < masked_to {
+            continue;
+        }
         let mut i = m.end();
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
             i += 1;
         }
         match b.get(i) {
             Some(b'{') | Some(b'[') => {
-                let end = matching_close(b, i);
+                // Unclosed (the loader will refuse the file): to the line's end.
+                let end = closes.get(&i).copied().unwrap_or_else(|| line_end(b, i));
                 if !is_reference(&text[i + 1..end]) {
                     mask(&mut masked, i + 1, end);
+                    masked_to = end;
                 }
             }
             None | Some(b'\n') | Some(b'\r') | Some(b'#') | Some(b'|') | Some(b'>') => {
-                let (start, end) = block_below(b, m.start());
+                // From the `:`: the match may begin on the line before
+                // (the newline in front of a key at column 0).
+                let (start, end) = block_below(b, m.end() - 1);
                 if !is_reference(&text[start..end]) {
                     mask(&mut masked, start, end);
+                    masked_to = end;
                 }
             }
             Some(_) => {
@@ -361,22 +376,28 @@ fn mask(bytes: &mut [u8], start: usize, end: usize) {
     }
 }
 
-/// The offset of the bracket that closes the one at `open`, or the end.
-fn matching_close(b: &[u8], open: usize) -> usize {
-    let mut depth = 0usize;
-    for (n, c) in b.iter().enumerate().skip(open) {
+/// Every bracket pair of `text` (`{`/`[` offset -> closing offset), in one
+/// pass. Brackets inside quotes count too: this only decides what to mask.
+fn bracket_pairs(b: &[u8]) -> HashMap<usize, usize> {
+    let mut open = Vec::new();
+    let mut pairs = HashMap::new();
+    for (n, c) in b.iter().enumerate() {
         match c {
-            b'{' | b'[' => depth += 1,
+            b'{' | b'[' => open.push(n),
             b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return n;
+                if let Some(o) = open.pop() {
+                    pairs.insert(o, n);
                 }
             }
             _ => {}
         }
     }
-    b.len()
+    pairs
+}
+
+/// The offset of the end of the line holding `at`.
+fn line_end(b: &[u8], at: usize) -> usize {
+    b[at..].iter().position(|c| *c == b'\n').map_or(b.len(), |n| at + n)
 }
 
 /// The lines below the line holding `at` that are indented deeper than it
@@ -400,6 +421,11 @@ fn block_below(b: &[u8], at: usize) -> (usize, usize) {
 
 /// Whether a secret field's value is exactly one `env:` or `file:` entry.
 fn is_reference(value: &str) -> bool {
+    // A reference is one short line; anything long is not one (and the
+    // regex need not read it).
+    if value.len() > 4_096 {
+        return false;
+    }
     static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r#"^\s*(?:env|file)[ \t]*:[ \t]*[^\s,{}\[\]#][^,{}\[\]#\n]*\s*$"#).unwrap()
     });
@@ -569,6 +595,10 @@ mod tests {
             "password: |\n  hunter2\n",
             "sasl: { mechanism: PLAIN, password: { value: hunter2 } }\n",
             "clientSecret:   # the app's\n    value: hunter2\n",
+            "a: 1\npassword:\n  value: hunter2\nb: 2\n",
+            "clientConfig: { sasl.password: hunter2 }\n",
+            "clientConfig:\n  ssl.key.password: hunter2\n",
+            "password: { hunter2\n",
         ];
         for text in shapes {
             let masked = mask_literal_secrets(text);
@@ -585,6 +615,19 @@ mod tests {
             assert_eq!(mask_literal_secrets(reference), reference);
         }
         assert_eq!(mask_literal_secrets("password: pässwörd\n").len(), "password: pässwörd\n".len());
+    }
+
+    #[test]
+    fn unclosed_and_nested_brackets_are_masked_without_a_rescan_per_key() {
+        // Each `password: {` once scanned to the end of the file (minutes for
+        // 1 MB); bracket pairs are now found in one pass and a key inside a
+        // masked value is skipped. Tens of thousands of keys must stay cheap.
+        let unclosed = "password: { s3cr3t\n".repeat(50_000);
+        assert!(!mask_literal_secrets(&unclosed).contains("s3cr3t"));
+        let nested = format!("{}s3cr3t{}", "password: { ".repeat(50_000), "}".repeat(50_000));
+        let masked = mask_literal_secrets(&nested);
+        assert_eq!(masked.len(), nested.len());
+        assert!(!masked.contains("s3cr3t"));
     }
 
     #[test]

@@ -240,7 +240,11 @@ impl<B: Backend> Runner<'_, B> {
         }
         self.progress.finish();
         if !landed.is_empty() {
-            self.backend.settle(step, &landed).await?;
+            // What was sent is in the report; not seeing it yet is no reason
+            // to lose that report.
+            if let Err(e) = self.backend.settle(step, &landed).await {
+                tracing::warn!(step = step.label(), error = %e, "cannot confirm the changes yet; the next plan will show the state");
+            }
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer}
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::{ClusterInfo, Connection, Status, Step};
-use crate::kafka::{Client, ClientError, Handle};
+use crate::kafka::{describe_client_error, Client, ClientError, Handle};
 use crate::Error;
 
 /// Keeps librdkafka's error callbacks: the reason behind "all brokers down"
@@ -136,7 +136,7 @@ pub async fn metadata(target: &Connection, timeout: Duration) -> (Step, Step, Op
             Err(ClientError::Create(e)) => {
                 let failed = Step::failed(
                     "metadata",
-                    e.to_string(),
+                    describe_client_error(&e),
                     "the Kafka client could not be created",
                     "check the client settings",
                 );
@@ -236,7 +236,8 @@ fn roundtrip_client<C: Handle + FromClientConfigAndContext<Capture>>(
     Client::create(target, cfg, Capture::default(), timeout).map_err(|e| match e {
         ClientError::Create(e) => Step::failed(
             "roundtrip",
-            e.to_string(),
+            // Never the rejected value: it may be a password or a key.
+            describe_client_error(&e),
             format!("the {role} could not be created"),
             "check the client settings",
         ),

@@ -82,6 +82,9 @@ pub struct EventHubsBackend {
 struct Live {
     topics: BTreeMap<String, ObservedTopic>,
     bodies: BTreeMap<String, Value>,
+    /// Hubs whose write failed in this apply: what they hold is unknown
+    /// (the write may have landed), so their later steps are not sent.
+    failed: std::collections::BTreeSet<String>,
 }
 
 impl EventHubsBackend {
@@ -251,7 +254,7 @@ impl Backend for EventHubsBackend {
                 problems: problems.iter().map(|p| format!("\n  - {p}")).collect(),
             });
         }
-        *self.live.lock().expect("live event hubs") = Live { topics: state.topics, bodies };
+        *self.live.lock().expect("live event hubs") = Live { topics: state.topics, bodies, failed: Default::default() };
         Ok(())
     }
 
@@ -312,6 +315,11 @@ impl EventHubsBackend {
         let requests: Vec<(String, std::result::Result<Value, String>)> = {
             let live = self.live.lock().expect("live event hubs");
             hubs.map(|(name, changes)| {
+                if live.failed.contains(&name) {
+                    let skipped =
+                        "not sent: an earlier write of this event hub failed in this apply; apply again".into();
+                    return (name, Err(skipped));
+                }
                 let desired = Desired::from_changes(live.topics.get(&name), &changes);
                 let body = mapping::put_body(live.bodies.get(&name), &desired);
                 (name, body)
@@ -326,7 +334,10 @@ impl EventHubsBackend {
                             self.remember(&name, body);
                             Ok(())
                         }
-                        Err(e) => Err(describe_error(&e)),
+                        Err(e) => {
+                            self.forget(&name);
+                            Err(describe_error(&e))
+                        }
                     },
                     Err(e) => Err(e),
                 };
@@ -337,13 +348,26 @@ impl EventHubsBackend {
             .await
     }
 
+    /// Keeps the body just sent (and what it maps to) for the hub's next step.
     fn remember(&self, name: &str, mut body: Value) {
         body["name"] = Value::String(name.to_owned());
         let mut live = self.live.lock().expect("live event hubs");
-        if let Ok(topic) = mapping::observed_topic(&body) {
-            live.topics.insert(name.to_owned(), topic);
+        match mapping::observed_topic(&body) {
+            Ok(topic) => {
+                live.topics.insert(name.to_owned(), topic);
+                live.bodies.insert(name.to_owned(), body);
+            }
+            // Never happens for a body put_body built; if it did, the next
+            // step must not build on a half-known hub.
+            Err(_) => {
+                live.failed.insert(name.to_owned());
+            }
         }
-        live.bodies.insert(name.to_owned(), body);
+    }
+
+    /// A write of `name` failed: its later steps are not sent.
+    fn forget(&self, name: &str) {
+        self.live.lock().expect("live event hubs").failed.insert(name.to_owned());
     }
 }
 
