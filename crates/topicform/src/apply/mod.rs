@@ -17,14 +17,13 @@
 //! 3. **Batches** of the backend's [`Backend::batch_size`], with progress per
 //!    batch. A topic a backend returns no result for counts as failed:
 //!    a missing answer never passes as success.
-//! 4. **One report**, worded here ([`describe`]), with the same shape for the
+//! 4. **One report**, worded here (`StepItem::change`), with the same shape for the
 //!    same plan whichever backend applied it.
 
 mod report;
 
 use std::collections::BTreeMap;
 
-pub(crate) use report::describe;
 pub use report::{ApplyReport, Outcome, Status};
 use topicform_core::plan::{Change, Plan};
 use topicform_core::spec::is_internal_topic;
@@ -190,11 +189,8 @@ fn skip_deletes(deletes: Vec<String>, failed: usize, report: &mut ApplyReport) {
     }
     let reason = format!("not sent: {failed} earlier change(s) failed; fix them and apply again");
     for topic in deletes {
-        report.outcomes.push(Outcome {
-            topic,
-            change: describe(Step::Delete, ""),
-            status: Status::Skipped { reason: reason.clone() },
-        });
+        let change = topic.change();
+        report.outcomes.push(Outcome { topic, change, status: Status::Skipped { reason: reason.clone() } });
     }
 }
 
@@ -234,7 +230,7 @@ impl<B: Backend> Runner<'_, B> {
                     Some(Err(error)) => Status::Failed { error },
                     None => Status::Failed { error: "the cluster gave no answer for this topic".into() },
                 };
-                self.report.outcomes.push(Outcome { topic, change: describe(step, &item.detail()), status });
+                self.report.outcomes.push(Outcome { topic, change: item.change(), status });
             }
             self.progress.advance(batch.len());
         }
@@ -253,10 +249,9 @@ impl<B: Backend> Runner<'_, B> {
 /// What the engine needs of one write, whatever its step.
 trait StepItem: Clone {
     fn topic(&self) -> &str;
-    /// The per-topic part of the report's wording ([`describe`]).
-    fn detail(&self) -> String {
-        String::new()
-    }
+    /// The report's words for this write: `create`, `add partitions 3 → 6`,
+    /// `set a, reset b to the default`, `delete`.
+    fn change(&self) -> String;
     /// Partitions the topic has once the write landed (0: unchanged).
     fn partitions(&self) -> u32 {
         0
@@ -267,6 +262,9 @@ impl StepItem for NewTopic {
     fn topic(&self) -> &str {
         &self.name
     }
+    fn change(&self) -> String {
+        "create".into()
+    }
     fn partitions(&self) -> u32 {
         self.partitions
     }
@@ -276,8 +274,8 @@ impl StepItem for PartitionIncrease {
     fn topic(&self) -> &str {
         &self.topic
     }
-    fn detail(&self) -> String {
-        format!("{} → {}", self.from, self.to)
+    fn change(&self) -> String {
+        format!("add partitions {} → {}", self.from, self.to)
     }
     fn partitions(&self) -> u32 {
         self.to
@@ -288,7 +286,7 @@ impl StepItem for ConfigAlteration {
     fn topic(&self) -> &str {
         &self.topic
     }
-    fn detail(&self) -> String {
+    fn change(&self) -> String {
         let parts: Vec<String> = self
             .ops
             .iter()
@@ -305,6 +303,9 @@ impl StepItem for ConfigAlteration {
 impl StepItem for String {
     fn topic(&self) -> &str {
         self
+    }
+    fn change(&self) -> String {
+        "delete".into()
     }
 }
 

@@ -1,8 +1,7 @@
-//! What apply did: one [`Outcome`] per topic and step, worded in one place.
+//! What apply did: one [`Outcome`] per topic and step (worded by the
+//! engine's `StepItem::change`).
 
 use serde::Serialize;
-
-use super::Step;
 
 /// Everything apply did, in the order it was done.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -55,16 +54,5 @@ impl ApplyReport {
     /// True when every change was applied.
     pub fn is_complete(&self) -> bool {
         self.applied() == self.outcomes.len()
-    }
-}
-
-/// The report's words for a step; `detail` is the step's per-topic part
-/// (`3 → 6` for partitions, `set a, reset b to the default` for configs).
-pub(crate) fn describe(step: Step, detail: &str) -> String {
-    match step {
-        Step::Create => "create".into(),
-        Step::AddPartitions => format!("add partitions {detail}"),
-        Step::AlterConfigs => detail.to_owned(),
-        Step::Delete => "delete".into(),
     }
 }
