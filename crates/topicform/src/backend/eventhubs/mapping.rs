@@ -127,15 +127,20 @@ pub(crate) struct Desired {
 }
 
 impl Desired {
-    /// The desired state of a topic from its plan changes, starting from
-    /// what the cluster has (`current`, `None` for a create).
-    pub(crate) fn from_changes(current: Option<&ObservedTopic>, changes: &[Change]) -> Desired {
-        let mut d = Desired {
+    /// What the event hub holds now (`None`: a new one, defaults).
+    pub fn current(current: Option<&ObservedTopic>) -> Desired {
+        Desired {
             partitions: current.map(|c| c.partitions).unwrap_or(1),
             config: current
                 .map(|c| c.config.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect())
                 .unwrap_or_default(),
-        };
+        }
+    }
+
+    /// The desired state of a topic from its plan changes, starting from
+    /// what the cluster has (`current`, `None` for a create).
+    pub fn from_changes(current: Option<&ObservedTopic>, changes: &[Change]) -> Desired {
+        let mut d = Desired::current(current);
         for c in changes {
             match c {
                 Change::CreateTopic { partitions, config, .. } => {

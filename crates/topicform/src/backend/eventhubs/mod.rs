@@ -260,31 +260,29 @@ impl Backend for EventHubsBackend {
 
     async fn create_topics(&self, batch: &[NewTopic]) -> Vec<WriteResult> {
         self.put_each(batch.iter().map(|t| {
-            let change =
-                Change::CreateTopic { partitions: t.partitions, replication_factor: None, config: t.config.clone() };
-            (t.name.clone(), vec![change])
+            (t.name.as_str(), |d: &mut Desired| {
+                d.partitions = t.partitions;
+                d.config = t.config.clone();
+            })
         }))
         .await
     }
 
     async fn add_partitions(&self, batch: &[PartitionIncrease]) -> Vec<WriteResult> {
-        self.put_each(batch.iter().map(|p| (p.topic.clone(), vec![Change::AddPartitions { from: p.from, to: p.to }])))
-            .await
+        self.put_each(batch.iter().map(|p| (p.topic.as_str(), |d: &mut Desired| d.partitions = p.to))).await
     }
 
     async fn alter_configs(&self, batch: &[ConfigAlteration]) -> Vec<WriteResult> {
         self.put_each(batch.iter().map(|a| {
-            let changes = a
-                .ops
-                .iter()
-                .map(|op| match op {
-                    ConfigOp::Set(key, value) => {
-                        Change::SetConfig { key: key.clone(), current: None, desired: value.clone() }
-                    }
-                    ConfigOp::Delete(key) => Change::DeleteConfig { key: key.clone(), current: String::new() },
-                })
-                .collect();
-            (a.topic.clone(), changes)
+            (a.topic.as_str(), |d: &mut Desired| {
+                for op in &a.ops {
+                    match op {
+                        ConfigOp::Set(key, value) => d.config.insert(key.clone(), value.clone()),
+                        // Back to the service default.
+                        ConfigOp::Delete(key) => d.config.remove(key),
+                    };
+                }
+            })
         }))
         .await
     }
@@ -308,19 +306,21 @@ impl Backend for EventHubsBackend {
 }
 
 impl EventHubsBackend {
-    /// PUTs each event hub with `changes` applied to what it has now (as
-    /// read by `prepare` or sent by an earlier step), at most
-    /// [`CONCURRENCY`] at a time, and remembers each body sent.
-    async fn put_each(&self, hubs: impl Iterator<Item = (String, Vec<Change>)>) -> Vec<WriteResult> {
+    /// PUTs each event hub with `edit` applied to what it has now (as read
+    /// by `prepare` or sent by an earlier step), at most [`CONCURRENCY`] at a
+    /// time, and remembers each body sent.
+    async fn put_each<'a>(&self, hubs: impl Iterator<Item = (&'a str, impl FnOnce(&mut Desired))>) -> Vec<WriteResult> {
         let requests: Vec<(String, std::result::Result<Value, String>)> = {
             let live = self.live.lock().expect("live event hubs");
-            hubs.map(|(name, changes)| {
+            hubs.map(|(name, edit)| {
+                let name = name.to_owned();
                 if live.failed.contains(&name) {
                     let skipped =
                         "not sent: an earlier write of this event hub failed in this apply; apply again".into();
                     return (name, Err(skipped));
                 }
-                let desired = Desired::from_changes(live.topics.get(&name), &changes);
+                let mut desired = Desired::current(live.topics.get(&name));
+                edit(&mut desired);
                 let body = mapping::put_body(live.bodies.get(&name), &desired);
                 (name, body)
             })
