@@ -54,9 +54,8 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
     // of them must not be shown, so snippets come from a masked copy (same
     // length, so every location stays right).
     let source = Arc::new(mask_literal_secrets(text));
-    let fail = |message: String, help: Option<String>, marker: Option<Marker>, len: usize| {
+    let fail_at = |message: String, help: Option<String>, line_col: Option<(usize, usize)>, len: usize| {
         let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default() };
-        let line_col = marker.map(|m| (m.line(), m.column()));
         let span = line_col.map(|(l, c)| (byte_offset(text, l, c), len.max(1)));
         Box::new(ParseFailure {
             name: name.to_owned(),
@@ -64,14 +63,11 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
             problem: Located { finding, line_col, span },
         })
     };
+    let fail = |message, help, marker: Option<Marker>, len| {
+        fail_at(message, help, marker.map(|m| (m.line(), m.column())), len)
+    };
     if let Err((message, help, line, column)) = check_structure(text) {
-        let span = byte_offset(text, line, column);
-        let finding = Finding { severity: Severity::Error, message, help: Some(help), at: Pointer::default() };
-        return Err(Box::new(ParseFailure {
-            name: name.to_owned(),
-            source: source.clone(),
-            problem: Located { finding, line_col: Some((line, column)), span: Some((span, 1)) },
-        }));
+        return Err(fail_at(message, Some(help), Some((line, column)), 1));
     }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
