@@ -16,7 +16,7 @@ use topicform_core::spec::{is_internal_topic, values, LoadedSpec, Located, Resol
 /// Reads and parses the spec at `path`.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
     let bytes = std::fs::read(path).map_err(|source| Error::ReadSpec { path: path.to_owned(), source })?;
-    let text = utf8(&bytes).map_err(|problem| Error::SpecEncoding { path: path.display().to_string(), problem })?;
+    let text = utf8(bytes).map_err(|problem| Error::SpecEncoding { path: path.display().to_string(), problem })?;
     let name = path.display().to_string();
     topicform_core::spec::parse(&name, &text)
         .map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))
@@ -25,7 +25,7 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
 /// The spec's text, or where and why it is not UTF-8: a UTF-16 or UTF-32
 /// file (as some Windows editors save) by its byte order mark, any other
 /// invalid byte by its offset, line and column.
-fn utf8(bytes: &[u8]) -> std::result::Result<String, String> {
+fn utf8(bytes: Vec<u8>) -> std::result::Result<String, String> {
     for (bom, encoding) in [
         (&[0x00, 0x00, 0xFE, 0xFF][..], "UTF-32 (big-endian)"),
         (&[0xFF, 0xFE, 0x00, 0x00][..], "UTF-32 (little-endian)"),
@@ -36,14 +36,18 @@ fn utf8(bytes: &[u8]) -> std::result::Result<String, String> {
             return Err(format!("it is {encoding} (byte order mark at byte 0)"));
         }
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    let mut text = String::from_utf8(bytes).map_err(|e| {
+        let (bytes, e) = (e.as_bytes(), e.utf8_error());
         let valid = &bytes[..e.valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
         let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
         format!("byte {} (line {line}, column {column}) is not valid UTF-8", e.valid_up_to())
     })?;
-    Ok(text.strip_prefix('\u{feff}').unwrap_or(text).to_owned())
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    Ok(text)
 }
 
 /// Picks and resolves one environment; returns it with its warnings.
