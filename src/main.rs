@@ -1,6 +1,7 @@
 //! The `topicform` binary: parse arguments, run, map the result to an exit
 //! code: 0 success / in sync, 1 error (usage errors included), 2 changes
-//! pending (`plan --detailed-exitcode`).
+//! pending (`plan --detailed-exitcode`), 130 / 143 an apply stopped by
+//! SIGINT / SIGTERM.
 
 use std::process::ExitCode;
 
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
         Ok(Outcome::ChangesPending) => ExitCode::from(2),
         Err(e) => {
             cli::logging::report(&e, format);
-            ExitCode::from(1)
+            ExitCode::from(e.exit_code())
         }
     }
 }

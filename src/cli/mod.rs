@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod logging;
+mod signals;
 mod term;
 
 use std::io::Write;
@@ -204,8 +205,18 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
         term::confirm(&format!("Apply these changes to environment `{}`?", env.name))?;
     }
     let progress = term::progress();
-    let report = backend.apply(&plan, progress.as_ref()).await?;
+    let interrupt = signals::stop_on_signals();
+    let report = backend.apply(&plan, progress.as_ref(), &interrupt).await?;
     print_stdout(&render::apply_report_text(&report, term::stdout_color()))?;
+    if let Some(signal) = interrupt.signal() {
+        return Err(Error::Interrupted {
+            signal: signal.name().into(),
+            exit_code: signal.exit_code(),
+            applied: report.applied(),
+            failed: report.failed(),
+            not_sent: report.skipped(),
+        });
+    }
     if !report.is_complete() {
         return Err(Error::ApplyFailed { failed: report.failed(), total: report.outcomes.len() });
     }

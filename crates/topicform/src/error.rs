@@ -203,6 +203,22 @@ pub enum Error {
         total: usize,
     },
 
+    /// A signal stopped apply before every change was sent.
+    #[error("apply was interrupted by {signal}: {applied} change(s) applied, {failed} failed, {not_sent} not sent")]
+    #[diagnostic(
+        code(topicform::apply::interrupted),
+        help("the report above lists each change; apply is idempotent: run it again to finish")
+    )]
+    Interrupted {
+        /// `SIGINT` or `SIGTERM`.
+        signal: String,
+        /// Exit code a shell gives that signal (130, 143).
+        exit_code: u8,
+        applied: usize,
+        failed: usize,
+        not_sent: usize,
+    },
+
     /// Writing output failed.
     #[error("cannot write {what}: {source}")]
     #[diagnostic(code(topicform::io), help("check that the directory exists and is writable"))]
@@ -401,6 +417,15 @@ fn on_a_long_line(source: &str, offset: usize) -> bool {
 }
 
 impl Error {
+    /// The process exit code for this error: 1, or 128 + the signal number
+    /// for an apply a signal stopped.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Interrupted { exit_code, .. } => *exit_code,
+            _ => 1,
+        }
+    }
+
     /// An `InvalidSpec` error from located findings (errors and warnings).
     pub fn invalid_spec(name: &str, source: &Arc<String>, found: &[Located]) -> Self {
         Error::InvalidSpec {

@@ -11,7 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Serialize;
 
-use crate::kafka::{Client, Connection};
+use crate::kafka::{retry_blocking, Client, Connection};
 use crate::{Error, Result};
 use topicform_core::spec::{ResolvedEnvironment, Spec};
 
@@ -101,7 +101,7 @@ fn measure_blocking(
         message: e.to_string(),
     };
     let probe = consumer(connection, &base, "topicform-lag", timeout)?;
-    let metadata = probe.fetch_metadata(None, timeout).map_err(unreachable)?;
+    let metadata = retry_blocking("Metadata", timeout, || probe.fetch_metadata(None, timeout)).map_err(unreachable)?;
     let partitions: BTreeMap<&str, Vec<i32>> = metadata
         .topics()
         .iter()
@@ -129,8 +129,10 @@ fn measure_blocking(
             let end = match ends.get(&key) {
                 Some(end) => *end,
                 None => {
-                    let (_, high) =
-                        probe.fetch_watermarks(elem.topic(), elem.partition(), timeout).map_err(unreachable)?;
+                    let (_, high) = retry_blocking("ListOffsets", timeout, || {
+                        probe.fetch_watermarks(elem.topic(), elem.partition(), timeout)
+                    })
+                    .map_err(unreachable)?;
                     ends.insert(key.clone(), high);
                     high
                 }
@@ -179,10 +181,15 @@ fn committed_offsets(
         return Ok(BTreeMap::new());
     }
     let c = consumer(connection, base, group, timeout)?;
-    let offsets = c.committed_offsets(tpl.clone(), timeout).map_err(|e| Error::Kafka {
-        operation: format!("reading the committed offsets of group `{group}`"),
-        message: e.to_string(),
-    })?;
+    // Right after a broker starts, the group coordinator answers
+    // NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a while.
+    let offsets =
+        retry_blocking("OffsetFetch", timeout, || c.committed_offsets(tpl.clone(), timeout)).map_err(|e| {
+            Error::Kafka {
+                operation: format!("reading the committed offsets of group `{group}`"),
+                message: e.to_string(),
+            }
+        })?;
     Ok(offsets
         .elements()
         .iter()

@@ -17,19 +17,34 @@
 //! 3. **Batches** of the backend's [`Backend::batch_size`], with progress per
 //!    batch. A topic a backend returns no result for counts as failed:
 //!    a missing answer never passes as success.
-//! 4. **One report**, worded here (`StepItem::change`), with the same shape for the
+//! 4. **A refusal that means "already so" is no failure.** A write the
+//!    cluster refuses is re-observed before it is reported: when the topic
+//!    already is what the write asked for (an interrupted earlier apply's
+//!    request landed after this run planned), it counts as applied.
+//! 5. **Interruption.** Once a stop is asked for ([`Interrupt`]), no new
+//!    batch is sent; the batch in flight gets [`IN_FLIGHT_GRACE`] to answer,
+//!    and everything not sent is reported as skipped.
+//! 6. **One report**, worded here (`StepItem::change`), with the same shape for the
 //!    same plan whichever backend applied it.
 
+mod interrupt;
 mod report;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+pub use interrupt::{Interrupt, Signal};
 pub use report::{ApplyReport, Outcome, Status};
-use topicform_core::plan::{Change, Plan};
-use topicform_core::spec::is_internal_topic;
+use topicform_core::plan::{Change, ObservedTopic, Plan};
+use topicform_core::spec::{is_internal_topic, values};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Scope};
 use crate::{Error, Result};
+
+/// How long the batch in flight may take to answer once a stop was asked
+/// for. CI runners and Kubernetes give 10 to 30 s between SIGTERM and
+/// SIGKILL; 10 s leaves time to print the report.
+pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(10);
 
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,24 +165,31 @@ impl Writes {
 
 /// Applies every change of `plan` (which has no refusals) through `backend`
 /// and reports each outcome. `Err` means nothing was sent: a guard or the
-/// backend's preparation refused the plan.
-pub async fn apply<B: Backend>(backend: &B, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
+/// backend's preparation refused the plan. Once `interrupt` is raised no new
+/// batch is sent (the report says so in [`ApplyReport::interrupted`]).
+pub async fn apply<B: Backend>(
+    backend: &B,
+    plan: &Plan,
+    progress: &dyn Progress,
+    interrupt: &Interrupt,
+) -> Result<ApplyReport> {
     refuse_internal_topics(plan)?;
     backend.prepare(plan).await?;
     let writes = Writes::of(plan);
     let batch_size = backend.batch_size().max(1);
     let mut report = ApplyReport::default();
 
-    let mut run = Runner { backend, progress, batch_size, report: &mut report };
-    run.step(Step::Create, writes.creates, |b, batch| Box::pin(b.create_topics(batch))).await?;
-    run.step(Step::AddPartitions, writes.increases, |b, batch| Box::pin(b.add_partitions(batch))).await?;
-    run.step(Step::AlterConfigs, writes.alterations, |b, batch| Box::pin(b.alter_configs(batch))).await?;
+    let mut run = Runner { backend, progress, interrupt, batch_size, report: &mut report };
+    run.step(Step::Create, writes.creates, |b, batch| Box::pin(b.create_topics(batch))).await;
+    run.step(Step::AddPartitions, writes.increases, |b, batch| Box::pin(b.add_partitions(batch))).await;
+    run.step(Step::AlterConfigs, writes.alterations, |b, batch| Box::pin(b.alter_configs(batch))).await;
     let failed = run.report.failed();
-    if failed > 0 {
+    if failed > 0 && interrupt.signal().is_none() {
         skip_deletes(writes.deletes, failed, run.report);
     } else {
-        run.step(Step::Delete, writes.deletes, |b, batch| Box::pin(b.delete_topics(batch))).await?;
+        run.step(Step::Delete, writes.deletes, |b, batch| Box::pin(b.delete_topics(batch))).await;
     }
+    report.interrupted = interrupt.signal().map(|s| s.name().to_owned());
     Ok(report)
 }
 
@@ -200,6 +222,7 @@ type Pending<'a> = futures::future::BoxFuture<'a, Vec<WriteResult>>;
 struct Runner<'r, B> {
     backend: &'r B,
     progress: &'r dyn Progress,
+    interrupt: &'r Interrupt,
     batch_size: usize,
     report: &'r mut ApplyReport,
 }
@@ -210,40 +233,126 @@ impl<B: Backend> Runner<'_, B> {
         step: Step,
         items: Vec<T>,
         send: impl for<'a> Fn(&'a B, &'a [T]) -> Pending<'a>,
-    ) -> Result<()> {
+    ) {
         if items.is_empty() {
-            return Ok(());
+            return;
+        }
+        if let Some(signal) = self.interrupt.signal() {
+            self.record_unsent(&items, signal);
+            return;
         }
         tracing::info!(step = step.label(), topics = items.len(), "applying");
         self.progress.start(step.label(), items.len());
-        let mut landed = BTreeMap::new();
-        for batch in items.chunks(self.batch_size) {
-            let mut answers: BTreeMap<String, std::result::Result<(), String>> =
-                send(self.backend, batch).await.into_iter().collect();
-            for item in batch {
-                let topic = item.topic().to_owned();
-                let status = match answers.remove(&topic) {
-                    Some(Ok(())) => {
-                        landed.insert(topic.clone(), item.partitions());
-                        Status::Applied
-                    }
-                    Some(Err(error)) => Status::Failed { error },
-                    None => Status::Failed { error: "the cluster gave no answer for this topic".into() },
-                };
-                self.report.outcomes.push(Outcome { topic, change: item.change(), status });
-            }
+        let mut answered: Vec<(T, Status)> = Vec::with_capacity(items.len());
+        let mut batches = items.chunks(self.batch_size);
+        for batch in batches.by_ref() {
+            let answers = tokio::select! {
+                answers = send(self.backend, batch) => Some(answers),
+                _ = self.interrupt.grace_expired(IN_FLIGHT_GRACE) => None,
+            };
+            let Some(answers) = answers else {
+                let signal = self.interrupt.signal().map_or("a stop", |s| s.name());
+                let error = format!(
+                    "no answer within {} s of {signal}; the next plan shows whether it landed",
+                    IN_FLIGHT_GRACE.as_secs()
+                );
+                answered.extend(batch.iter().map(|item| (item.clone(), Status::Failed { error: error.clone() })));
+                break;
+            };
+            answered.extend(statuses(batch, answers));
             self.progress.advance(batch.len());
+            if self.interrupt.signal().is_some() {
+                break;
+            }
         }
         self.progress.finish();
-        if !landed.is_empty() {
+        if self.interrupt.signal().is_none() {
+            self.recheck_refusals(&mut answered).await;
+        }
+        let landed: BTreeMap<String, u32> = answered
+            .iter()
+            .filter(|(_, status)| *status == Status::Applied)
+            .map(|(item, _)| (item.topic().to_owned(), item.partitions()))
+            .collect();
+        for (item, status) in answered {
+            self.report.outcomes.push(Outcome { topic: item.topic().to_owned(), change: item.change(), status });
+        }
+        let unsent: Vec<T> = batches.flatten().cloned().collect();
+        if let Some(signal) = self.interrupt.signal() {
+            self.record_unsent(&unsent, signal);
+        }
+        if !landed.is_empty() && self.interrupt.signal().is_none() {
             // What was sent is in the report; not seeing it yet is no reason
             // to lose that report.
             if let Err(e) = self.backend.settle(step, &landed).await {
                 tracing::warn!(step = step.label(), error = %e, "cannot confirm the changes yet; the next plan will show the state");
             }
         }
-        Ok(())
     }
+
+    /// Re-reads the topics whose write the cluster refused: a write whose
+    /// effect is already there (an interrupted earlier apply's request
+    /// landed after this run planned, or a retry's first attempt did land)
+    /// counts as applied. A read that fails changes nothing.
+    async fn recheck_refusals<T: StepItem>(&self, answered: &mut [(T, Status)]) {
+        let refused: Vec<&T> =
+            answered.iter().filter(|(_, s)| matches!(s, Status::Failed { .. })).map(|(item, _)| item).collect();
+        if refused.is_empty() {
+            return;
+        }
+        let scope = Scope {
+            topics: Some(refused.iter().map(|i| i.topic().to_owned()).collect()),
+            config_keys: refused.iter().flat_map(|i| i.config_keys()).collect(),
+        };
+        let observed = match self.backend.observe(&scope).await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot re-read the refused topics; their errors stand");
+                return;
+            }
+        };
+        for (item, status) in answered.iter_mut() {
+            if let Status::Failed { error } = status {
+                if item.in_place(observed.topics.get(item.topic())) {
+                    tracing::info!(
+                        topic = item.topic(),
+                        change = %item.change(),
+                        refusal = %error,
+                        "the cluster refused the write but already is as asked; counted as applied"
+                    );
+                    *status = Status::Applied;
+                }
+            }
+        }
+    }
+
+    fn record_unsent<T: StepItem>(&mut self, items: &[T], signal: Signal) {
+        let reason = format!("not sent: interrupted by {}", signal.name());
+        for item in items {
+            self.report.outcomes.push(Outcome {
+                topic: item.topic().to_owned(),
+                change: item.change(),
+                status: Status::Skipped { reason: reason.clone() },
+            });
+        }
+    }
+}
+
+/// Each item of `batch` with the backend's answer for it; an item without
+/// an answer failed (a missing answer never passes as success).
+fn statuses<T: StepItem>(batch: &[T], answers: Vec<WriteResult>) -> Vec<(T, Status)> {
+    let mut answers: BTreeMap<String, std::result::Result<(), String>> = answers.into_iter().collect();
+    batch
+        .iter()
+        .map(|item| {
+            let status = match answers.remove(item.topic()) {
+                Some(Ok(())) => Status::Applied,
+                Some(Err(error)) => Status::Failed { error },
+                None => Status::Failed { error: "the cluster gave no answer for this topic".into() },
+            };
+            (item.clone(), status)
+        })
+        .collect()
 }
 
 /// What the engine needs of one write, whatever its step.
@@ -256,6 +365,18 @@ trait StepItem: Clone {
     fn partitions(&self) -> u32 {
         0
     }
+    /// Config keys whose value [`in_place`](Self::in_place) compares.
+    fn config_keys(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether `observed` (`None`: no such topic) already is what this write
+    /// asks for.
+    fn in_place(&self, observed: Option<&ObservedTopic>) -> bool;
+}
+
+/// Whether `topic` has `key` set to a value equivalent to `value`.
+fn has_value(topic: &ObservedTopic, key: &str, value: &str) -> bool {
+    topic.config.get(key).is_some_and(|c| values::equivalent(key, &c.value, value))
 }
 
 impl StepItem for NewTopic {
@@ -268,6 +389,16 @@ impl StepItem for NewTopic {
     fn partitions(&self) -> u32 {
         self.partitions
     }
+    fn config_keys(&self) -> Vec<String> {
+        self.config.keys().cloned().collect()
+    }
+    fn in_place(&self, observed: Option<&ObservedTopic>) -> bool {
+        observed.is_some_and(|t| {
+            t.partitions == self.partitions
+                && (self.replication_factor.is_none() || t.replication_factor == self.replication_factor)
+                && self.config.iter().all(|(k, v)| has_value(t, k, v))
+        })
+    }
 }
 
 impl StepItem for PartitionIncrease {
@@ -279,6 +410,9 @@ impl StepItem for PartitionIncrease {
     }
     fn partitions(&self) -> u32 {
         self.to
+    }
+    fn in_place(&self, observed: Option<&ObservedTopic>) -> bool {
+        observed.is_some_and(|t| t.partitions == self.to)
     }
 }
 
@@ -297,6 +431,22 @@ impl StepItem for ConfigAlteration {
             .collect();
         parts.join(", ")
     }
+    fn config_keys(&self) -> Vec<String> {
+        self.ops
+            .iter()
+            .map(|o| match o {
+                ConfigOp::Set(k, _) | ConfigOp::Delete(k) => k.clone(),
+            })
+            .collect()
+    }
+    fn in_place(&self, observed: Option<&ObservedTopic>) -> bool {
+        observed.is_some_and(|t| {
+            self.ops.iter().all(|o| match o {
+                ConfigOp::Set(k, v) => has_value(t, k, v),
+                ConfigOp::Delete(k) => t.config.get(k).is_none_or(|c| !c.is_override),
+            })
+        })
+    }
 }
 
 /// A topic to delete.
@@ -306,6 +456,9 @@ impl StepItem for String {
     }
     fn change(&self) -> String {
         "delete".into()
+    }
+    fn in_place(&self, observed: Option<&ObservedTopic>) -> bool {
+        observed.is_none()
     }
 }
 

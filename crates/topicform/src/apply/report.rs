@@ -7,6 +7,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ApplyReport {
     pub outcomes: Vec<Outcome>,
+    /// The signal that stopped apply early (`SIGINT`, `SIGTERM`), if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
 }
 
 /// One change to one topic and what became of it.
@@ -28,7 +31,8 @@ pub enum Status {
     Failed {
         error: String,
     },
-    /// Not sent, on purpose (a delete after a failed change).
+    /// Not sent, on purpose (a delete after a failed change, anything after
+    /// an interruption).
     Skipped {
         reason: String,
     },

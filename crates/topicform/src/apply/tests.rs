@@ -5,13 +5,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use topicform_core::plan::{Action, Capabilities, ClusterState, Plan, PlanOptions, Summary, TopicPlan};
+use topicform_core::plan::{
+    Action, Capabilities, ClusterState, ObservedConfig, ObservedTopic, Plan, PlanOptions, Summary, TopicPlan,
+};
 
 use super::*;
 use crate::backend::Scope;
 
 /// Records every call; fails the topics in `failing`, forgets to answer
-/// for the topics in `silent`.
+/// for the topics in `silent`; `observe` shows `observed`. With
+/// `interrupt_on_write`, the first write raises SIGTERM (and with `hang`,
+/// never answers).
 #[derive(Default)]
 struct Recorder {
     calls: Mutex<Vec<String>>,
@@ -19,11 +23,20 @@ struct Recorder {
     silent: BTreeSet<String>,
     refuse_in_prepare: bool,
     batch: usize,
+    observed: ClusterState,
+    interrupt_on_write: Option<Interrupt>,
+    hang: bool,
 }
 
 impl Recorder {
-    fn answer(&self, call: &str, topics: Vec<String>) -> Vec<WriteResult> {
+    async fn answer(&self, call: &str, topics: Vec<String>) -> Vec<WriteResult> {
         self.calls.lock().unwrap().push(format!("{call} {}", topics.join(",")));
+        if let Some(interrupt) = &self.interrupt_on_write {
+            interrupt.raise(Signal::Terminate);
+            if self.hang {
+                std::future::pending::<()>().await;
+            }
+        }
         topics
             .into_iter()
             .filter(|t| !self.silent.contains(t))
@@ -46,8 +59,15 @@ impl Backend for Recorder {
     fn batch_size(&self) -> usize {
         self.batch
     }
-    async fn observe(&self, _: &Scope) -> Result<ClusterState> {
-        unreachable!("apply never reads through the engine")
+    async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
+        let topics: Vec<&String> = scope.topics.iter().flatten().collect();
+        let keys: Vec<&String> = scope.config_keys.iter().collect();
+        self.calls.lock().unwrap().push(format!(
+            "observe {} keys {}",
+            topics.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
+            keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",")
+        ));
+        Ok(self.observed.clone())
     }
     async fn prepare(&self, _: &Plan) -> Result<()> {
         self.calls.lock().unwrap().push("prepare".into());
@@ -57,16 +77,16 @@ impl Backend for Recorder {
         Ok(())
     }
     async fn create_topics(&self, batch: &[NewTopic]) -> Vec<WriteResult> {
-        self.answer("create", batch.iter().map(|t| t.name.clone()).collect())
+        self.answer("create", batch.iter().map(|t| t.name.clone()).collect()).await
     }
     async fn add_partitions(&self, batch: &[PartitionIncrease]) -> Vec<WriteResult> {
-        self.answer("partitions", batch.iter().map(|p| p.topic.clone()).collect())
+        self.answer("partitions", batch.iter().map(|p| p.topic.clone()).collect()).await
     }
     async fn alter_configs(&self, batch: &[ConfigAlteration]) -> Vec<WriteResult> {
-        self.answer("configs", batch.iter().map(|a| a.topic.clone()).collect())
+        self.answer("configs", batch.iter().map(|a| a.topic.clone()).collect()).await
     }
     async fn delete_topics(&self, batch: &[String]) -> Vec<WriteResult> {
-        self.answer("delete", batch.to_vec())
+        self.answer("delete", batch.to_vec()).await
     }
     async fn settle(&self, step: Step, landed: &BTreeMap<String, u32>) -> Result<()> {
         let topics: Vec<String> = landed.iter().map(|(t, p)| format!("{t}={p}")).collect();
@@ -123,7 +143,27 @@ fn every_kind() -> Plan {
 }
 
 async fn run(backend: &Recorder, plan: &Plan) -> Result<ApplyReport> {
-    apply(backend, plan, &NoProgress).await
+    apply(backend, plan, &NoProgress, &Interrupt::default()).await
+}
+
+fn observed(name: &str, partitions: u32, config: &[(&str, &str, bool)]) -> ObservedTopic {
+    ObservedTopic {
+        name: name.into(),
+        partitions,
+        replication_factor: Some(1),
+        config: config
+            .iter()
+            .map(|(k, v, is_override)| ((*k).into(), ObservedConfig { value: (*v).into(), is_override: *is_override }))
+            .collect(),
+    }
+}
+
+fn state(topics: Vec<ObservedTopic>) -> ClusterState {
+    ClusterState {
+        cluster_id: None,
+        broker_count: 1,
+        topics: topics.into_iter().map(|t| (t.name.clone(), t)).collect(),
+    }
 }
 
 #[tokio::test]
@@ -211,4 +251,92 @@ async fn a_plan_without_changes_sends_nothing_but_prepare() {
     let report = run(&backend, &plan(vec![topic("same", Action::Unchanged, vec![])])).await.unwrap();
     assert!(report.outcomes.is_empty());
     assert_eq!(backend.calls(), ["prepare"]);
+}
+
+#[tokio::test]
+async fn a_refused_write_whose_effect_is_already_there_counts_as_applied() {
+    // An interrupted earlier apply created `new.b` and set retention.ms on
+    // `grown` after this plan was made; segment.ms is still overridden.
+    let backend = Recorder {
+        batch: 10,
+        failing: ["new.b".to_owned(), "grown".to_owned()].into(),
+        observed: state(vec![
+            observed("new.b", 3, &[]),
+            observed("grown", 6, &[("retention.ms", "1000", true), ("segment.ms", "1", true)]),
+        ]),
+        ..Recorder::default()
+    };
+    let report = run(&backend, &every_kind()).await.unwrap();
+    let status = |topic: &str, change: &str| {
+        report.outcomes.iter().find(|o| o.topic == topic && o.change.starts_with(change)).unwrap().status.clone()
+    };
+    assert_eq!(status("new.b", "create"), Status::Applied);
+    assert_eq!(status("grown", "add partitions"), Status::Applied);
+    assert!(matches!(status("grown", "set"), Status::Failed { .. }), "segment.ms is still set");
+    assert!(backend.calls().contains(&"observe new.b keys ".to_owned()), "{:?}", backend.calls());
+    assert!(
+        backend.calls().contains(&"observe grown keys retention.ms,segment.ms".to_owned()),
+        "{:?}",
+        backend.calls()
+    );
+    assert_eq!(report.skipped(), 1, "one change really failed, so the delete waits");
+}
+
+#[tokio::test]
+async fn a_refused_create_of_a_topic_that_differs_stays_a_failure() {
+    let backend = Recorder {
+        batch: 10,
+        failing: ["new.a".to_owned()].into(),
+        observed: state(vec![observed("new.a", 1, &[])]),
+        ..Recorder::default()
+    };
+    let report = run(&backend, &every_kind()).await.unwrap();
+    let a = report.outcomes.iter().find(|o| o.topic == "new.a").unwrap();
+    assert_eq!(a.status, Status::Failed { error: "broker says no to new.a".into() });
+}
+
+#[tokio::test]
+async fn an_interrupt_stops_new_batches_and_reports_the_rest_as_not_sent() {
+    let interrupt = Interrupt::default();
+    let backend = Recorder { batch: 2, interrupt_on_write: Some(interrupt.clone()), ..Recorder::default() };
+    let report = apply(&backend, &every_kind(), &NoProgress, &interrupt).await.unwrap();
+    assert_eq!(backend.calls(), ["prepare", "create new.a,new.b"], "nothing after the batch in flight");
+    let lines: Vec<(String, Status)> = report.outcomes.iter().map(|o| (o.topic.clone(), o.status.clone())).collect();
+    let unsent = || Status::Skipped { reason: "not sent: interrupted by SIGTERM".into() };
+    assert_eq!(
+        lines,
+        [
+            ("new.a".into(), Status::Applied),
+            ("new.b".into(), Status::Applied),
+            ("new.c".into(), unsent()),
+            ("grown".into(), unsent()),
+            ("grown".into(), unsent()),
+            ("old".into(), unsent()),
+        ]
+    );
+    assert_eq!(report.interrupted.as_deref(), Some("SIGTERM"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_in_flight_gets_a_bounded_grace_after_an_interrupt() {
+    let interrupt = Interrupt::default();
+    let backend = Recorder { batch: 2, interrupt_on_write: Some(interrupt.clone()), hang: true, ..Recorder::default() };
+    let started = tokio::time::Instant::now();
+    let report = apply(&backend, &every_kind(), &NoProgress, &interrupt).await.unwrap();
+    assert_eq!(started.elapsed(), IN_FLIGHT_GRACE);
+    let a = report.outcomes.iter().find(|o| o.topic == "new.a").unwrap();
+    assert!(
+        matches!(&a.status, Status::Failed { error } if error.contains("no answer within 10 s of SIGTERM")),
+        "{a:?}"
+    );
+    assert_eq!((report.failed(), report.skipped()), (2, 4));
+}
+
+#[test]
+fn a_second_raise_keeps_the_first_signal() {
+    let interrupt = Interrupt::default();
+    assert!(interrupt.raise(Signal::Interrupt));
+    assert!(!interrupt.raise(Signal::Terminate));
+    assert_eq!(interrupt.signal(), Some(Signal::Interrupt));
+    assert_eq!((Signal::Interrupt.exit_code(), Signal::Terminate.exit_code()), (130, 143));
 }

@@ -14,7 +14,6 @@ use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier}
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::metadata::Metadata;
-use rdkafka_sys::types::RDKafkaRespErr;
 use topicform_core::plan::{Capabilities, ClusterState, ObservedConfig, ObservedTopic, Plan};
 use topicform_core::spec::is_internal_topic;
 use topicform_core::spec::model::KafkaCluster;
@@ -22,7 +21,7 @@ use topicform_core::spec::model::KafkaCluster;
 use super::{Backend, Scope};
 use crate::apply::{ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
 use crate::kafka::admin::{self, Request};
-use crate::kafka::{backoff, describe_error, is_retriable, retry, Client, Connection, ATTEMPTS};
+use crate::kafka::{describe_error, is_retriable, retry, Client, Connection, Retry};
 use crate::{Error, Result};
 
 /// Topics per CreateTopics / DescribeConfigs / ... request. Large enough that
@@ -65,9 +64,8 @@ impl KafkaBackend {
     /// retried; an error that persists on a topic the plan needs fails,
     /// naming it; on other topics it is only logged.
     async fn settled_metadata(&self, scope: &Scope) -> Result<Metadata> {
-        let mut attempt = 0;
+        let mut policy = Retry::within(self.timeout);
         loop {
-            attempt += 1;
             let md = self.metadata().await?;
             if md.brokers().is_empty() {
                 return Err(Error::Unreachable {
@@ -89,11 +87,11 @@ impl KafkaBackend {
                 }
                 return Ok(md);
             }
-            if attempt >= ATTEMPTS {
+            let Some(pause) = policy.next_pause() else {
                 let list: Vec<String> = blocking.iter().map(|(n, e)| format!("`{n}`: {e}")).collect();
                 return Err(Error::Kafka { operation: "reading topic metadata".into(), message: list.join(", ") });
-            }
-            tokio::time::sleep(backoff(attempt)).await;
+            };
+            tokio::time::sleep(pause).await;
         }
     }
 
@@ -113,7 +111,8 @@ impl KafkaBackend {
         let mut out = HashMap::with_capacity(topics.len());
         for chunk in topics.chunks(BATCH) {
             let specs: Vec<ResourceSpecifier> = chunk.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
-            let results = retry("DescribeConfigs", || self.admin.describe_configs(&specs, &self.options())).await?;
+            let results =
+                retry("DescribeConfigs", self.timeout, || self.admin.describe_configs(&specs, &self.options())).await?;
             for (requested, result) in chunk.iter().zip(results) {
                 let resource = result.map_err(|code| Error::Kafka {
                     operation: format!("DescribeConfigs of `{requested}`"),
@@ -179,26 +178,29 @@ impl KafkaBackend {
     }
 
     /// Sends `request` (one batch), retrying the whole request on retriable
-    /// errors and, per topic, only the topics that failed retriably. On a
-    /// retry, `done_on_retry` is the error that means an earlier attempt
-    /// already succeeded (a create answered "already exists", a delete
-    /// "unknown topic").
-    async fn execute(&self, request: Request, done_on_retry: Option<RDKafkaRespErr>) -> Vec<WriteResult> {
+    /// errors and, per topic, only the topics that failed retriably. A retry
+    /// that finds its first attempt landed ("already exists") is refused like
+    /// any write whose effect is there: the apply engine re-reads such topics.
+    async fn execute(&self, request: Request) -> Vec<WriteResult> {
         let mut pending = request;
         let mut done = Vec::with_capacity(pending.len());
-        let mut attempt = 0;
+        let mut policy = Retry::within(self.timeout);
         while !pending.is_empty() {
-            attempt += 1;
             let (admin, timeout, batch) = (self.admin.clone(), self.timeout, pending.clone());
             let result = tokio::task::spawn_blocking(move || admin::run(&admin, &batch, timeout))
                 .await
                 .expect("admin request task panicked");
             let outcomes = match result {
                 Ok(outcomes) => outcomes,
-                Err(e) if e.retriable && attempt < ATTEMPTS => {
-                    tracing::warn!(operation = pending.name(), attempt, error = %e.message, "retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
+                Err(e) if e.retriable => {
+                    if let Some(pause) = policy.next_pause() {
+                        tracing::warn!(operation = pending.name(), attempt = policy.attempts() - 1, error = %e.message, "retrying");
+                        tokio::time::sleep(pause).await;
+                        continue;
+                    }
+                    let message = format!("{} failed: {}", pending.name(), e.message);
+                    done.extend(pending.topics().into_iter().map(|t| (t, Err(message.clone()))));
+                    break;
                 }
                 // The request as a whole failed for good: every topic still
                 // pending fails with that reason, and apply goes on with the
@@ -209,21 +211,26 @@ impl KafkaBackend {
                     break;
                 }
             };
-            let mut again = Vec::new();
+            let mut retriable = Vec::new();
             for (name, outcome) in outcomes {
                 match outcome {
                     Ok(()) => done.push((name, Ok(()))),
-                    Err(e) if attempt > 1 && Some(e.code) == done_on_retry => done.push((name, Ok(()))),
-                    Err(e) if is_retriable(&e.code.into()) && attempt < ATTEMPTS => {
-                        tracing::warn!(operation = pending.name(), topic = %name, error = %e.message, "retrying topic");
-                        again.push(name);
-                    }
+                    Err(e) if is_retriable(&e.code.into()) => retriable.push((name, e.message)),
                     Err(e) => done.push((name, Err(e.message))),
                 }
             }
-            if !again.is_empty() {
-                tokio::time::sleep(backoff(attempt)).await;
+            if retriable.is_empty() {
+                break;
             }
+            let Some(pause) = policy.next_pause() else {
+                done.extend(retriable.into_iter().map(|(name, message)| (name, Err(message))));
+                break;
+            };
+            for (name, message) in &retriable {
+                tracing::warn!(operation = pending.name(), topic = %name, error = %message, "retrying topic");
+            }
+            tokio::time::sleep(pause).await;
+            let again: Vec<String> = retriable.into_iter().map(|(name, _)| name).collect();
             pending = pending.only(&again);
         }
         done
@@ -275,32 +282,21 @@ impl Backend for KafkaBackend {
     }
 
     async fn create_topics(&self, batch: &[NewTopic]) -> Vec<WriteResult> {
-        // A retry that finds the topic already there: an earlier attempt created it.
-        self.execute(
-            Request::CreateTopics(batch.to_vec()),
-            Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS),
-        )
-        .await
+        self.execute(Request::CreateTopics(batch.to_vec())).await
     }
 
     async fn add_partitions(&self, batch: &[PartitionIncrease]) -> Vec<WriteResult> {
         let request = Request::CreatePartitions(batch.iter().map(|p| (p.topic.clone(), p.to)).collect());
-        // A retry after a timeout finds the partitions already there.
-        self.execute(request, Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PARTITIONS)).await
+        self.execute(request).await
     }
 
     async fn alter_configs(&self, batch: &[ConfigAlteration]) -> Vec<WriteResult> {
         let request = Request::AlterConfigs(batch.iter().map(|a| (a.topic.clone(), a.ops.clone())).collect());
-        self.execute(request, None).await
+        self.execute(request).await
     }
 
     async fn delete_topics(&self, batch: &[String]) -> Vec<WriteResult> {
-        // A retry that finds the topic gone: an earlier attempt deleted it.
-        self.execute(
-            Request::DeleteTopics(batch.to_vec()),
-            Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART),
-        )
-        .await
+        self.execute(Request::DeleteTopics(batch.to_vec())).await
     }
 
     async fn settle(&self, step: Step, landed: &BTreeMap<String, u32>) -> Result<()> {

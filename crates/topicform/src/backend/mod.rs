@@ -13,7 +13,9 @@ use topicform_core::plan::{Capabilities, ClusterState, Plan};
 use topicform_core::spec::model::Cluster as ClusterSpec;
 use topicform_core::spec::ResolvedEnvironment;
 
-use crate::apply::{self, ApplyReport, ConfigAlteration, NewTopic, PartitionIncrease, Progress, Step, WriteResult};
+use crate::apply::{
+    self, ApplyReport, ConfigAlteration, Interrupt, NewTopic, PartitionIncrease, Progress, Step, WriteResult,
+};
 use crate::Result;
 use eventhubs::EventHubsBackend;
 use kafka::KafkaBackend;
@@ -103,11 +105,12 @@ impl ConnectedBackend {
         }
     }
 
-    /// Applies `plan` through the apply engine.
-    pub async fn apply(&self, plan: &Plan, progress: &dyn Progress) -> Result<ApplyReport> {
+    /// Applies `plan` through the apply engine, sending no new batch once
+    /// `interrupt` is raised.
+    pub async fn apply(&self, plan: &Plan, progress: &dyn Progress, interrupt: &Interrupt) -> Result<ApplyReport> {
         match self {
-            ConnectedBackend::Kafka(k) => apply::apply(k, plan, progress).await,
-            ConnectedBackend::EventHubs(e) => apply::apply(e.as_ref(), plan, progress).await,
+            ConnectedBackend::Kafka(k) => apply::apply(k, plan, progress, interrupt).await,
+            ConnectedBackend::EventHubs(e) => apply::apply(e.as_ref(), plan, progress, interrupt).await,
         }
     }
 }

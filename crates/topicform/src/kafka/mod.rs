@@ -17,7 +17,7 @@ mod connection;
 mod oauthbearer;
 
 use std::ops::Deref;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
 use rdkafka::client::ClientContext;
@@ -32,9 +32,6 @@ pub use connection::Connection;
 pub(crate) use oauthbearer::TokenSession;
 
 use crate::{Error, Result};
-
-/// Attempts for a request that fails with a retriable error.
-pub(crate) const ATTEMPTS: u32 = 5;
 
 /// A librdkafka client and the token session that authenticates it.
 /// Fields drop in order: the session stops refreshing before the client goes.
@@ -132,7 +129,10 @@ pub(crate) fn describe_error(e: &KafkaError) -> String {
     }
 }
 
-/// Whether an error code is worth retrying (one list for every request).
+/// Whether an error code is one the Kafka protocol calls retriable (one
+/// list for every request, read or write). A broker that has just started
+/// answers NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS or
+/// LEADER_NOT_AVAILABLE for a few seconds; none of them is an answer.
 pub(crate) fn is_retriable(code: &RDKafkaErrorCode) -> bool {
     use RDKafkaErrorCode::*;
     matches!(
@@ -147,30 +147,134 @@ pub(crate) fn is_retriable(code: &RDKafkaErrorCode) -> bool {
             | NotLeaderForPartition
             | ThrottlingQuotaExceeded
             | CoordinatorNotAvailable
+            | NotCoordinator
+            | CoordinatorLoadInProgress
+            | NotEnoughReplicas
+            | NotEnoughReplicasAfterAppend
+            | KafkaStorageError
+            | FetchSessionIdNotFound
+            | UnstableOffsetCommit
     )
 }
 
-/// The pause before retry number `attempt`: 400 ms doubling, capped.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(200 * 2u64.pow(attempt.min(6)))
+/// Whether a client call's error is worth retrying: its code is retriable.
+pub(crate) fn is_retriable_error(e: &KafkaError) -> bool {
+    e.rdkafka_error_code().is_some_and(|code| is_retriable(&code))
 }
 
-/// Runs a whole request, retrying it on retriable errors.
-pub(crate) async fn retry<T, F, Fut>(operation: &str, mut call: F) -> Result<T>
+/// When to retry: with backoff (400 ms doubling, capped at 6.4 s), for as
+/// long as the user's `--timeout` allows from the first attempt. At least
+/// one retry happens, so a blip right at the end of a short budget is not
+/// fatal.
+#[derive(Debug)]
+pub(crate) struct Retry {
+    started: Instant,
+    budget: Duration,
+    attempt: u32,
+}
+
+impl Retry {
+    pub(crate) fn within(budget: Duration) -> Retry {
+        Retry { started: Instant::now(), budget, attempt: 0 }
+    }
+
+    /// The pause before the next attempt, or `None` when the budget is spent.
+    pub(crate) fn next_pause(&mut self) -> Option<Duration> {
+        self.attempt += 1;
+        let pause = Duration::from_millis(200 * 2u64.pow(self.attempt.min(5)));
+        (self.attempt == 1 || self.started.elapsed() + pause <= self.budget).then_some(pause)
+    }
+
+    /// Attempts made so far (for logs).
+    pub(crate) fn attempts(&self) -> u32 {
+        self.attempt + 1
+    }
+}
+
+/// Runs a whole request, retrying it on retriable errors within `budget`.
+pub(crate) async fn retry<T, F, Fut>(operation: &str, budget: Duration, mut call: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = rdkafka::error::KafkaResult<T>>,
 {
-    let mut attempt = 0;
+    let mut policy = Retry::within(budget);
     loop {
-        attempt += 1;
         match call().await {
             Ok(v) => return Ok(v),
-            Err(KafkaError::AdminOp(code)) if is_retriable(&code) && attempt < ATTEMPTS => {
-                tracing::warn!(operation, attempt, error = %code, "retrying");
-                tokio::time::sleep(backoff(attempt)).await;
-            }
+            Err(e) if is_retriable_error(&e) => match policy.next_pause() {
+                Some(pause) => {
+                    tracing::warn!(operation, attempt = policy.attempts() - 1, error = %describe_error(&e), "retrying");
+                    tokio::time::sleep(pause).await;
+                }
+                None => return Err(Error::Kafka { operation: operation.to_owned(), message: describe_error(&e) }),
+            },
             Err(e) => return Err(Error::Kafka { operation: operation.to_owned(), message: describe_error(&e) }),
         }
+    }
+}
+
+/// [`retry`] for the blocking calls of librdkafka's consumer (`lag`); the
+/// error is librdkafka's, for the caller to word.
+pub(crate) fn retry_blocking<T>(
+    operation: &str,
+    budget: Duration,
+    mut call: impl FnMut() -> rdkafka::error::KafkaResult<T>,
+) -> rdkafka::error::KafkaResult<T> {
+    let mut policy = Retry::within(budget);
+    loop {
+        match call() {
+            Err(e) if is_retriable_error(&e) => match policy.next_pause() {
+                Some(pause) => {
+                    tracing::warn!(operation, attempt = policy.attempts() - 1, error = %describe_error(&e), "retrying");
+                    std::thread::sleep(pause);
+                }
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_coordinator_and_leader_errors_of_a_starting_broker_are_retried() {
+        for code in [
+            RDKafkaErrorCode::NotCoordinator,
+            RDKafkaErrorCode::CoordinatorLoadInProgress,
+            RDKafkaErrorCode::NotController,
+            RDKafkaErrorCode::LeaderNotAvailable,
+        ] {
+            assert!(is_retriable(&code), "{code:?}");
+            assert!(is_retriable_error(&KafkaError::OffsetFetch(code)), "{code:?}");
+        }
+        assert!(!is_retriable(&RDKafkaErrorCode::TopicAlreadyExists));
+        assert!(!is_retriable(&RDKafkaErrorCode::SaslAuthenticationFailed));
+    }
+
+    #[test]
+    fn retries_stop_when_the_budget_is_spent_but_one_always_happens() {
+        let mut none = Retry::within(Duration::ZERO);
+        assert!(none.next_pause().is_some(), "the first retry is always allowed");
+        assert!(none.next_pause().is_none());
+        let mut long = Retry::within(Duration::from_secs(3600));
+        let pauses: Vec<u128> = (0..7).map(|_| long.next_pause().unwrap().as_millis()).collect();
+        assert_eq!(pauses, [400, 800, 1600, 3200, 6400, 6400, 6400]);
+    }
+
+    #[test]
+    fn a_retriable_failure_is_retried_until_it_succeeds() {
+        let mut calls = 0;
+        let result = retry_blocking("OffsetFetch", Duration::from_secs(5), || {
+            calls += 1;
+            if calls < 3 {
+                Err(KafkaError::OffsetFetch(RDKafkaErrorCode::NotCoordinator))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(result.unwrap(), 3);
     }
 }

@@ -172,6 +172,9 @@ pub fn apply_report_text(report: &ApplyReport, color: bool) -> String {
             }
         };
     }
+    if let Some(signal) = &report.interrupted {
+        let _ = writeln!(out, "{} Interrupted by {signal}: changes not sent are marked skipped.", p.yellow("!"));
+    }
     let _ = writeln!(
         out,
         "Apply: {} succeeded, {} failed, {} skipped.",

@@ -1,0 +1,36 @@
+//! SIGINT and SIGTERM while apply writes: the first asks the apply engine to
+//! stop after the batch in flight (so the report says what was done), the
+//! second exits at once, as users of kubectl and terraform expect.
+
+use tokio::signal::unix::{signal, SignalKind};
+use topicform::apply::{Interrupt, Signal};
+
+/// Starts watching for SIGINT and SIGTERM and returns the handle the apply
+/// engine checks. Called only once writes are about to start: before that,
+/// the default action (exit at once) loses nothing.
+pub fn stop_on_signals() -> Interrupt {
+    let interrupt = Interrupt::default();
+    let watched = interrupt.clone();
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        tracing::warn!("cannot watch for SIGINT/SIGTERM; a signal stops apply at once");
+        return interrupt;
+    };
+    tokio::spawn(async move {
+        loop {
+            let received = tokio::select! {
+                _ = int.recv() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+            };
+            if !watched.raise(received) {
+                eprintln!("{}: exiting now; changes in flight may or may not have landed", received.name());
+                std::process::exit(i32::from(received.exit_code()));
+            }
+            tracing::warn!(
+                signal = received.name(),
+                "stopping: no new changes are sent; waiting up to {} s for the ones in flight (send it again to exit now)",
+                topicform::apply::IN_FLIGHT_GRACE.as_secs()
+            );
+        }
+    });
+    interrupt
+}
