@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Reconcile Kafka and Event Hubs topics with a declarative YAML spec.
 ///
 /// Exit codes: 0 success / in sync; 1 error (bad input, unreachable cluster,
-/// refused change); 2 changes pending (plan --detailed-exitcode).
+/// refused change); 2 changes pending (plan --detailed-exitcode); 130 / 143
+/// apply stopped by SIGINT / SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "topicform", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {

@@ -90,19 +90,19 @@ pub enum Error {
         reason: String,
     },
 
-    /// The brokers could not be reached or refused the connection.
-    #[error("cannot reach the Kafka cluster at {bootstrap}: {message}")]
-    #[diagnostic(
-        code(topicform::kafka::unreachable),
-        help(
-            "check that the brokers run and the address is right (for the local broker: deploy/local/kafka.sh start)"
-        )
-    )]
+    /// The cluster cannot be used: the step of `check` that fails (DNS, TCP,
+    /// TLS, SASL, metadata), with its cause and fix.
+    #[error("cannot use the Kafka cluster at {bootstrap}: {cause} ({step}: {detail})")]
+    #[diagnostic(code(topicform::kafka::unreachable), help("{fix} (`topicform check` shows every step)"))]
     Unreachable {
         /// Bootstrap servers.
         bootstrap: String,
-        /// librdkafka's message.
-        message: String,
+        /// The failing step of `check`: `dns`, `tcp`, `tls`, `sasl`, `metadata`, ...
+        step: String,
+        /// What was seen (librdkafka's or the socket's message).
+        detail: String,
+        cause: String,
+        fix: String,
     },
 
     /// A Kafka admin or metadata call failed as a whole.

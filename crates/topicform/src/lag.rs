@@ -11,7 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Serialize;
 
-use crate::kafka::{retry_blocking, Client, Connection};
+use crate::kafka::{describe_error, retry_blocking, Client, Connection};
 use crate::{Error, Result};
 use topicform_core::spec::{ResolvedEnvironment, Spec};
 
@@ -84,10 +84,16 @@ pub async fn measure(
     groups: BTreeMap<String, Vec<String>>,
     timeout: Duration,
 ) -> Result<LagReport> {
-    let connection = connection.clone();
-    tokio::task::spawn_blocking(move || measure_blocking(&connection, &groups, timeout))
+    crate::check::refuse_unreachable(connection, timeout).await?;
+    let target = connection.clone();
+    let measured = tokio::task::spawn_blocking(move || measure_blocking(&target, &groups, timeout))
         .await
-        .expect("lag task panicked")
+        .expect("lag task panicked");
+    match measured {
+        // Worded the way `check` words it, cause and fix included.
+        Err(Error::Unreachable { detail, .. }) => Err(crate::check::explain_failure(connection, detail, timeout).await),
+        other => other,
+    }
 }
 
 fn measure_blocking(
@@ -96,9 +102,13 @@ fn measure_blocking(
     timeout: Duration,
 ) -> Result<LagReport> {
     let base = connection.client_config()?;
+    // Explained by `measure` once out of the blocking task.
     let unreachable = |e: rdkafka::error::KafkaError| Error::Unreachable {
         bootstrap: connection.brokers.join(","),
-        message: e.to_string(),
+        step: "metadata".into(),
+        detail: describe_error(&e),
+        cause: String::new(),
+        fix: String::new(),
     };
     let probe = consumer(connection, &base, "topicform-lag", timeout)?;
     let metadata = retry_blocking("Metadata", timeout, || probe.fetch_metadata(None, timeout)).map_err(unreachable)?;

@@ -32,7 +32,8 @@ const BATCH: usize = 1_000;
 /// A Kafka cluster reached through librdkafka's admin client.
 pub struct KafkaBackend {
     admin: Arc<Client<AdminClient<DefaultClientContext>>>,
-    bootstrap: String,
+    /// For the `check`-style explanation of a connection failure.
+    connection: Connection,
     timeout: Duration,
 }
 
@@ -42,21 +43,25 @@ impl KafkaBackend {
         let connection = Connection::from_kafka(env, cluster)?;
         tracing::debug!(environment = env, bootstrap = %cluster.bootstrap_servers.join(","), "creating the Kafka admin client");
         let admin = Client::create(&connection, &connection.client_config()?, DefaultClientContext, timeout)?;
-        Ok(KafkaBackend { admin: Arc::new(admin), bootstrap: cluster.bootstrap_servers.join(","), timeout })
+        Ok(KafkaBackend { admin: Arc::new(admin), connection, timeout })
     }
 
     fn options(&self) -> AdminOptions {
         AdminOptions::new().request_timeout(Some(self.timeout))
     }
 
-    /// One metadata request for all topics.
+    /// One metadata request for all topics. A failure is explained the way
+    /// `check` explains it (DNS, TCP, TLS, SASL, or a slow cluster).
     async fn metadata(&self) -> Result<Metadata> {
         let admin = self.admin.clone();
         let timeout = self.timeout;
         let result = tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout))
             .await
             .expect("metadata task panicked");
-        result.map_err(|e| Error::Unreachable { bootstrap: self.bootstrap.clone(), message: describe_error(&e) })
+        match result {
+            Ok(md) => Ok(md),
+            Err(e) => Err(crate::check::explain_failure(&self.connection, describe_error(&e), timeout).await),
+        }
     }
 
     /// Metadata in which the topics of `scope` carry no error. A topic
@@ -68,10 +73,12 @@ impl KafkaBackend {
         loop {
             let md = self.metadata().await?;
             if md.brokers().is_empty() {
-                return Err(Error::Unreachable {
-                    bootstrap: self.bootstrap.clone(),
-                    message: "no brokers in metadata".into(),
-                });
+                return Err(crate::check::explain_failure(
+                    &self.connection,
+                    "no brokers in metadata".into(),
+                    self.timeout,
+                )
+                .await);
             }
             let needed =
                 |name: &str| scope.topics.as_ref().is_none_or(|t| t.contains(name)) && !is_internal_topic(name);
@@ -247,6 +254,8 @@ impl Backend for KafkaBackend {
     }
 
     async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
+        // Nothing listening is said in milliseconds, not after --timeout.
+        crate::check::refuse_unreachable(&self.connection, self.timeout).await?;
         let md = self.settled_metadata(scope).await?;
         let cluster_id = self.cluster_id().await;
         let mut topics = BTreeMap::new();

@@ -76,6 +76,16 @@ fn token_failed(e: &Error) -> Step {
 /// Classifies what librdkafka reported into a cause and a fix.
 fn classify(step: &'static str, what: &str, target: &Connection) -> Step {
     let lower = what.to_ascii_lowercase();
+    // A SASL handshake sent to a listener without SASL: the broker lists no
+    // mechanisms. The credentials were never looked at.
+    if lower.contains("request not valid in current sasl state") {
+        return Step::failed(
+            "sasl",
+            what.to_owned(),
+            "this listener does not use SASL (it is PLAINTEXT or SSL), so the SASL handshake is refused",
+            "use the listener's own security protocol, or the port of the broker's SASL listener",
+        );
+    }
     if lower.contains("authentication") || lower.contains("sasl") && lower.contains("fail") {
         let fix = if target.mechanism == Some(topicform_core::spec::model::SaslMechanism::OauthBearer) {
             if target.is_event_hubs() {

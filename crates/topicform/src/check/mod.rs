@@ -144,6 +144,56 @@ pub async fn run(target: &Connection, roundtrip: Option<&str>, timeout: Duration
     }
 }
 
+/// Why commands other than `check` cannot use `target`, worded as `check`
+/// words it: `failure` is what the client reported (a metadata request
+/// that failed or timed out). The steps up to metadata run again and the
+/// first failed one names the cause and the fix; when they all pass now,
+/// the cluster was only slow.
+pub async fn explain_failure(target: &Connection, failure: String, timeout: Duration) -> crate::Error {
+    let steps = run(target, None, timeout).await.steps;
+    match steps.into_iter().find(|s| s.status == Status::Failed) {
+        Some(step) => unusable(target, step),
+        None => crate::Error::Unreachable {
+            bootstrap: target.brokers.join(","),
+            step: "metadata".into(),
+            detail: failure,
+            cause: format!(
+                "the cluster did not answer within --timeout ({} s); a check right after did pass",
+                timeout.as_secs()
+            ),
+            fix: "raise --timeout, or look at the brokers' load and logs".into(),
+        },
+    }
+}
+
+/// The steps that take milliseconds (preflight, DNS, TCP), run before a
+/// command's first request: nothing listening is said at once instead of
+/// after the whole timeout.
+pub async fn refuse_unreachable(target: &Connection, timeout: Duration) -> crate::Result<()> {
+    if let Some(step) = preflight(target) {
+        return Err(unusable(target, step));
+    }
+    let (step, addresses) = net::resolve(&target.brokers, timeout).await;
+    if step.status == Status::Failed {
+        return Err(unusable(target, step));
+    }
+    let step = net::connect(&addresses, timeout).await;
+    if step.status == Status::Failed {
+        return Err(unusable(target, step));
+    }
+    Ok(())
+}
+
+fn unusable(target: &Connection, step: Step) -> crate::Error {
+    crate::Error::Unreachable {
+        bootstrap: target.brokers.join(","),
+        step: step.name.into(),
+        detail: step.detail,
+        cause: step.cause.unwrap_or_default(),
+        fix: step.fix.unwrap_or_default(),
+    }
+}
+
 /// Mistakes that can be named before any connection.
 fn preflight(target: &Connection) -> Option<Step> {
     if target.brokers.is_empty() {
