@@ -1,8 +1,10 @@
 //! Where diagnostics go: logs (text or JSON lines) and the final error, on
 //! stderr, set up once at start.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
+
+use topicform::secret::scrub;
 
 use super::LogFormat;
 
@@ -28,7 +30,7 @@ pub fn init(format: LogFormat, level: &str) {
     // RUST_LOG, when set, is taken as it is.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(own_level_filter(level)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| ScrubbedStderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -53,15 +55,15 @@ pub fn report(diagnostic: &dyn miette::Diagnostic, format: LogFormat) {
             let handler = miette::GraphicalReportHandler::new_themed(theme());
             let handler = if std::io::stderr().is_terminal() { handler } else { handler.with_width(usize::MAX) };
             match handler.render_report(&mut out, diagnostic) {
-                Ok(()) => eprint!("{out}"),
-                Err(_) => eprintln!("{diagnostic}"),
+                Ok(()) => eprint!("{}", scrub(&out)),
+                Err(_) => eprintln!("{}", scrub(&diagnostic.to_string())),
             }
         }
         LogFormat::Json => {
             let mut out = String::new();
             match miette::JSONReportHandler::new().render_report(&mut out, diagnostic) {
-                Ok(()) => eprintln!("{out}"),
-                Err(_) => eprintln!("{}", serde_json::json!({ "message": diagnostic.to_string() })),
+                Ok(()) => eprintln!("{}", scrub(&out)),
+                Err(_) => eprintln!("{}", serde_json::json!({ "message": scrub(&diagnostic.to_string()) })),
             }
         }
     }
@@ -79,8 +81,25 @@ fn theme() -> miette::GraphicalTheme {
 /// text, or an `info` event in JSON mode.
 pub fn status(message: &str) {
     match format() {
-        LogFormat::Text => eprintln!("{message}"),
+        LogFormat::Text => eprintln!("{}", scrub(message)),
         LogFormat::Json => tracing::info!("{message}"),
+    }
+}
+
+/// Standard error with every secret value the process holds masked: log
+/// events relay servers' messages, which may echo a credential. The fmt
+/// layer writes each event in one call, so no secret straddles two writes.
+struct ScrubbedStderr;
+
+impl Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 

@@ -68,7 +68,15 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Prints command output with every secret value the process holds masked
+/// (apply reports and checks relay the servers' own messages).
 fn print_stdout(s: &str) -> Result<()> {
+    print_stdout_unscrubbed(&topicform::secret::scrub(s))
+}
+
+/// Prints without scrubbing: only for `env --reveal`, whose output is the
+/// secrets themselves, on request.
+fn print_stdout_unscrubbed(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
@@ -189,7 +197,7 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     let color = term::stderr_color();
     // The plan goes to stderr so stdout stays clean for the apply report.
     if logging::format() == LogFormat::Text {
-        eprint!("{}", render::plan_text(&plan, color));
+        eprint!("{}", topicform::secret::scrub(&render::plan_text(&plan, color)));
     }
     if plan.has_refusals() {
         return Err(Error::Refused { count: plan.summary.refused });
@@ -267,7 +275,12 @@ fn cmd_env(a: EnvArgs) -> Result<Outcome> {
         EnvFormatArg::K8sSecret => EnvFormat::K8sSecret,
         EnvFormatArg::HelmValues => EnvFormat::HelmValues,
     };
-    print_stdout(&topicform::render::render_env(&vars, format, &a.secret_name, revealed.as_ref()))?;
+    let rendered = topicform::render::render_env(&vars, format, &a.secret_name, revealed.as_ref());
+    if revealed.is_some() {
+        print_stdout_unscrubbed(&rendered)?;
+    } else {
+        print_stdout(&rendered)?;
+    }
     Ok(Outcome::Success)
 }
 

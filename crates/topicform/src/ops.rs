@@ -93,7 +93,11 @@ pub async fn make_plan(
         "observed the cluster"
     );
     check_cluster_id(env, &state)?;
-    let plan = plan::plan(env, &state, &backend.capabilities(), options);
+    let mut plan = plan::plan(env, &state, &backend.capabilities(), options);
+    // What the cluster itself would refuse (a config value only the broker
+    // knows is wrong, a partition count over its limit) is refused here,
+    // before apply could make half the changes.
+    plan.refuse(backend.refusals(&plan).await);
     let s = &plan.summary;
     tracing::info!(
         create = s.create,

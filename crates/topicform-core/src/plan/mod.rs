@@ -177,16 +177,61 @@ impl Plan {
     pub fn changing(&self) -> impl Iterator<Item = &TopicPlan> {
         self.topics.iter().filter(|t| matches!(t.action, Action::Create | Action::Update | Action::Delete))
     }
+
+    /// Refuses the topics the cluster said it would refuse (a write sent
+    /// with `validate_only`), each with the cluster's reason, so apply
+    /// refuses the whole plan instead of applying part of it.
+    pub fn refuse(&mut self, refusals: impl IntoIterator<Item = (String, String)>) {
+        let mut refusals: BTreeMap<String, Vec<String>> =
+            refusals.into_iter().fold(BTreeMap::new(), |mut by_topic, (topic, reason)| {
+                by_topic.entry(topic).or_default().push(reason);
+                by_topic
+            });
+        for t in &mut self.topics {
+            if let Some(reasons) = refusals.remove(&t.topic) {
+                t.action = Action::Refused;
+                t.reasons.extend(reasons.into_iter().map(|r| format!("the cluster would refuse it: {r}")));
+            }
+        }
+        self.summary = Summary { unmanaged: self.summary.unmanaged, ..Summary::of(&self.topics) };
+    }
+}
+
+impl Summary {
+    fn of(topics: &[TopicPlan]) -> Summary {
+        let mut summary = Summary::default();
+        for t in topics {
+            match t.action {
+                Action::Create => summary.create += 1,
+                Action::Update => summary.update += 1,
+                Action::Delete => summary.delete += 1,
+                Action::Unchanged => summary.unchanged += 1,
+                Action::Refused => summary.refused += 1,
+            }
+        }
+        summary
+    }
 }
 
 /// Computes the plan for `env` against `observed`.
 pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilities, options: PlanOptions) -> Plan {
     let wanted: BTreeSet<&str> = env.topics.iter().map(|t| t.name.as_str()).collect();
+    let metric_names = MetricNames::of(env, observed);
     let mut topics: Vec<TopicPlan> = env
         .topics
         .iter()
         .map(|d| match observed.topics.get(&d.name) {
-            None => plan_create(d, observed, caps),
+            None => {
+                let mut create = plan_create(d, observed, caps);
+                if let Some(existing) = metric_names.collision(&d.name) {
+                    create.action = Action::Refused;
+                    create.reasons.push(format!(
+                        "`{}` collides with `{existing}` on the cluster: Kafka maps `.` and `_` to the same metric name and refuses the create; rename the topic",
+                        d.name
+                    ));
+                }
+                create
+            }
             Some(o) => plan_existing(d, o, caps, options),
         })
         .collect();
@@ -218,16 +263,7 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         notes.push(format!("--allow-delete has no effect: environment `{}` does not set `prune: true`", env.name));
     }
 
-    let mut summary = Summary { unmanaged: unmanaged.len(), ..Summary::default() };
-    for t in &topics {
-        match t.action {
-            Action::Create => summary.create += 1,
-            Action::Update => summary.update += 1,
-            Action::Delete => summary.delete += 1,
-            Action::Unchanged => summary.unchanged += 1,
-            Action::Refused => summary.refused += 1,
-        }
-    }
+    let summary = Summary { unmanaged: unmanaged.len(), ..Summary::of(&topics) };
     let state_fingerprint = observed.fingerprint(topics.iter().map(|t| t.topic.as_str()));
     Plan {
         format_version: FORMAT_VERSION,
@@ -240,6 +276,36 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         topics,
         unmanaged,
         notes,
+    }
+}
+
+/// Kafka refuses a topic whose name equals an existing one once `.` is read
+/// as `_` (their metrics would mix): `orders.v1` next to `orders_v1`.
+struct MetricNames<'a> {
+    /// Existing topics by metric name; empty where names do not collide
+    /// (Event Hubs keeps `.` and `_` apart).
+    existing: std::collections::HashMap<String, &'a str>,
+}
+
+impl<'a> MetricNames<'a> {
+    fn of(env: &ResolvedEnvironment, observed: &'a ClusterState) -> MetricNames<'a> {
+        let collide = matches!(env.cluster, crate::spec::model::Cluster::Kafka(_));
+        let existing = observed
+            .topics
+            .keys()
+            .filter(|_| collide)
+            .filter(|name| name.contains(['.', '_']))
+            .map(|name| (name.replace('.', "_"), name.as_str()))
+            .collect();
+        MetricNames { existing }
+    }
+
+    /// The existing topic `name` would collide with, if any.
+    fn collision(&self, name: &str) -> Option<&'a str> {
+        if !name.contains(['.', '_']) {
+            return None;
+        }
+        self.existing.get(&name.replace('.', "_")).copied().filter(|existing| *existing != name)
     }
 }
 

@@ -224,3 +224,27 @@ fn plan_json_round_trips_with_format_version() {
     assert!(json.starts_with("{\"formatVersion\":1"));
     assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), p);
 }
+
+#[test]
+fn a_create_that_collides_with_an_existing_topic_on_dot_and_underscore_is_refused() {
+    let e = env(vec![desired("orders_v1", 1, 1, &[]), desired("orders-v2", 1, 1, &[])], false);
+    let s = state(vec![observed("orders.v1", 1, 1, &[]), observed("orders_v2", 1, 1, &[])]);
+    let p = plan_of(&e, &s, PlanOptions::default());
+    let collided = &p.topics[0];
+    assert_eq!(collided.action, Action::Refused);
+    assert!(collided.reasons[0].contains("`orders_v1` collides with `orders.v1` on the cluster"), "{collided:?}");
+    assert_eq!(p.topics[1].action, Action::Create, "`-` is not `_`");
+    assert_eq!(p.summary.refused, 1);
+}
+
+#[test]
+fn what_the_cluster_would_refuse_refuses_the_topic_and_recounts() {
+    let e = env(vec![desired("a", 1, 1, &[]), desired("b", 1, 1, &[("segment.bytes", "100")])], false);
+    let mut p = plan_of(&e, &state(vec![]), PlanOptions::default());
+    assert_eq!((p.summary.create, p.summary.refused), (2, 0));
+    p.refuse([("b".to_owned(), "Value must be at least 1048576".to_owned())]);
+    assert_eq!(p.topics[1].action, Action::Refused);
+    assert_eq!(p.topics[1].reasons, ["the cluster would refuse it: Value must be at least 1048576"]);
+    assert_eq!((p.summary.create, p.summary.refused), (1, 1));
+    assert!(p.has_refusals());
+}

@@ -277,3 +277,20 @@ fn every_string_expansion_reaches_is_checked_for_unset_variables_where_it_is_wri
         loaded.spec.environments.values().map(|e| expand::cluster_strings_mut(&mut e.cluster.clone()).len()).sum();
     assert_eq!(walked, 26);
 }
+
+#[test]
+fn kafka_values_the_broker_would_refuse_and_colliding_names_fail_validate() {
+    let text = "version: 1\ndefaults: { partitions: 1, replicationFactor: 1 }\nenvironments:\n  dev:\n    cluster: { type: kafka, bootstrapServers: [\"localhost:9092\"] }\ntopics:\n  a.b: {}\n  a_b: {}\n  c: { partitions: 2147483647, config: { cleanup.policy: foo, min.insync.replicas: abc } }\n";
+    let loaded = super::parse("t.yaml", text).unwrap();
+    let found = loaded.validate(&["dev"], &|_| None, super::UnsetVars::Warn);
+    let errors: Vec<String> =
+        found.iter().filter(|l| l.finding.is_error()).map(|l| l.finding.message.clone()).collect();
+    for expected in [
+        "topic `a_b` collides with `a.b`",
+        "invalid value for `cleanup.policy`: `foo` is not one of `compact`, `delete`",
+        "invalid value for `min.insync.replicas`: `abc` is not a whole number",
+        "topic `c`: 2147483647 partitions is more than 100000",
+    ] {
+        assert!(errors.iter().any(|e| e.contains(expected)), "{expected} not in {errors:#?}");
+    }
+}

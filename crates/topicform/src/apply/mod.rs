@@ -193,6 +193,17 @@ pub async fn apply<B: Backend>(
     Ok(report)
 }
 
+/// The topics of `plan` whose writes the cluster would refuse, each with the
+/// cluster's reason, asked without changing anything. Deletes are not asked
+/// about: they are checked by the plan's own rules.
+pub async fn refusals<B: Backend>(backend: &B, plan: &Plan) -> Vec<(String, String)> {
+    let writes = Writes::of(plan);
+    if writes.creates.is_empty() && writes.increases.is_empty() && writes.alterations.is_empty() {
+        return Vec::new();
+    }
+    backend.validate_writes(&writes.creates, &writes.increases, &writes.alterations).await
+}
+
 /// Refuses, before anything is sent, a plan that would touch a topic Kafka
 /// or its ecosystem owns. Plans never contain one; an edited plan file or a
 /// future bug must not get one through either.

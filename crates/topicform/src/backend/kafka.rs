@@ -20,7 +20,7 @@ use topicform_core::spec::model::KafkaCluster;
 
 use super::{Backend, Scope};
 use crate::apply::{ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
-use crate::kafka::admin::{self, Request};
+use crate::kafka::admin::{self, Mode, Request};
 use crate::kafka::{describe_error, is_retriable, retry, Client, Connection, Retry};
 use crate::{Error, Result};
 
@@ -32,8 +32,9 @@ const BATCH: usize = 1_000;
 /// A Kafka cluster reached through librdkafka's admin client.
 pub struct KafkaBackend {
     admin: Arc<Client<AdminClient<DefaultClientContext>>>,
-    /// For the `check`-style explanation of a connection failure.
-    connection: Connection,
+    /// For the `check`-style explanation of a connection failure (boxed:
+    /// it is large and read only on failure).
+    connection: Box<Connection>,
     timeout: Duration,
 }
 
@@ -43,7 +44,7 @@ impl KafkaBackend {
         let connection = Connection::from_kafka(env, cluster)?;
         tracing::debug!(environment = env, bootstrap = %cluster.bootstrap_servers.join(","), "creating the Kafka admin client");
         let admin = Client::create(&connection, &connection.client_config()?, DefaultClientContext, timeout)?;
-        Ok(KafkaBackend { admin: Arc::new(admin), connection, timeout })
+        Ok(KafkaBackend { admin: Arc::new(admin), connection: Box::new(connection), timeout })
     }
 
     fn options(&self) -> AdminOptions {
@@ -184,6 +185,37 @@ impl KafkaBackend {
         }
     }
 
+    /// Sends `request` with `validate_only` and returns the topics the broker
+    /// would refuse. Only definite refusals count: an answer the protocol
+    /// calls retriable, a request that failed as a whole, or "already
+    /// exists" (an interrupted earlier apply's create landed since the
+    /// cluster was read; apply re-reads it) refuse nothing.
+    async fn validate(&self, request: Request) -> Vec<(String, String)> {
+        let (admin, timeout, name) = (self.admin.clone(), self.timeout, request.name());
+        let result = tokio::task::spawn_blocking(move || admin::run(&admin, &request, Mode::ValidateOnly, timeout))
+            .await
+            .expect("admin request task panicked");
+        let outcomes = match result {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::warn!(operation = name, error = %e.message, "the cluster could not validate these changes; apply may still refuse some");
+                return Vec::new();
+            }
+        };
+        outcomes
+            .into_iter()
+            .filter_map(|(topic, outcome)| match outcome {
+                Err(e)
+                    if !is_retriable(&e.code.into())
+                        && e.code != rdkafka_sys::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS =>
+                {
+                    Some((topic, e.message))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Sends `request` (one batch), retrying the whole request on retriable
     /// errors and, per topic, only the topics that failed retriably. A retry
     /// that finds its first attempt landed ("already exists") is refused like
@@ -194,7 +226,7 @@ impl KafkaBackend {
         let mut policy = Retry::within(self.timeout);
         while !pending.is_empty() {
             let (admin, timeout, batch) = (self.admin.clone(), self.timeout, pending.clone());
-            let result = tokio::task::spawn_blocking(move || admin::run(&admin, &batch, timeout))
+            let result = tokio::task::spawn_blocking(move || admin::run(&admin, &batch, Mode::Apply, timeout))
                 .await
                 .expect("admin request task panicked");
             let outcomes = match result {
@@ -288,6 +320,32 @@ impl Backend for KafkaBackend {
 
     async fn prepare(&self, _plan: &Plan) -> Result<()> {
         Ok(())
+    }
+
+    async fn validate_writes(
+        &self,
+        creates: &[NewTopic],
+        increases: &[PartitionIncrease],
+        alterations: &[ConfigAlteration],
+    ) -> Vec<(String, String)> {
+        let mut refusals = Vec::new();
+        let requests = creates
+            .chunks(BATCH)
+            .map(|c| Request::CreateTopics(c.to_vec()))
+            .chain(
+                increases
+                    .chunks(BATCH)
+                    .map(|c| Request::CreatePartitions(c.iter().map(|p| (p.topic.clone(), p.to)).collect())),
+            )
+            .chain(
+                alterations
+                    .chunks(BATCH)
+                    .map(|c| Request::AlterConfigs(c.iter().map(|a| (a.topic.clone(), a.ops.clone())).collect())),
+            );
+        for request in requests {
+            refusals.extend(self.validate(request).await);
+        }
+        refusals
     }
 
     async fn create_topics(&self, batch: &[NewTopic]) -> Vec<WriteResult> {

@@ -56,6 +56,17 @@ pub trait Backend: Send + Sync {
     /// quotas). Nothing has been sent when this fails.
     fn prepare(&self, plan: &Plan) -> impl Future<Output = Result<()>> + Send;
 
+    /// Asks the cluster whether it would accept these writes, changing
+    /// nothing (Kafka's `validate_only`), and returns each topic it would
+    /// refuse with its reason, so `plan` refuses what apply could only half
+    /// do. A backend without such a request returns none.
+    fn validate_writes(
+        &self,
+        creates: &[NewTopic],
+        increases: &[PartitionIncrease],
+        alterations: &[ConfigAlteration],
+    ) -> impl Future<Output = Vec<(String, String)>> + Send;
+
     fn create_topics(&self, batch: &[NewTopic]) -> impl Future<Output = Vec<WriteResult>> + Send;
 
     fn add_partitions(&self, batch: &[PartitionIncrease]) -> impl Future<Output = Vec<WriteResult>> + Send;
@@ -102,6 +113,15 @@ impl ConnectedBackend {
         match self {
             ConnectedBackend::Kafka(k) => k.observe(scope).await,
             ConnectedBackend::EventHubs(e) => e.observe(scope).await,
+        }
+    }
+
+    /// The topics of `plan` whose writes the cluster says it would refuse,
+    /// with its reasons (nothing is changed).
+    pub async fn refusals(&self, plan: &Plan) -> Vec<(String, String)> {
+        match self {
+            ConnectedBackend::Kafka(k) => apply::refusals(k, plan).await,
+            ConnectedBackend::EventHubs(e) => apply::refusals(e.as_ref(), plan).await,
         }
     }
 

@@ -90,6 +90,16 @@ impl Request {
     }
 }
 
+/// Whether the broker makes the change or only says whether it would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    /// `validate_only`: the broker checks the request as it would apply it
+    /// (names, counts, config types and policies) and changes nothing. Not
+    /// for DeleteTopics, which has no such flag.
+    ValidateOnly,
+}
+
 /// Why one topic's part of a request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TopicError {
@@ -171,6 +181,7 @@ fn errbuf() -> [c_char; 512] {
 pub fn run(
     admin: &AdminClient<DefaultClientContext>,
     request: &Request,
+    mode: Mode,
     timeout: Duration,
 ) -> Result<Vec<TopicOutcome>, RequestError> {
     if request.is_empty() {
@@ -201,6 +212,13 @@ pub fn run(
     };
     if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
         return Err(fatal(unsafe { owned_str(err.as_ptr()) }.unwrap_or_else(|| err_name(code))));
+    }
+    if mode == Mode::ValidateOnly {
+        // SAFETY: as above.
+        let code = unsafe { rdsys::rd_kafka_AdminOptions_set_validate_only(opts, 1, err.as_mut_ptr(), err.len()) };
+        if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(fatal(unsafe { owned_str(err.as_ptr()) }.unwrap_or_else(|| err_name(code))));
+        }
     }
     if !matches!(request, Request::AlterConfigs(_)) {
         // The broker waits this long for the controller to finish the change.

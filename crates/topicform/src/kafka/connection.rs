@@ -120,7 +120,7 @@ impl Connection {
                     cert_file: None,
                     key: None,
                     mechanism: Some(mechanism),
-                    username: plain.then(|| SecretString::new(broker_env::EVENT_HUBS_PLAIN_USERNAME.to_owned())),
+                    username: plain.then(|| SecretString::well_known(broker_env::EVENT_HUBS_PLAIN_USERNAME)),
                     password,
                     event_hubs_tier: Some(eh.tier),
                     oauth,
@@ -187,7 +187,13 @@ impl Connection {
             cert_file: None,
             key: None,
             mechanism,
-            username: lookup(broker_env::KAFKA_SASL_USERNAME).map(SecretString::new),
+            username: lookup(broker_env::KAFKA_SASL_USERNAME).map(|u| {
+                if u == broker_env::EVENT_HUBS_PLAIN_USERNAME {
+                    SecretString::well_known(broker_env::EVENT_HUBS_PLAIN_USERNAME)
+                } else {
+                    SecretString::new(u)
+                }
+            }),
             password: lookup(broker_env::KAFKA_SASL_PASSWORD).map(SecretString::new),
             event_hubs_tier: None,
             oauth,

@@ -62,15 +62,17 @@ fn check_topic_names(spec: &Spec, out: &mut Vec<Finding>) {
     }
     for names in by_metric_name.values().filter(|n| n.len() > 1) {
         for name in &names[1..] {
+            // An error, not a warning: Kafka refuses the second create, so
+            // the spec could never be applied whole.
             out.push(
-                Finding::warning(
+                Finding::error(
                     Pointer::key(["topics", *name]),
                     format!(
-                        "topic `{name}` collides with `{}` in Kafka metrics (`.` and `_` map to the same name)",
+                        "topic `{name}` collides with `{}`: Kafka maps `.` and `_` to the same metric name and refuses to create both",
                         names[0]
                     ),
                 )
-                .help("rename one of them; metrics and quotas of the two topics will mix"),
+                .help("rename one of them"),
             );
         }
     }

@@ -9,6 +9,7 @@ use super::super::finding::{Finding, Pointer};
 use super::super::kafka_configs;
 use super::super::model::{AzureCredentialKind, KafkaCluster, Sasl, SaslMechanism};
 use super::super::resolve::Effective;
+use super::super::values;
 
 static HOST_PORT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\[[0-9A-Fa-f:.]+\]|[^:\s/]+):[0-9]{1,5}$").unwrap());
@@ -23,7 +24,9 @@ pub(super) fn check(
 ) {
     check_connection(k, env_path, out);
     check_replication_factors(env_name, topics, out);
+    check_partition_counts(topics, out);
     check_config_keys(topics, out);
+    check_config_values(topics, out);
 }
 
 fn check_connection(k: &KafkaCluster, env_path: &dyn Fn(&[&str]) -> Pointer, out: &mut Vec<Finding>) {
@@ -131,6 +134,35 @@ fn check_replication_factors(env_name: &str, topics: &[(&String, Effective)], ou
             )
             .help("set `replicationFactor` on the topic or in `defaults`"),
         );
+    }
+}
+
+/// librdkafka, through which topicform creates and grows topics, encodes
+/// at most this many partitions per topic (`rd_kafka_NewTopic_new`).
+const MOST_PARTITIONS: u32 = 100_000;
+
+fn check_partition_counts(topics: &[(&String, Effective)], out: &mut Vec<Finding>) {
+    for (topic, eff) in topics {
+        if let Some(p) = eff.partitions.as_ref().filter(|p| p.value > MOST_PARTITIONS) {
+            out.push(
+                Finding::error(p.at.clone(), format!("topic `{topic}`: {} partitions is more than {MOST_PARTITIONS}", p.value))
+                    .help("the Kafka client library topicform uses sends at most 100,000 partitions per topic; far fewer is usual (partitions cost broker memory and file handles)"),
+            );
+        }
+    }
+}
+
+/// Refuses values Kafka would refuse (types, ranges, enums), where they are
+/// written, so a typo fails `validate` instead of half an apply. `${VAR}`
+/// values are checked once expanded (by resolution for each environment).
+fn check_config_values(topics: &[(&String, Effective)], out: &mut Vec<Finding>) {
+    for (_, eff) in topics {
+        for (key, v) in eff.config.iter().filter(|(_, v)| !v.value.contains("${")) {
+            let Ok(normal) = values::normalise(key, &v.value) else { continue };
+            if let Err(why) = kafka_configs::check_value(key, &normal) {
+                out.push(Finding::error(v.at.clone(), format!("invalid value for `{key}`: {why}")));
+            }
+        }
     }
 }
 
