@@ -12,8 +12,9 @@
 #    39192, and `test-secure` via deploy/local/secure.sh: SSL on 39302,
 #    SASL_SSL with PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER on 39312, a
 #    wrong-host certificate on 39322, SASL_PLAINTEXT on 39332, mTLS required
-#    on 39342; TOPICFORM_TEST_PORT moves them all) and this
-#    script stops them at the end, pass or fail. The test identity provider
+#    on 39342; and `test-faults` on 39392, advertised through the fault
+#    proxy of tests/faults.rs on 39393; TOPICFORM_TEST_PORT moves them all)
+#    and this script stops them at the end, pass or fail. The test identity provider
 #    and the ARM contract server run inside the tests.
 # 4. deploy/test-helm.sh (lint, template, schema-validate every chart) and
 #    deploy/test-terraform.sh (fmt, init, validate, terraform test offline).
@@ -24,7 +25,7 @@ cd "$repo"
 export TOPICFORM_CACHE="${TOPICFORM_CACHE:-$repo/.cache}"
 
 stop_brokers() {
-  for instance in test test-prune test-secure; do
+  for instance in test test-prune test-secure test-faults; do
     KAFKA_INSTANCE=$instance bash deploy/local/kafka.sh stop >/dev/null 2>&1 || true
   done
 }
@@ -50,6 +51,9 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test"
 # CI=true makes insta fail on a missing or changed snapshot instead of writing one.
 CI="${CI:-true}" cargo test --locked --workspace
+echo "== fuzz (bounded)"
+# Seconds per target of the spec loader and value parsers (deploy/fuzz.sh).
+bash deploy/fuzz.sh
 echo "== helm charts"
 bash deploy/test-helm.sh
 echo "== terraform"

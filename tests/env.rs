@@ -11,13 +11,16 @@ const CONNECTION_STRING: &str =
     "Endpoint=sb://etelios-prod.servicebus.windows.net/;SharedAccessKeyName=test-send;SharedAccessKey=made-up-for-tests";
 
 fn env(profile: &str, format: &str, extra: &[&str]) -> String {
-    let out = topicform()
-        .args(["env", "-f", SPEC, "-e", profile, "--format", format])
+    let mut cmd = topicform();
+    cmd.args(["env", "-f", SPEC, "-e", profile, "--format", format])
         .args(extra)
         .env("TEST_EVENTHUBS_CONNECTION_STRING", CONNECTION_STRING)
-        .env("TEST_KAFKA_USERNAME", "svc-orders")
-        .output()
-        .unwrap();
+        .env("TEST_KAFKA_USERNAME", "svc-orders");
+    if extra.contains(&"--reveal-secrets") {
+        // Asked for: the one output that may hold the secret (stdout only).
+        cmd.reveals(CONNECTION_STRING);
+    }
+    let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

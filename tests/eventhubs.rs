@@ -727,3 +727,22 @@ fn operations_are_followed_on_the_event_hub_when_status_links_are_forbidden() {
     assert_eq!(props(&server, "a")["partitionCount"], 3);
     in_sync(&idp, &server, &path);
 }
+
+/// An ARM 401 whose message quotes the bearer token is relayed with the
+/// token masked.
+#[test]
+fn an_arm_error_that_echoes_the_bearer_token_is_relayed_scrubbed() {
+    let idp = Arc::new(Idp::start());
+    let server = ArmServer::start(
+        Namespace::new("Standard", 1),
+        Arc::new(|token: &str| Err(format!("the token {token} is not valid for this resource"))),
+    );
+    let ws = Workspace::new();
+    let path = ws.spec(&spec(&server, &idp, "standard", "", "  one: {}\n"));
+    // The wrapper fails the test on any token (`eyJ`) in the output.
+    let a = run(&idp, &server, &path, &["plan"]);
+    assert_eq!(a.get_output().status.code(), Some(1));
+    let text = output(&a);
+    assert!(text.contains("InvalidAuthenticationToken"), "{text}");
+    assert!(text.contains("the token *** is not valid for this resource"), "{text}");
+}

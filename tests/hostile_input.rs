@@ -85,6 +85,7 @@ fn text_that_is_not_utf8_is_located_by_byte_line_and_column() {
 
 #[test]
 fn a_secret_in_a_malformed_reference_is_never_echoed() {
+    support::secrets::register_as("the literal password of the malformed references", "hunter2");
     let ws = Workspace::new();
     let shapes = [
         "password: hunter2",

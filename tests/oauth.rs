@@ -249,3 +249,21 @@ fn a_principal_denied_on_the_topic_fails_the_roundtrip_as_topic_authorization() 
     assert!(stdout.contains("✗ roundtrip"), "{stdout}");
     assert!(stdout.contains("topic authorization failed"), "{stdout}");
 }
+
+/// An identity provider whose error quotes the request body (client secret
+/// included) is relayed with every secret masked: the provider's words
+/// stay, the secret does not.
+#[test]
+fn a_provider_error_that_echoes_the_client_secret_is_relayed_scrubbed() {
+    let idp = idp();
+    idp.set_fault(Fault::EchoRequest);
+    let ws = Workspace::new();
+    let spec = ws.spec(&oauth_spec(&oidc_block(&idp), "echo"));
+    for format in ["text", "json"] {
+        // run() fails the test if the secret or a token appears.
+        let (code, stdout, stderr) = run(&["plan", "-e", "test", "--log-format", format], &spec, &secret_env());
+        assert_eq!(code, 1, "{stdout}\n{stderr}");
+        assert!(stderr.contains("AADSTS7000215: Invalid client secret provided"), "{stderr}");
+        assert!(stderr.contains("client_secret=***"), "the echo is shown, masked:\n{stderr}");
+    }
+}

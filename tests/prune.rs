@@ -87,39 +87,3 @@ fn unmanaged_topics_are_deleted_only_with_prune_and_allow_delete() {
     assert!(!all.to_string().contains("_schemas") && !all.to_string().contains("__probe-internal"), "{all:#}");
     assert_eq!(topic_plan(&all, "old")["action"], "create", "old was deleted: {all:#}");
 }
-
-/// A delete is never sent when another change of the same apply failed: the
-/// cluster never ends up with less while the spec's own changes are missing.
-#[test]
-fn deletes_are_skipped_when_another_change_failed() {
-    let _one_at_a_time = BROKER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let broker = start_broker("test-prune", support::test_port(100));
-    let ws = Workspace::new();
-    let both = ws.spec(&kafka_spec(&broker, "", "  skip-keep: {}\n  skip-old: {}\n"));
-    apply(&both, &[]);
-    let failing = ws.file(
-        "failing.yaml",
-        &kafka_spec(
-            &broker,
-            "    prune: true\n",
-            "  skip-keep: {}\n  skip-bad: { config: { max.message.bytes: lots } }\n",
-        ),
-    );
-    let out = topicform()
-        .args(["apply", "-e", "test", "--auto-approve", "--allow-delete", "-f"])
-        .arg(&failing)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    // Skipped, not failed: the report says the delete was never sent.
-    assert!(stdout.contains("skip-old: delete skipped: not sent: 1 earlier change(s) failed"), "{stdout}");
-    assert!(stdout.contains("Apply: 0 succeeded, 1 failed, "), "{stdout}");
-    let plan = plan_json(&failing, &["--allow-delete"]);
-    assert_eq!(topic_plan(&plan, "skip-old")["action"], "delete", "skip-old still exists: {plan:#}");
-
-    let fixed = ws.file("fixed.yaml", &kafka_spec(&broker, "    prune: true\n", "  skip-keep: {}\n  skip-bad: {}\n"));
-    apply(&fixed, &["--allow-delete"]);
-    let plan = plan_json(&fixed, &["--allow-delete"]);
-    assert_eq!(plan["summary"]["delete"], 0, "{plan:#}");
-}

@@ -176,6 +176,16 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// How to make sure no other apply runs on the cluster meanwhile: `auto`
+    /// (`kafka` on Kafka, `none` on Event Hubs), `kafka[:GROUP]` (Kafka's group
+    /// coordinator holds the lock), or `none`.
+    #[arg(long, value_name = "LOCK", default_value = "auto")]
+    pub lock: topicform::lock::LockChoice,
+
+    /// How long to wait for another apply to release the lock.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_timeout: u64,
+
     /// Widening flags.
     #[command(flatten)]
     pub widen: WidenArgs,

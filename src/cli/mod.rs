@@ -188,6 +188,16 @@ fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     let (_, env, backend) = open_environment(&a.target, a.connect.timeout)?;
+    // Held from before the cluster is read until the report: the plan this
+    // run applies is the cluster as no other apply is changing it. A dry
+    // run changes nothing and needs none.
+    let _lock = match a.dry_run {
+        true => None,
+        false => {
+            let timeout = Duration::from_secs(a.connect.timeout.max(1));
+            topicform::lock::acquire(&env, &a.lock, Duration::from_secs(a.lock_timeout), timeout).await?
+        }
+    };
     let spinner = term::spinner("reading the cluster");
     let plan = match &a.plan {
         Some(path) => ops::saved_plan(path, &backend, &env, plan_options(&a.widen)).await?,

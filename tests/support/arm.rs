@@ -24,6 +24,12 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
+// The secret scan's registry (secrets.rs). Every crate that includes this
+// file by #[path] has it at `crate::support::secrets`: the tests declare
+// `mod support` (whose `topicform()` scans with the same registry), and
+// benches/eventhubs.rs re-exports it.
+use crate::support::secrets;
+
 // Both servers include the same file: arm.rs is also compiled alone (#[path]).
 #[path = "http.rs"]
 #[allow(dead_code, clippy::duplicate_mod)]
@@ -355,6 +361,12 @@ fn route(
     body: &str,
 ) -> Answer {
     // Authentication first, like ARM.
+    if let Some(credential) = auth {
+        // Any bearer token (or other credential) the server sees is secret;
+        // the scheme (`Bearer `) is not.
+        let token = credential.split_once(' ').map_or(credential, |(_, token)| token);
+        secrets::register_as("a bearer token presented to the ARM contract server", token.trim());
+    }
     let Some(token) = auth.and_then(|a| a.strip_prefix("Bearer ")) else {
         let mut a =
             arm_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
@@ -484,7 +496,16 @@ fn route(
                     if let Some(a) = take_fault(s, "PUT", false) {
                         return a;
                     }
+                    // A long-running operation that ends Failed changed
+                    // nothing, as on Azure: the hub stays as it was.
+                    let before = next_operation_fails(s, "PUT").then(|| s.hubs.get(&name).cloned());
                     let a = put_hub(s, schema, &ns, &name, body);
+                    if let Some(before) = before {
+                        match before {
+                            Some(hub) => s.hubs.insert(name.clone(), hub),
+                            None => s.hubs.remove(&name),
+                        };
+                    }
                     long_running(s, base, &ns, "PUT", a)
                 }
                 "DELETE" => {
@@ -564,6 +585,18 @@ fn take_fault(s: &mut State, method: &str, poll: bool) -> Option<Answer> {
         Fault::Refuse => arm_error(400, "BadRequest", "The request was refused (injected)."),
         _ => arm_error(409, "Conflict", "Another operation on this or dependent resource is in progress (injected)."),
     })
+}
+
+/// Whether the next long-running `method` a rule makes ends Failed.
+fn next_operation_fails(s: &State, method: &str) -> bool {
+    s.rules
+        .iter()
+        .find(|r| {
+            r.method == method
+                && r.left > 0
+                && matches!(r.fault, Fault::AsyncOperation { .. } | Fault::AsyncLocation { .. } | Fault::AsyncFailed)
+        })
+        .is_some_and(|r| matches!(r.fault, Fault::AsyncFailed))
 }
 
 /// Turns a finished PUT/DELETE into a long-running one when a rule says so.

@@ -12,6 +12,11 @@
 //! Tokens are RS256 JWTs with `iss` = `https://login.microsoftonline.com/{tenant}/v2.0`,
 //! `aud` = the scope without `/.default`, `sub`, `tid`, `iat`, `nbf`, `exp`.
 //! With the key of deploy/local/secure.sh the test broker verifies them.
+//!
+//! Every secret the provider is configured with, is shown or issues is
+//! registered with the secret scan (secrets.rs): its client secret, every
+//! federated token (client assertion), every client secret or assertion a
+//! request presents (right or wrong) and every token it issues or mints.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -25,6 +30,8 @@ use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::sign::{Signer, Verifier};
 use serde_json::{json, Value};
+
+use crate::support::secrets;
 
 // Both servers include the same file: arm.rs is also compiled alone (#[path]).
 #[path = "http.rs"]
@@ -52,6 +59,10 @@ pub enum Fault {
     Expired,
     /// Tokens for another audience.
     WrongAudience,
+    /// Every token request is refused with an `error_description` that
+    /// quotes the request body, client secret included (as some providers
+    /// and proxies do): whatever topicform relays must be scrubbed.
+    EchoRequest,
 }
 
 struct State {
@@ -107,9 +118,11 @@ impl Idp {
     }
 
     fn serve(key: PKey<Private>, kid: String) -> Idp {
+        secrets::register_as("the test identity provider's client secret (idp::CLIENT_SECRET)", CLIENT_SECRET);
         let dir = tempfile::tempdir().unwrap();
         let federated_token_file = dir.path().join("azure-identity-token");
         let first_assertion = format!("k8s-sa-token-{}", nanos());
+        secrets::register_as("a federated token (client assertion) of the test identity provider", &first_assertion);
         std::fs::write(&federated_token_file, &first_assertion).unwrap();
         let state = Arc::new(Mutex::new(State {
             lifetime: Duration::from_secs(3600),
@@ -161,6 +174,7 @@ impl Idp {
     /// and only the new one is accepted from now on.
     pub fn rotate_federated_token(&self) {
         let next = format!("k8s-sa-token-{}", nanos());
+        secrets::register_as("a federated token (client assertion) of the test identity provider", &next);
         std::fs::write(&self.federated_token_file, &next).unwrap();
         self.state.lock().unwrap().federated_token = next;
     }
@@ -195,7 +209,9 @@ impl Idp {
 
     /// A token minted directly (for servers' negative tests).
     pub fn mint(&self, audience: &str, lifetime: Duration) -> String {
-        sign(&self.key, &self.kid, &claims(&self.issuer, audience, CLIENT_ID, lifetime, Fault::None))
+        let token = sign(&self.key, &self.kid, &claims(&self.issuer, audience, CLIENT_ID, lifetime, Fault::None));
+        secrets::register_as("a token minted by the test identity provider (Idp::mint)", &token);
+        token
     }
 
     /// Verifies a bearer token as a resource server would: RS256 signature,
@@ -266,6 +282,14 @@ impl Handler {
     /// The v2.0 token endpoint, client credentials grant.
     fn token(&self, form: &HashMap<String, String>) -> (u16, Value) {
         let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+        // Whatever is presented, right or wrong, is a secret of the caller.
+        secrets::register_as("a client secret presented to the test identity provider", get("client_secret"));
+        secrets::register_as("a client assertion presented to the test identity provider", get("client_assertion"));
+        if self.state.lock().unwrap().fault == Fault::EchoRequest {
+            let body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let quoted = format!("AADSTS7000215: Invalid client secret provided. The request was: {}", body.join("&"));
+            return (400, entra_error("invalid_client", &quoted));
+        }
         if get("grant_type") != "client_credentials" {
             return (
                 400,
@@ -304,6 +328,7 @@ impl Handler {
         let (lifetime, fault) = (state.lifetime, state.fault);
         drop(state);
         let token = sign(&self.key, &self.kid, &claims(&self.issuer, audience, CLIENT_ID, lifetime, fault));
+        secrets::register_as("an access token issued by the test identity provider (token endpoint)", &token);
         self.issued.fetch_add(1, Ordering::SeqCst);
         let secs = if fault == Fault::Expired { 0 } else { lifetime.as_secs() };
         (200, json!({"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": token}))
@@ -337,6 +362,7 @@ impl Handler {
         let claims = claims(&self.issuer, resource, &client, lifetime, fault);
         let expires_on = claims["exp"].as_u64().unwrap();
         let token = sign(&self.key, &self.kid, &claims);
+        secrets::register_as("an access token issued by the test identity provider (IMDS)", &token);
         self.issued.fetch_add(1, Ordering::SeqCst);
         (
             200,

@@ -3,7 +3,9 @@
 //! per-test topic prefixes so tests never see each other's topics.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod idp;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,11 +17,143 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The topicform binary with a clean, colourless environment.
-pub fn topicform() -> assert_cmd::Command {
+/// The topicform binary with a clean, colourless environment. Its outputs
+/// pass the secret scan (`secrets::assert_clean`) before a test sees them.
+pub fn topicform() -> Topicform {
     let mut cmd = assert_cmd::Command::cargo_bin("topicform").expect("the topicform binary is built");
     cmd.env("NO_COLOR", "1").env_remove("TOPICFORM_ENV").env_remove("RUST_LOG").current_dir(repo());
-    cmd
+    Topicform { cmd, args: Vec::new(), envs: Vec::new(), revealed: Vec::new() }
+}
+
+/// An `assert_cmd::Command` for the topicform binary whose `output()` and
+/// `assert()` fail the test when stdout or stderr holds a secret (see
+/// secrets.rs): the only way tests run the binary. The builder methods are
+/// assert_cmd's; `env`/`envs` also register the value of every variable
+/// whose name says it is a secret (`secrets::is_secret_name`).
+pub struct Topicform {
+    cmd: assert_cmd::Command,
+    /// The arguments, for messages and for `reveals`.
+    args: Vec<std::ffi::OsString>,
+    /// The variables set or removed (`None`), for messages.
+    envs: Vec<(std::ffi::OsString, Option<std::ffi::OsString>)>,
+    /// Values `--reveal-secrets` may print on stdout.
+    revealed: Vec<String>,
+}
+
+impl Topicform {
+    pub fn arg<S: AsRef<std::ffi::OsStr>>(&mut self, arg: S) -> &mut Self {
+        self.args.push(arg.as_ref().to_owned());
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        for arg in args {
+            self.arg(arg);
+        }
+        self
+    }
+
+    pub fn env<K: AsRef<std::ffi::OsStr>, V: AsRef<std::ffi::OsStr>>(&mut self, key: K, val: V) -> &mut Self {
+        let (key, val) = (key.as_ref(), val.as_ref());
+        if let (Some(k), Some(v)) = (key.to_str(), val.to_str()) {
+            if secrets::is_secret_name(k) {
+                secrets::register_as(&format!("the value of ${k} given to topicform"), v);
+            }
+        }
+        self.envs.push((key.to_owned(), Some(val.to_owned())));
+        self.cmd.env(key, val);
+        self
+    }
+
+    pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        for (k, v) in vars {
+            self.env(k, v);
+        }
+        self
+    }
+
+    pub fn env_remove<K: AsRef<std::ffi::OsStr>>(&mut self, key: K) -> &mut Self {
+        self.envs.push((key.as_ref().to_owned(), None));
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn current_dir<P: AsRef<Path>>(&mut self, dir: P) -> &mut Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn write_stdin<S: Into<Vec<u8>>>(&mut self, buffer: S) -> &mut Self {
+        self.cmd.write_stdin(buffer);
+        self
+    }
+
+    pub fn timeout(&mut self, timeout: std::time::Duration) -> &mut Self {
+        self.cmd.timeout(timeout);
+        self
+    }
+
+    /// The one case of a secret in an output that is not a leak: the user
+    /// asked for it with `--reveal-secrets`. Allows exactly `value` (each
+    /// occurrence, whole) on stdout; stderr and every other secret are still
+    /// scanned. Panics when the arguments lack `--reveal-secrets`.
+    #[track_caller]
+    pub fn reveals(&mut self, value: &str) -> &mut Self {
+        assert!(
+            self.args.iter().any(|a| a == "--reveal-secrets"),
+            "reveals(): only a `--reveal-secrets` run may print a secret; add the flag before calling it"
+        );
+        self.revealed.push(value.to_owned());
+        self
+    }
+
+    /// Runs the binary; stdout and stderr have passed the secret scan.
+    #[track_caller]
+    pub fn output(&mut self) -> std::io::Result<std::process::Output> {
+        let out = self.cmd.output()?;
+        let command = self.describe();
+        secrets::assert_clean_allowing(&format!("the stdout of `{command}`"), &out.stdout, &self.revealed);
+        secrets::assert_clean(&format!("the stderr of `{command}`"), &out.stderr);
+        Ok(out)
+    }
+
+    /// Runs the binary for assertions, after the secret scan of its outputs.
+    #[track_caller]
+    pub fn assert(&mut self) -> assert_cmd::assert::Assert {
+        let out = self.output().unwrap_or_else(|e| panic!("cannot run `{}`: {e}", self.describe()));
+        let variables: Vec<String> = self
+            .envs
+            .iter()
+            .map(|(k, v)| match v {
+                Some(_) if secrets::is_secret_name(&k.to_string_lossy()) => format!("{}=***", k.to_string_lossy()),
+                Some(v) => format!("{}={}", k.to_string_lossy(), v.to_string_lossy()),
+                None => format!("-{}", k.to_string_lossy()),
+            })
+            .collect();
+        // Not assert_cmd's own context: it prints every variable's value.
+        let assert = assert_cmd::assert::Assert::new(out).append_context("command", self.describe());
+        if variables.is_empty() {
+            assert
+        } else {
+            assert.append_context("env", secrets::redact(&variables.join(" ")))
+        }
+    }
+
+    /// `topicform ARGS`, secrets redacted.
+    fn describe(&self) -> String {
+        let args: Vec<String> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        secrets::redact(&format!("topicform {}", args.join(" ")))
+    }
 }
 
 /// Starts (or reuses) the broker instance `instance` on `port` and returns
@@ -176,7 +310,12 @@ pub fn secure_broker() -> &'static SecureBroker {
             .lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('\'').to_owned()))
-            .collect();
+            .collect::<std::collections::HashMap<String, String>>();
+        for (k, v) in &credentials {
+            if secrets::is_secret_name(k) {
+                secrets::register_as(&format!("the secure broker's {k} (credentials.env)"), v);
+            }
+        }
         SecureBroker {
             dir: dir.clone(),
             ssl: format!("localhost:{}", test_port(210)),

@@ -203,6 +203,19 @@ pub enum Error {
         total: usize,
     },
 
+    /// The apply lock could not be set up.
+    #[error("cannot take the apply lock: {reason}")]
+    #[diagnostic(code(topicform::lock::unavailable), help("{fix}"))]
+    Lock { reason: String, fix: String },
+
+    /// Another apply held the lock for longer than `--lock-timeout`.
+    #[error("another apply is running on this cluster: {holder} holds the lock (group `{group}`); waited {waited} s")]
+    #[diagnostic(
+        code(topicform::lock::held),
+        help("wait for it and run again, or give it more time with --lock-timeout SECONDS; a holder that died releases the lock after 10 s")
+    )]
+    LockHeld { group: String, holder: String, waited: u64 },
+
     /// A signal stopped apply before every change was sent.
     #[error("apply was interrupted by {signal}: {applied} change(s) applied, {failed} failed, {not_sent} not sent")]
     #[diagnostic(

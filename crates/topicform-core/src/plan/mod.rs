@@ -390,6 +390,13 @@ fn plan_existing(d: &DesiredTopic, o: &ObservedTopic, caps: &Capabilities, optio
             continue;
         }
         if options.prune_config {
+            // Removing an override is a change of the key like any other.
+            if caps.immutable_config_keys.iter().any(|k| k == key) {
+                reasons.push(format!(
+                    "`{key}` cannot change after the topic is created, so its override ({value}) cannot be removed; add `{key}: {value}` to the spec or drop --prune-config"
+                ));
+                continue;
+            }
             changes.push(Change::DeleteConfig { key: key.clone(), current: value.clone() });
         } else {
             drift.push(Drift { key: key.clone(), value: value.clone() });

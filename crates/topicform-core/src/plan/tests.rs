@@ -248,3 +248,18 @@ fn what_the_cluster_would_refuse_refuses_the_topic_and_recounts() {
     assert_eq!((p.summary.create, p.summary.refused), (1, 1));
     assert!(p.has_refusals());
 }
+
+#[test]
+fn pruning_an_override_of_an_immutable_key_is_refused_not_planned() {
+    let caps = Capabilities {
+        can_add_partitions: false,
+        manages_replication: true,
+        immutable_config_keys: vec!["cleanup.policy".into()],
+    };
+    let e = env(vec![desired("a", 1, 1, &[])], false);
+    let s = state(vec![observed("a", 1, 1, &[("cleanup.policy", "compact", true)])]);
+    let p = plan(&e, &s, &caps, PlanOptions { prune_config: true, ..PlanOptions::default() });
+    assert_eq!(p.topics[0].action, Action::Refused, "{:?}", p.topics[0]);
+    assert!(p.topics[0].reasons[0].contains("its override (compact) cannot be removed"), "{:?}", p.topics[0]);
+    assert!(p.topics[0].changes.is_empty());
+}

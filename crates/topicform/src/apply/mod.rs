@@ -304,34 +304,39 @@ impl<B: Backend> Runner<'_, B> {
     /// Re-reads the topics whose write the cluster refused: a write whose
     /// effect is already there (an interrupted earlier apply's request
     /// landed after this run planned, or a retry's first attempt did land)
-    /// counts as applied. A read that fails changes nothing.
+    /// counts as applied. A broker under load publishes what its controller
+    /// did seconds later, so the read is repeated twice, after 2 and 4 s,
+    /// for what is not there yet. A read that fails changes nothing.
     async fn recheck_refusals<T: StepItem>(&self, answered: &mut [(T, Status)]) {
-        let refused: Vec<&T> =
-            answered.iter().filter(|(_, s)| matches!(s, Status::Failed { .. })).map(|(item, _)| item).collect();
-        if refused.is_empty() {
-            return;
-        }
-        let scope = Scope {
-            topics: Some(refused.iter().map(|i| i.topic().to_owned()).collect()),
-            config_keys: refused.iter().flat_map(|i| i.config_keys()).collect(),
-        };
-        let observed = match self.backend.observe(&scope).await {
-            Ok(state) => state,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot re-read the refused topics; their errors stand");
+        for pause in [Duration::ZERO, Duration::from_secs(2), Duration::from_secs(4)] {
+            let refused: Vec<&T> =
+                answered.iter().filter(|(_, s)| matches!(s, Status::Failed { .. })).map(|(item, _)| item).collect();
+            if refused.is_empty() {
                 return;
             }
-        };
-        for (item, status) in answered.iter_mut() {
-            if let Status::Failed { error } = status {
-                if item.in_place(observed.topics.get(item.topic())) {
-                    tracing::info!(
-                        topic = item.topic(),
-                        change = %item.change(),
-                        refusal = %error,
-                        "the cluster refused the write but already is as asked; counted as applied"
-                    );
-                    *status = Status::Applied;
+            tokio::time::sleep(pause).await;
+            let scope = Scope {
+                topics: Some(refused.iter().map(|i| i.topic().to_owned()).collect()),
+                config_keys: refused.iter().flat_map(|i| i.config_keys()).collect(),
+            };
+            let observed = match self.backend.observe(&scope).await {
+                Ok(state) => state,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot re-read the refused topics; their errors stand");
+                    return;
+                }
+            };
+            for (item, status) in answered.iter_mut() {
+                if let Status::Failed { error } = status {
+                    if item.in_place(observed.topics.get(item.topic())) {
+                        tracing::info!(
+                            topic = item.topic(),
+                            change = %item.change(),
+                            refusal = %error,
+                            "the cluster refused the write but already is as asked; counted as applied"
+                        );
+                        *status = Status::Applied;
+                    }
                 }
             }
         }

@@ -174,7 +174,7 @@ fn state(topics: Vec<ObservedTopic>) -> ClusterState {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn steps_run_in_order_in_batches_and_deletes_last() {
     let backend = Recorder { batch: 2, ..Recorder::default() };
     let report = run(&backend, &every_kind()).await.unwrap();
@@ -209,7 +209,7 @@ async fn steps_run_in_order_in_batches_and_deletes_last() {
     assert!(report.is_complete());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_change_skips_every_delete_and_says_so() {
     let backend = Recorder { batch: 10, failing: ["new.b".to_owned()].into(), ..Recorder::default() };
     let report = run(&backend, &every_kind()).await.unwrap();
@@ -227,7 +227,7 @@ async fn a_failed_change_skips_every_delete_and_says_so() {
     assert!(backend.calls().contains(&"settle creating topics new.a=3,new.c=3".to_owned()), "{:?}", backend.calls());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_topic_without_an_answer_is_a_failure_not_a_success() {
     let backend = Recorder { batch: 10, silent: ["new.c".to_owned()].into(), ..Recorder::default() };
     let report = run(&backend, &every_kind()).await.unwrap();
@@ -236,7 +236,7 @@ async fn a_topic_without_an_answer_is_a_failure_not_a_success() {
     assert_eq!(report.skipped(), 1, "the delete waits for a clean apply");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_internal_topic_in_a_plan_refuses_it_before_anything_is_sent() {
     let mut p = every_kind();
     p.topics.push(topic("__consumer_offsets", Action::Delete, vec![Change::DeleteTopic]));
@@ -246,14 +246,14 @@ async fn an_internal_topic_in_a_plan_refuses_it_before_anything_is_sent() {
     assert!(backend.calls().is_empty(), "{:?}", backend.calls());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_refusal_in_prepare_sends_nothing() {
     let backend = Recorder { batch: 10, refuse_in_prepare: true, ..Recorder::default() };
     assert!(run(&backend, &every_kind()).await.is_err());
     assert_eq!(backend.calls(), ["prepare"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_plan_without_changes_sends_nothing_but_prepare() {
     let backend = Recorder { batch: 10, ..Recorder::default() };
     let report = run(&backend, &plan(vec![topic("same", Action::Unchanged, vec![])])).await.unwrap();
@@ -261,7 +261,7 @@ async fn a_plan_without_changes_sends_nothing_but_prepare() {
     assert_eq!(backend.calls(), ["prepare"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_refused_write_whose_effect_is_already_there_counts_as_applied() {
     // An interrupted earlier apply created `new.b` and set retention.ms on
     // `grown` after this plan was made; segment.ms is still overridden.
@@ -290,7 +290,7 @@ async fn a_refused_write_whose_effect_is_already_there_counts_as_applied() {
     assert_eq!(report.skipped(), 1, "one change really failed, so the delete waits");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_refused_create_of_a_topic_that_differs_stays_a_failure() {
     let backend = Recorder {
         batch: 10,
@@ -303,7 +303,7 @@ async fn a_refused_create_of_a_topic_that_differs_stays_a_failure() {
     assert_eq!(a.status, Status::Failed { error: "broker says no to new.a".into() });
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_interrupt_stops_new_batches_and_reports_the_rest_as_not_sent() {
     let interrupt = Interrupt::default();
     let backend = Recorder { batch: 2, interrupt_on_write: Some(interrupt.clone()), ..Recorder::default() };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rdkafka::client::ClientContext;
 use rdkafka::config::{FromClientConfigAndContext, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -190,7 +190,26 @@ pub async fn metadata(target: &Connection, timeout: Duration) -> (Step, Step, Op
                 let _ = client.poll(Duration::from_millis(200));
                 let reported = capture.text();
                 let what = if reported.is_empty() { e.to_string() } else { format!("{e} ({reported})") };
-                let step = classify("metadata", &what, &target);
+                // TCP connected, and then silence: no refusal, no disconnect,
+                // no handshake error was ever reported, only the wait ran out.
+                let silent = reported.is_empty()
+                    && matches!(
+                        e.rdkafka_error_code(),
+                        Some(RDKafkaErrorCode::OperationTimedOut | RDKafkaErrorCode::BrokerTransportFailure)
+                    );
+                let step = if silent {
+                    Step::failed(
+                        "metadata",
+                        what,
+                        format!(
+                            "the broker accepted the connection but did not answer within --timeout ({} s)",
+                            timeout.as_secs()
+                        ),
+                        "raise --timeout, or look at the broker's load and logs and at the network in between",
+                    )
+                } else {
+                    classify("metadata", &what, &target)
+                };
                 if step.name == "sasl" {
                     (step, Step::skipped("metadata", "an earlier step failed"), None)
                 } else {

@@ -1,0 +1,336 @@
+//! One apply at a time per cluster, outside Kubernetes too: Kafka's group
+//! coordinator is the lock.
+//!
+//! Every apply joins the consumer group `topicform-lock.<cluster id>`,
+//! subscribed to the one-partition topic [`LOCK_TOPIC`]. The coordinator
+//! gives that partition to one member at a time; whoever has it holds the
+//! lock. With the cooperative-sticky assignor a member that joins later
+//! never takes the partition from the holder: it waits until the holder
+//! leaves the group (apply ended) or is dropped from it (its process died:
+//! after [`SESSION_TIMEOUT`]). A waiter names the holder by describing the
+//! group (its client id carries host, process and start time).
+//!
+//! Like any lease without fencing, a holder cut off from the coordinator
+//! for longer than the session timeout loses the lock while it may still be
+//! writing; that is the price of needing nothing but the cluster itself.
+//! The same `--lock` words will name the Kubernetes Lease (issue 13).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
+use rdkafka::ClientConfig;
+use topicform_core::spec::model::Cluster;
+use topicform_core::spec::ResolvedEnvironment;
+
+use crate::apply::NewTopic;
+use crate::kafka::admin::{self, Mode, Request};
+use crate::kafka::{Client, Connection};
+use crate::{Error, Result};
+
+/// The topic whose single partition is the lock. `__` marks it as Kafka's
+/// own kind of topic: plans never list, change or delete it.
+pub const LOCK_TOPIC: &str = "__topicform_lock";
+
+/// How long a dead holder keeps the lock: the group session timeout.
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How an apply makes sure it is the only one on its cluster (`--lock`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockChoice {
+    /// `kafka` for Kafka clusters, `none` for Event Hubs (whose Kafka
+    /// endpoint cannot hold the lock topic).
+    Auto,
+    /// No lock.
+    None,
+    /// The group coordinator of the cluster; `group` overrides the group name.
+    Kafka { group: Option<String> },
+}
+
+impl std::str::FromStr for LockChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.split_once(':') {
+            None if s == "auto" => Ok(LockChoice::Auto),
+            None if s == "none" => Ok(LockChoice::None),
+            None if s == "kafka" => Ok(LockChoice::Kafka { group: None }),
+            Some(("kafka", group)) if !group.is_empty() => Ok(LockChoice::Kafka { group: Some(group.to_owned()) }),
+            _ if s == "kubernetes" || s.starts_with("kubernetes:") => {
+                Err("the Kubernetes Lease lock is not built yet (issue 13); use `kafka` or `none`".into())
+            }
+            _ => Err(format!("`{s}` is not a lock; use `auto`, `none`, `kafka` or `kafka:GROUP`")),
+        }
+    }
+}
+
+/// The lock, held until dropped: then the group is left at once, so the
+/// next apply starts without waiting for a timeout.
+pub struct ApplyLock {
+    stop: Arc<AtomicBool>,
+    keeper: Option<JoinHandle<()>>,
+    group: String,
+}
+
+impl Drop for ApplyLock {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.join();
+        }
+        tracing::info!(group = %self.group, "released the apply lock");
+    }
+}
+
+/// Takes the lock `choice` names for `env`'s cluster, waiting up to `wait`
+/// for another apply to finish. `None`: no lock was asked for.
+pub async fn acquire(
+    env: &ResolvedEnvironment,
+    choice: &LockChoice,
+    wait: Duration,
+    timeout: Duration,
+) -> Result<Option<ApplyLock>> {
+    let group = match (choice, &env.cluster) {
+        (LockChoice::None, _) | (LockChoice::Auto, Cluster::Eventhubs(_)) => return Ok(None),
+        (LockChoice::Kafka { .. }, Cluster::Eventhubs(_)) => return Err(Error::Lock {
+            reason: "the Event Hubs Kafka endpoint cannot hold the lock topic (hub names cannot start with `__`)"
+                .into(),
+            fix:
+                "use --lock none; serialise Event Hubs applies in the pipeline (or with the Kubernetes Lease, issue 13)"
+                    .into(),
+        }),
+        (LockChoice::Kafka { group: Some(group) }, _) => Some(group.clone()),
+        (LockChoice::Kafka { group: None } | LockChoice::Auto, Cluster::Kafka(_)) => None,
+    };
+    let connection = Connection::from_cluster(&env.name, &env.cluster)?;
+    crate::check::refuse_unreachable(&connection, timeout).await?;
+    tokio::task::spawn_blocking(move || acquire_blocking(&connection, group, wait, timeout))
+        .await
+        .expect("lock task panicked")
+        .map(Some)
+}
+
+fn acquire_blocking(
+    connection: &Connection,
+    group: Option<String>,
+    wait: Duration,
+    timeout: Duration,
+) -> Result<ApplyLock> {
+    let base = connection.client_config()?;
+    let admin: Client<rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>> =
+        Client::create(connection, &base, rdkafka::client::DefaultClientContext, timeout)?;
+    let group = match group {
+        Some(group) => group,
+        None => {
+            let id = admin.inner().fetch_cluster_id(timeout).unwrap_or_else(|| connection.brokers.join(","));
+            format!("topicform-lock.{id}")
+        }
+    };
+    ensure_lock_topic(&admin, timeout)?;
+    let consumer = lock_consumer(connection, &base, &group, timeout)?;
+    let started = Instant::now();
+    // A new group waits for members up to group.initial.rebalance.delay.ms
+    // (3 s by default) even when nobody holds the lock: the first word about
+    // a holder comes after 4 s, then every 10 s.
+    let mut next_report = Instant::now() + Duration::from_secs(4);
+    loop {
+        let _ = consumer.poll(Duration::from_millis(100));
+        if holds_the_partition(&consumer) {
+            tracing::info!(group = %group, waited_ms = started.elapsed().as_millis() as u64, "holding the apply lock");
+            return Ok(keep(consumer, group));
+        }
+        if started.elapsed() >= wait {
+            let holder = holder(&admin, &group, timeout);
+            return Err(Error::LockHeld { group, holder, waited: started.elapsed().as_secs() });
+        }
+        if Instant::now() >= next_report {
+            next_report = Instant::now() + Duration::from_secs(10);
+            tracing::warn!(group = %group, holder = %holder(&admin, &group, timeout), "waiting for another apply to finish");
+        }
+    }
+}
+
+/// Creates the lock topic unless it exists (one partition; the broker's
+/// default replication).
+fn ensure_lock_topic(
+    admin: &rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
+    timeout: Duration,
+) -> Result<()> {
+    // Read first: the principal may lack Create where the topic exists.
+    let exists = admin
+        .inner()
+        .fetch_metadata(Some(LOCK_TOPIC), timeout)
+        .is_ok_and(|md| md.topics().iter().any(|t| t.name() == LOCK_TOPIC && t.error().is_none()));
+    if exists {
+        return Ok(());
+    }
+    let topic =
+        NewTopic { name: LOCK_TOPIC.into(), partitions: 1, replication_factor: None, config: Default::default() };
+    let outcomes = admin::run(admin, &Request::CreateTopics(vec![topic]), Mode::Apply, timeout).map_err(|e| {
+        Error::Lock { reason: format!("cannot create the lock topic `{LOCK_TOPIC}`: {}", e.message), fix: fix_rights() }
+    })?;
+    for (_, outcome) in outcomes {
+        match outcome {
+            Ok(()) => tracing::info!(topic = LOCK_TOPIC, "created the apply lock topic"),
+            Err(e) if e.code == rdkafka_sys::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS => {}
+            Err(e) => {
+                return Err(Error::Lock {
+                    reason: format!("cannot create the lock topic `{LOCK_TOPIC}`: {}", e.message),
+                    fix: fix_rights(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fix_rights() -> String {
+    format!(
+        "grant the principal Create on topic `{LOCK_TOPIC}` and Read on group `topicform-lock.*`, or pass --lock none"
+    )
+}
+
+/// A member of the lock group that never commits. Its client id names it
+/// to waiters: host, process and when it asked.
+fn lock_consumer(
+    connection: &Connection,
+    base: &ClientConfig,
+    group: &str,
+    timeout: Duration,
+) -> Result<Client<BaseConsumer<DefaultConsumerContext>>> {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().replace('.', "-"))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let mut cfg = base.clone();
+    cfg.set("group.id", group)
+        .set("client.id", format!("topicform.host-{host}.pid-{}.since-{since}", std::process::id()))
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("session.timeout.ms", SESSION_TIMEOUT.as_millis().to_string())
+        .set("heartbeat.interval.ms", "1000")
+        // The keeper polls every 100 ms; a stuck process loses the lock
+        // through the session timeout, not this.
+        .set("max.poll.interval.ms", "86400000")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false");
+    let consumer: Client<BaseConsumer<DefaultConsumerContext>> =
+        Client::create(connection, &cfg, DefaultConsumerContext, timeout)?;
+    consumer
+        .subscribe(&[LOCK_TOPIC])
+        .map_err(|e| Error::Lock { reason: format!("cannot join group `{group}`: {e}"), fix: fix_rights() })?;
+    Ok(consumer)
+}
+
+fn holds_the_partition(consumer: &BaseConsumer<DefaultConsumerContext>) -> bool {
+    consumer.assignment().is_ok_and(|a| a.elements().iter().any(|e| e.topic() == LOCK_TOPIC))
+}
+
+/// The member of `group` that has the lock partition, as its client id and
+/// host say; "unknown" when the group cannot be described.
+fn holder(
+    admin: &rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
+    group: &str,
+    timeout: Duration,
+) -> String {
+    let Ok(groups) = admin.inner().fetch_group_list(Some(group), timeout) else { return "unknown".into() };
+    let holders: Vec<String> = groups
+        .groups()
+        .iter()
+        .flat_map(|g| g.members())
+        .filter(|m| m.assignment().is_some_and(|a| !a.is_empty() && assigned_partitions(a) > 0))
+        .map(|m| describe_member(m.client_id(), m.client_host()))
+        .collect();
+    holders.first().cloned().unwrap_or_else(|| "a member that is joining or leaving".into())
+}
+
+/// Partitions in a consumer protocol assignment (version, then an array of
+/// topic → partitions).
+fn assigned_partitions(assignment: &[u8]) -> usize {
+    let read_i32 = |at: usize| assignment.get(at..at + 4).map(|b| i32::from_be_bytes(b.try_into().unwrap()));
+    let read_i16 = |at: usize| assignment.get(at..at + 2).map(|b| i16::from_be_bytes(b.try_into().unwrap()));
+    let mut at = 2; // version
+    let Some(topics) = read_i32(at) else { return 0 };
+    at += 4;
+    let mut total = 0;
+    for _ in 0..topics.max(0) {
+        let Some(len) = read_i16(at) else { return total };
+        at += 2 + len.max(0) as usize;
+        let Some(partitions) = read_i32(at) else { return total };
+        at += 4 + 4 * partitions.max(0) as usize;
+        total += partitions.max(0) as usize;
+    }
+    total
+}
+
+/// `topicform.host-H.pid-P.since-S` → `topicform on H (pid P) since <time>`.
+fn describe_member(client_id: &str, client_host: &str) -> String {
+    let field = |name: &str| client_id.split('.').find_map(|p| p.strip_prefix(name)).map(str::to_owned);
+    match (field("host-"), field("pid-"), field("since-").and_then(|s| s.parse::<i64>().ok())) {
+        (Some(host), Some(pid), Some(since)) => {
+            let when = time::OffsetDateTime::from_unix_timestamp(since)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_else(|| since.to_string());
+            format!(
+                "topicform on {host} (pid {pid}, connecting from {}) since {when}",
+                client_host.trim_start_matches('/')
+            )
+        }
+        _ => format!("`{client_id}` from {client_host}"),
+    }
+}
+
+/// Keeps the membership alive (polls) until the lock is dropped, then
+/// leaves the group.
+fn keep(consumer: Client<BaseConsumer<DefaultConsumerContext>>, group: String) -> ApplyLock {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let keeper = std::thread::spawn(move || {
+        while !stopped.load(Ordering::SeqCst) {
+            let _ = consumer.poll(Duration::from_millis(100));
+        }
+        consumer.unsubscribe();
+        // Dropping the consumer closes it: LeaveGroup, so a waiter's
+        // rebalance starts now rather than after the session timeout.
+        drop(consumer);
+    });
+    ApplyLock { stop, keeper: Some(keeper), group }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_choices_parse_and_kubernetes_says_it_is_not_there_yet() {
+        assert_eq!("auto".parse(), Ok(LockChoice::Auto));
+        assert_eq!("none".parse(), Ok(LockChoice::None));
+        assert_eq!("kafka".parse(), Ok(LockChoice::Kafka { group: None }));
+        assert_eq!("kafka:team-a".parse(), Ok(LockChoice::Kafka { group: Some("team-a".into()) }));
+        assert!("kubernetes:ns/name".parse::<LockChoice>().unwrap_err().contains("issue 13"));
+        assert!("zookeeper".parse::<LockChoice>().unwrap_err().contains("`zookeeper` is not a lock"));
+    }
+
+    #[test]
+    fn a_holder_is_named_by_host_process_and_start() {
+        assert_eq!(
+            describe_member("topicform.host-ci-7.pid-42.since-1764633600", "/10.0.0.7"),
+            "topicform on ci-7 (pid 42, connecting from 10.0.0.7) since 2025-12-02T00:00:00Z"
+        );
+        assert_eq!(describe_member("other", "/h"), "`other` from /h");
+    }
+
+    #[test]
+    fn assignments_are_counted_from_the_consumer_protocol_bytes() {
+        // version 0, one topic "t" with partitions [0], no user data.
+        let bytes = [0, 0, 0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(assigned_partitions(&bytes), 1);
+        assert_eq!(assigned_partitions(&[0, 0, 0, 0, 0, 0]), 0);
+        assert_eq!(assigned_partitions(&[]), 0);
+    }
+}
