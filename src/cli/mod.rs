@@ -188,6 +188,7 @@ fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     let (_, env, backend) = open_environment(&a.target, a.connect.timeout)?;
+    let saved = a.plan.as_deref().map(ops::read_plan).transpose()?;
     // Held from before the cluster is read until the report: the plan this
     // run applies is the cluster as no other apply is changing it. A dry
     // run changes nothing and needs none.
@@ -199,9 +200,9 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
         }
     };
     let spinner = term::spinner("reading the cluster");
-    let plan = match &a.plan {
-        Some(path) => ops::saved_plan(path, &backend, &env, plan_options(&a.widen)).await?,
-        None => ops::make_plan(&backend, &env, plan_options(&a.widen)).await?.0,
+    let plan = match (&a.plan, saved) {
+        (Some(path), Some(saved)) => ops::saved_plan(path, saved, &backend, &env, plan_options(&a.widen)).await?,
+        _ => ops::make_plan(&backend, &env, plan_options(&a.widen)).await?.0,
     };
     drop(spinner);
     let color = term::stderr_color();

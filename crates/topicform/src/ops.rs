@@ -111,8 +111,9 @@ pub async fn make_plan(
     Ok((plan, state))
 }
 
-/// Reads a plan written by `plan --out`.
-pub(crate) fn read_plan(path: &Path) -> Result<Plan> {
+/// Reads a plan written by `plan --out` (before connecting: a file that is
+/// not a plan is refused at once).
+pub fn read_plan(path: &Path) -> Result<Plan> {
     let shown = path.display().to_string();
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::ReadPlan { path: shown.clone(), reason: e.to_string() })?;
@@ -127,18 +128,18 @@ pub(crate) fn read_plan(path: &Path) -> Result<Plan> {
     Ok(plan)
 }
 
-/// Loads a saved plan for `apply --plan` and proves it is still exactly what
-/// `plan` would say now: same environment and cluster, the flags it was made
+/// Proves that `saved` (read from `path` by [`read_plan`]) is still exactly
+/// what `plan` would say now: same environment and cluster, the flags it was made
 /// with given again, the same observed state of its topics, and the same
 /// actions when re-planned. The re-computed plan is what gets applied, so an
 /// edited plan file can never smuggle in a refused change or a delete.
 pub async fn saved_plan(
     path: &Path,
+    saved: Plan,
     backend: &ConnectedBackend,
     env: &ResolvedEnvironment,
     flags: PlanOptions,
 ) -> Result<Plan> {
-    let saved = read_plan(path)?;
     let stale = |reason: String| Error::StalePlan { path: path.display().to_string(), reason };
     if saved.environment != env.name {
         return Err(stale(format!("it was made for environment `{}`, not `{}`", saved.environment, env.name)));
