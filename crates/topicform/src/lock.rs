@@ -14,6 +14,10 @@
 //! for longer than the session timeout loses the lock while it may still be
 //! writing; that is the price of needing nothing but the cluster itself.
 //! The same `--lock` words will name the Kubernetes Lease (issue 13).
+//!
+//! On Event Hubs' Kafka endpoint the group coordinator works the same way,
+//! but the lock lives on a hub the spec declares ([`EVENT_HUBS_LOCK_HUB`]):
+//! `--lock kafka` opts in there, `auto` is no lock.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,9 +34,32 @@ use crate::kafka::admin::{self, Mode, Request};
 use crate::kafka::{Client, Connection};
 use crate::{Error, Result};
 
-/// The topic whose single partition is the lock. `__` marks it as Kafka's
-/// own kind of topic: plans never list, change or delete it.
+/// The topic whose single partition is the lock on Kafka, created on first
+/// use. `__` marks it as Kafka's own kind of topic: plans never list,
+/// change or delete it.
 pub const LOCK_TOPIC: &str = "__topicform_lock";
+
+/// The lock on Event Hubs' Kafka endpoint: a hub (hub names cannot start
+/// with `__`), which the spec declares with one partition, since topicform
+/// creates hubs through ARM only.
+pub const EVENT_HUBS_LOCK_HUB: &str = "topicform-lock";
+
+/// Where the lock lives on one kind of cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LockTopic {
+    name: &'static str,
+    /// Kafka: created on first use. Event Hubs: must be in the spec.
+    create: bool,
+}
+
+impl LockTopic {
+    fn of(cluster: &Cluster) -> LockTopic {
+        match cluster {
+            Cluster::Kafka(_) => LockTopic { name: LOCK_TOPIC, create: true },
+            Cluster::Eventhubs(_) => LockTopic { name: EVENT_HUBS_LOCK_HUB, create: false },
+        }
+    }
+}
 
 /// How long a dead holder keeps the lock: the group session timeout.
 pub const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,21 +119,17 @@ pub async fn acquire(
     wait: Duration,
     timeout: Duration,
 ) -> Result<Option<ApplyLock>> {
+    // `auto` on Event Hubs is no lock: the lock hub is an opt-in the spec
+    // makes (EVENT_HUBS_LOCK_HUB), not something apply can create.
     let group = match (choice, &env.cluster) {
         (LockChoice::None, _) | (LockChoice::Auto, Cluster::Eventhubs(_)) => return Ok(None),
-        (LockChoice::Kafka { .. }, Cluster::Eventhubs(_)) => return Err(Error::Lock {
-            reason: "the Event Hubs Kafka endpoint cannot hold the lock topic (hub names cannot start with `__`)"
-                .into(),
-            fix:
-                "use --lock none; serialise Event Hubs applies in the pipeline (or with the Kubernetes Lease, issue 13)"
-                    .into(),
-        }),
         (LockChoice::Kafka { group: Some(group) }, _) => Some(group.clone()),
-        (LockChoice::Kafka { group: None } | LockChoice::Auto, Cluster::Kafka(_)) => None,
+        (LockChoice::Kafka { group: None }, _) | (LockChoice::Auto, Cluster::Kafka(_)) => None,
     };
+    let topic = LockTopic::of(&env.cluster);
     let connection = Connection::from_cluster(&env.name, &env.cluster)?;
     crate::check::refuse_unreachable(&connection, timeout).await?;
-    tokio::task::spawn_blocking(move || acquire_blocking(&connection, group, wait, timeout))
+    tokio::task::spawn_blocking(move || acquire_blocking(&connection, topic, group, wait, timeout))
         .await
         .expect("lock task panicked")
         .map(Some)
@@ -114,6 +137,7 @@ pub async fn acquire(
 
 fn acquire_blocking(
     connection: &Connection,
+    topic: LockTopic,
     group: Option<String>,
     wait: Duration,
     timeout: Duration,
@@ -128,8 +152,8 @@ fn acquire_blocking(
             format!("topicform-lock.{id}")
         }
     };
-    ensure_lock_topic(&admin, timeout)?;
-    let consumer = lock_consumer(connection, &base, &group, timeout)?;
+    ensure_lock_topic(&admin, topic, timeout)?;
+    let consumer = lock_consumer(connection, &base, topic.name, &group, timeout)?;
     let started = Instant::now();
     // A new group waits for members up to group.initial.rebalance.delay.ms
     // (3 s by default) even when nobody holds the lock: the first word about
@@ -137,7 +161,7 @@ fn acquire_blocking(
     let mut next_report = Instant::now() + Duration::from_secs(4);
     loop {
         let _ = consumer.poll(Duration::from_millis(100));
-        if holds_the_partition(&consumer) {
+        if holds_the_partition(&consumer, topic.name) {
             tracing::info!(group = %group, waited_ms = started.elapsed().as_millis() as u64, "holding the apply lock");
             return Ok(keep(consumer, group));
         }
@@ -153,18 +177,29 @@ fn acquire_blocking(
 }
 
 /// Creates the lock topic unless it exists (one partition; the broker's
-/// default replication).
+/// default replication); a lock hub that is not there is an error naming
+/// the spec line that makes it.
 fn ensure_lock_topic(
     admin: &rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
+    topic: LockTopic,
     timeout: Duration,
 ) -> Result<()> {
     // Read first: the principal may lack Create where the topic exists.
     let exists = admin
         .inner()
-        .fetch_metadata(Some(LOCK_TOPIC), timeout)
-        .is_ok_and(|md| md.topics().iter().any(|t| t.name() == LOCK_TOPIC && t.error().is_none()));
+        .fetch_metadata(Some(topic.name), timeout)
+        .is_ok_and(|md| md.topics().iter().any(|t| t.name() == topic.name && t.error().is_none()));
     if exists {
         return Ok(());
+    }
+    if !topic.create {
+        return Err(Error::Lock {
+            reason: format!("the lock hub `{}` does not exist", topic.name),
+            fix: format!(
+                "add `{}: {{ partitions: 1 }}` to the spec's topics and apply once with --lock none, or pass --lock none",
+                topic.name
+            ),
+        });
     }
     let topic =
         NewTopic { name: LOCK_TOPIC.into(), partitions: 1, replication_factor: None, config: Default::default() };
@@ -197,6 +232,7 @@ fn fix_rights() -> String {
 fn lock_consumer(
     connection: &Connection,
     base: &ClientConfig,
+    topic: &str,
     group: &str,
     timeout: Duration,
 ) -> Result<Client<BaseConsumer<DefaultConsumerContext>>> {
@@ -221,13 +257,13 @@ fn lock_consumer(
     let consumer: Client<BaseConsumer<DefaultConsumerContext>> =
         Client::create(connection, &cfg, DefaultConsumerContext, timeout)?;
     consumer
-        .subscribe(&[LOCK_TOPIC])
+        .subscribe(&[topic])
         .map_err(|e| Error::Lock { reason: format!("cannot join group `{group}`: {e}"), fix: fix_rights() })?;
     Ok(consumer)
 }
 
-fn holds_the_partition(consumer: &BaseConsumer<DefaultConsumerContext>) -> bool {
-    consumer.assignment().is_ok_and(|a| a.elements().iter().any(|e| e.topic() == LOCK_TOPIC))
+fn holds_the_partition(consumer: &BaseConsumer<DefaultConsumerContext>, topic: &str) -> bool {
+    consumer.assignment().is_ok_and(|a| a.elements().iter().any(|e| e.topic() == topic))
 }
 
 /// The member of `group` that has the lock partition, as its client id and
@@ -314,6 +350,19 @@ mod tests {
         assert_eq!("kafka:team-a".parse(), Ok(LockChoice::Kafka { group: Some("team-a".into()) }));
         assert!("kubernetes:ns/name".parse::<LockChoice>().unwrap_err().contains("issue 13"));
         assert!("zookeeper".parse::<LockChoice>().unwrap_err().contains("`zookeeper` is not a lock"));
+    }
+
+    #[test]
+    fn kafka_creates_its_lock_topic_and_event_hubs_uses_a_hub_of_the_spec() {
+        let kafka = Cluster::Kafka(topicform_core::spec::model::KafkaCluster {
+            bootstrap_servers: vec!["localhost:9092".into()],
+            tls: None,
+            sasl: None,
+            client_config: Default::default(),
+        });
+        assert_eq!(LockTopic::of(&kafka), LockTopic { name: "__topicform_lock", create: true });
+        assert!(topicform_core::spec::is_internal_topic(LOCK_TOPIC), "plans never touch the Kafka lock topic");
+        assert!(!EVENT_HUBS_LOCK_HUB.starts_with("__"), "hub names cannot start with `__`");
     }
 
     #[test]

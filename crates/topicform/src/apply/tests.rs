@@ -76,14 +76,6 @@ impl Backend for Recorder {
         }
         Ok(())
     }
-    async fn validate_writes(
-        &self,
-        _: &[NewTopic],
-        _: &[PartitionIncrease],
-        _: &[ConfigAlteration],
-    ) -> Vec<(String, String)> {
-        Vec::new()
-    }
     async fn create_topics(&self, batch: &[NewTopic]) -> Vec<WriteResult> {
         self.answer("create", batch.iter().map(|t| t.name.clone()).collect()).await
     }

@@ -258,17 +258,6 @@ impl Backend for EventHubsBackend {
         Ok(())
     }
 
-    /// ARM has no validate-only request; `prepare` checks every body
-    /// against the namespace's limits before the first write instead.
-    async fn validate_writes(
-        &self,
-        _: &[NewTopic],
-        _: &[PartitionIncrease],
-        _: &[ConfigAlteration],
-    ) -> Vec<(String, String)> {
-        Vec::new()
-    }
-
     async fn create_topics(&self, batch: &[NewTopic]) -> Vec<WriteResult> {
         self.put_each(batch.iter().map(|t| {
             (t.name.as_str(), |d: &mut Desired| {
