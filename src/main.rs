@@ -23,7 +23,12 @@ fn main() -> ExitCode {
     let format = cli.global.log_format;
     cli::logging::init(format, &cli.global.log_level);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(cli::run(cli)) {
+    let result = runtime.block_on(cli::run(cli));
+    // A request abandoned by an interrupted apply may still sit in a
+    // blocking thread for up to --timeout; the report is out, so do not
+    // wait for it (a CI runner's SIGKILL would lose the exit code).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::ChangesPending) => ExitCode::from(2),
         Err(e) => {

@@ -291,17 +291,16 @@ fn a_signal_mid_apply_stops_it_cleanly_and_the_rerun_converges() {
         signal(&child, sig);
         let (code, stdout, stderr) = finish(child, Duration::from_secs(60));
         broker.proxy.set(Fault::Pass);
-        match (sig, code) {
-            (libc::SIGKILL, _) => {}
-            // It may have finished first; otherwise it stopped cleanly.
-            (_, Some(0)) => assert!(stdout.contains("Apply: 2000 succeeded"), "{stdout}\n{stderr}"),
-            (_, code) => {
-                let (name, exit) = if sig == libc::SIGINT { ("SIGINT", 130) } else { ("SIGTERM", 143) };
-                assert_eq!(code, Some(exit), "{name}: {stdout}\n{stderr}");
-                assert!(stdout.contains(&format!("Interrupted by {name}")), "{stdout}");
-                assert!(stdout.contains(&format!("not sent: interrupted by {name}")), "{stdout}");
-                assert!(stderr.contains(&format!("apply was interrupted by {name}")), "{stderr}");
-            }
+        if sig != libc::SIGKILL {
+            // The signal came while the first batch was held in flight: it
+            // is answered, the second is never sent, and the report says so.
+            let (name, exit) = if sig == libc::SIGINT { ("SIGINT", 130) } else { ("SIGTERM", 143) };
+            assert_eq!(code, Some(exit), "{name}: {stdout}\n{stderr}");
+            assert_eq!(broker.proxy.writes(), writes + 1, "a batch was sent after {name}");
+            assert!(stdout.contains(&format!("Interrupted by {name}")), "{stdout}");
+            assert!(stdout.contains("Apply: 1000 succeeded, 0 failed, 1000 skipped."), "{stdout}");
+            assert!(stdout.contains(&format!("not sent: interrupted by {name}")), "{stdout}");
+            assert!(stderr.contains(&format!("apply was interrupted by {name}")), "{stderr}");
         }
         reapply_converges(&spec);
         assert_converged(&broker.bootstrap(), &prefix, MANY);
@@ -508,20 +507,22 @@ fn two_applies_at_once_are_serialised_and_the_waiter_names_the_holder() {
     let ws_b = Workspace::new();
     let (prefix_a, spec_a) = case(&broker, &ws_a, "lock-a", 50);
     let (prefix_b, spec_b) = case(&broker, &ws_b, "lock-b", 50);
-    broker.proxy.set(Fault::HoldWrites(Duration::from_secs(6)));
+    // Long enough that the waiter's first word about the holder (after 4 s)
+    // comes well before the holder is done, on two busy cores too.
+    broker.proxy.set(Fault::HoldWrites(Duration::from_secs(12)));
     let held = broker.proxy.held();
     let mut first = spawn_apply(&spec_a);
     wait_for(&mut first, || broker.proxy.held() > held, "the first apply's create");
     let second = spawn_apply(&spec_b);
     let (code_a, out_a, err_a) = finish(first, Duration::from_secs(60));
-    let first_done = Instant::now();
+    // The second has sent no create while the first held the lock.
+    assert_eq!(broker.proxy.held(), held + 1, "a create of the second apply went out while the first held the lock");
     broker.proxy.set(Fault::Pass);
     let (code_b, out_b, err_b) = finish(second, Duration::from_secs(90));
     assert_eq!(code_a, Some(0), "{out_a}\n{err_a}");
     assert_eq!(code_b, Some(0), "{out_b}\n{err_b}");
     assert!(err_b.contains("waiting for another apply to finish"), "{err_b}");
     assert!(err_b.contains("holder=topicform on "), "the holder is named: {err_b}");
-    assert!(first_done.elapsed() > Duration::ZERO);
     assert!(out_a.contains("Apply: 50 succeeded") && out_b.contains("Apply: 50 succeeded"), "{out_a}\n{out_b}");
     assert_converged(&broker.bootstrap(), &prefix_a, 50);
     assert_converged(&broker.bootstrap(), &prefix_b, 50);

@@ -1,7 +1,7 @@
 //! Where diagnostics go: logs (text or JSON lines) and the final error, on
 //! stderr, set up once at start.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::OnceLock;
 
 use topicform::secret::scrub;
@@ -15,15 +15,13 @@ pub fn format() -> LogFormat {
     FORMAT.get().copied().unwrap_or(LogFormat::Text)
 }
 
-/// Sets up the log subscriber and the error renderer. Errors wrap to the
-/// terminal's width on a TTY and never wrap in logs, so CI logs keep
-/// `file:line:col: message` on one line.
+/// Sets up the log subscriber and the error renderer. Errors never wrap (the
+/// terminal wraps them): CI logs keep `file:line:col: message` on one line,
+/// and a secret a server relayed stays whole on one line for the scrubber.
 pub fn init(format: LogFormat, level: &str) {
     let _ = FORMAT.set(format);
-    let tty = std::io::stderr().is_terminal();
     let _ = miette::set_hook(Box::new(move |_| {
-        let opts = miette::MietteHandlerOpts::new().terminal_links(false);
-        Box::new(if tty { opts } else { opts.wrap_lines(false) }.build())
+        Box::new(miette::MietteHandlerOpts::new().terminal_links(false).wrap_lines(false).build())
     }));
     // --log-level is topicform's own detail; the HTTP and TLS crates stay at
     // warn (their trace output is noise, and header dumps are their business).
@@ -52,8 +50,9 @@ pub fn report(diagnostic: &dyn miette::Diagnostic, format: LogFormat) {
     match format {
         LogFormat::Text => {
             let mut out = String::new();
-            let handler = miette::GraphicalReportHandler::new_themed(theme());
-            let handler = if std::io::stderr().is_terminal() { handler } else { handler.with_width(usize::MAX) };
+            // Never wrapped, on a terminal either: a wrapped token or secret
+            // is split over lines, and no line would hold it whole for scrub.
+            let handler = miette::GraphicalReportHandler::new_themed(theme()).with_width(usize::MAX);
             match handler.render_report(&mut out, diagnostic) {
                 Ok(()) => eprint!("{}", scrub(&out)),
                 Err(_) => eprintln!("{}", scrub(&diagnostic.to_string())),

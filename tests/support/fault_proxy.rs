@@ -47,7 +47,9 @@ pub struct FaultProxy {
     writes: Arc<AtomicUsize>,
     /// Whether the listener is open (it is closed while refusing).
     listening: Arc<AtomicBool>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
+    /// Both sockets of each open connection, by connection number; a
+    /// connection's pumps remove it when they end.
+    open: Arc<Mutex<std::collections::HashMap<usize, [TcpStream; 2]>>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -61,7 +63,7 @@ impl FaultProxy {
             held: Arc::new(AtomicUsize::new(0)),
             writes: Arc::new(AtomicUsize::new(0)),
             listening: Arc::new(AtomicBool::new(true)),
-            open: Arc::new(Mutex::new(Vec::new())),
+            open: Arc::new(Mutex::new(std::collections::HashMap::new())),
             stop: Arc::new(AtomicBool::new(false)),
         };
         let net = Network {
@@ -69,6 +71,7 @@ impl FaultProxy {
             held: proxy.held.clone(),
             writes: proxy.writes.clone(),
             open: proxy.open.clone(),
+            connections: Arc::new(AtomicUsize::new(0)),
         };
         let (stop, listening) = (proxy.stop.clone(), proxy.listening.clone());
         let listener = bind(listen);
@@ -103,8 +106,10 @@ impl FaultProxy {
 
     /// Cuts every open connection at once (both directions).
     pub fn cut_all(&self) {
-        for stream in self.open.lock().unwrap().drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
+        for (_, streams) in self.open.lock().unwrap().drain() {
+            for stream in streams {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
         }
     }
 }
@@ -128,7 +133,8 @@ struct Network {
     fault: Arc<Mutex<Fault>>,
     held: Arc<AtomicUsize>,
     writes: Arc<AtomicUsize>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
+    open: Arc<Mutex<std::collections::HashMap<usize, [TcpStream; 2]>>>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl Network {
@@ -175,12 +181,23 @@ fn connect(client: TcpStream, upstream: SocketAddr, net: &Network) {
         let _ = client.shutdown(Shutdown::Both);
         return;
     };
-    net.open.lock().unwrap().extend([client.try_clone().unwrap(), broker.try_clone().unwrap()]);
-    let requests = (client.try_clone().unwrap(), broker.try_clone().unwrap());
-    let answers = (broker, client);
+    let clones = (client.try_clone(), broker.try_clone(), client.try_clone(), broker.try_clone());
+    let (Ok(client_2), Ok(broker_2), Ok(client_3), Ok(broker_3)) = clones else {
+        // Out of file descriptors: refuse this one rather than panic.
+        let _ = client.shutdown(Shutdown::Both);
+        return;
+    };
+    let id = net.connections.fetch_add(1, Ordering::SeqCst);
+    net.open.lock().unwrap().insert(id, [client_3, broker_3]);
     let (n1, n2) = (net.clone(), net.clone());
-    thread::spawn(move || pump(requests.0, requests.1, Direction::Requests, n1));
-    thread::spawn(move || pump(answers.0, answers.1, Direction::Answers, n2));
+    thread::spawn(move || {
+        pump(client, broker_2, Direction::Requests, &n1);
+        n1.open.lock().unwrap().remove(&id);
+    });
+    thread::spawn(move || {
+        pump(broker, client_2, Direction::Answers, &n2);
+        n2.open.lock().unwrap().remove(&id);
+    });
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,7 +211,7 @@ enum Direction {
 /// Copies `from` to `to` until either side closes, doing what the fault in
 /// force says: to each whole request on the way to the broker, to each
 /// chunk of answers on the way back.
-fn pump(mut from: TcpStream, mut to: TcpStream, direction: Direction, net: Network) {
+fn pump(mut from: TcpStream, mut to: TcpStream, direction: Direction, net: &Network) {
     let mut buf = [0u8; 16 * 1024];
     let mut answered = 0usize;
     let mut frames = Frames::default();
@@ -206,7 +223,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, direction: Direction, net: Netwo
         let delivered = match direction {
             Direction::Requests => {
                 frames.push(&buf[..n]);
-                forward_requests(&mut frames, &mut to, &net)
+                forward_requests(&mut frames, &mut to, net)
             }
             Direction::Answers => forward_answers(&buf[..n], &mut answered, &mut to, net.fault()),
         };

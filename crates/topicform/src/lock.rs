@@ -21,7 +21,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
@@ -97,17 +96,25 @@ impl std::str::FromStr for LockChoice {
 /// next apply starts without waiting for a timeout.
 pub struct ApplyLock {
     stop: Arc<AtomicBool>,
-    keeper: Option<JoinHandle<()>>,
+    /// Answers once the keeper has left the group.
+    left: Option<std::sync::mpsc::Receiver<()>>,
     group: String,
 }
 
 impl Drop for ApplyLock {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(keeper) = self.keeper.take() {
-            let _ = keeper.join();
+        // Leaving the group is a courtesy to the next apply; a coordinator
+        // that does not answer must not keep this one from exiting (the
+        // session timeout frees the lock then).
+        if let Some(left) = self.left.take() {
+            match left.recv_timeout(Duration::from_secs(5)) {
+                Ok(()) => tracing::info!(group = %self.group, "released the apply lock"),
+                Err(_) => {
+                    tracing::warn!(group = %self.group, "could not leave the lock group in 5 s; it frees itself after 10 s")
+                }
+            }
         }
-        tracing::info!(group = %self.group, "released the apply lock");
     }
 }
 
@@ -148,7 +155,13 @@ fn acquire_blocking(
     let group = match group {
         Some(group) => group,
         None => {
-            let id = admin.inner().fetch_cluster_id(timeout).unwrap_or_else(|| connection.brokers.join(","));
+            // Without a cluster id, the sorted bootstrap list: two specs
+            // listing the same brokers in another order share the lock.
+            let id = admin.inner().fetch_cluster_id(timeout).unwrap_or_else(|| {
+                let mut brokers = connection.brokers.clone();
+                brokers.sort();
+                brokers.join(",")
+            });
             format!("topicform-lock.{id}")
         }
     };
@@ -185,12 +198,22 @@ fn ensure_lock_topic(
     timeout: Duration,
 ) -> Result<()> {
     // Read first: the principal may lack Create where the topic exists.
-    let exists = admin
-        .inner()
-        .fetch_metadata(Some(topic.name), timeout)
-        .is_ok_and(|md| md.topics().iter().any(|t| t.name() == topic.name && t.error().is_none()));
-    if exists {
-        return Ok(());
+    let partitions = admin.inner().fetch_metadata(Some(topic.name), timeout).ok().and_then(|md| {
+        md.topics().iter().find(|t| t.name() == topic.name && t.error().is_none()).map(|t| t.partitions().len())
+    });
+    match partitions {
+        Some(1) => return Ok(()),
+        // With N partitions, N applies would each hold one.
+        Some(n) => {
+            return Err(Error::Lock {
+                reason: format!(
+                    "the lock topic `{}` has {n} partitions; one apply at a time needs exactly 1",
+                    topic.name
+                ),
+                fix: format!("recreate `{}` with `partitions: 1`, or pass --lock none", topic.name),
+            })
+        }
+        None => {}
     }
     if !topic.create {
         return Err(Error::Lock {
@@ -326,7 +349,8 @@ fn describe_member(client_id: &str, client_host: &str) -> String {
 fn keep(consumer: Client<BaseConsumer<DefaultConsumerContext>>, group: String) -> ApplyLock {
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
-    let keeper = std::thread::spawn(move || {
+    let (done, left) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         while !stopped.load(Ordering::SeqCst) {
             let _ = consumer.poll(Duration::from_millis(100));
         }
@@ -334,8 +358,9 @@ fn keep(consumer: Client<BaseConsumer<DefaultConsumerContext>>, group: String) -
         // Dropping the consumer closes it: LeaveGroup, so a waiter's
         // rebalance starts now rather than after the session timeout.
         drop(consumer);
+        let _ = done.send(());
     });
-    ApplyLock { stop, keeper: Some(keeper), group }
+    ApplyLock { stop, left: Some(left), group }
 }
 
 #[cfg(test)]

@@ -33,6 +33,13 @@ impl SecretString {
         SecretString(value.to_owned())
     }
 
+    /// Wraps a value that is kept out of logs but is no secret to scrub
+    /// from text: a SASL user name (`orders` must not turn every
+    /// `orders.v1` in a report into `***.v1`).
+    pub(crate) fn not_scrubbed(value: String) -> Self {
+        SecretString(value)
+    }
+
     /// The value itself. Call sites are the only places a secret leaves.
     pub(crate) fn expose(&self) -> &str {
         &self.0
@@ -55,6 +62,16 @@ impl fmt::Display for SecretString {
 /// A trailing newline (as `kubectl create secret --from-file` leaves) is
 /// dropped.
 pub fn read(secret: &SecretRef) -> Result<SecretString> {
+    read_value(secret).map(SecretString::new)
+}
+
+/// Reads a reference to a value that is not scrubbed from output (a user
+/// name): see [`SecretString::not_scrubbed`].
+pub fn read_not_scrubbed(secret: &SecretRef) -> Result<SecretString> {
+    read_value(secret).map(SecretString::not_scrubbed)
+}
+
+fn read_value(secret: &SecretRef) -> Result<String> {
     let value = match secret {
         SecretRef::Env(name) => std::env::var(name).map_err(|_| Error::Secret {
             reference: secret.to_string(),
@@ -64,12 +81,12 @@ pub fn read(secret: &SecretRef) -> Result<SecretString> {
             .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
             .map_err(|e| Error::Secret { reference: secret.to_string(), reason: e.to_string() })?,
     };
-    Ok(SecretString::new(value))
+    Ok(value)
 }
 
 /// Values shorter than this are not scrubbed: they would blank out ordinary
 /// words of a message, and no credential worth the name is that short.
-pub const SHORTEST_SCRUBBED: usize = 4;
+pub const SHORTEST_SCRUBBED: usize = 6;
 
 /// What replaces a secret in scrubbed text.
 pub const MASK: &str = "***";
@@ -129,11 +146,11 @@ mod tests {
         SecretString::new(
             "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----".into(),
         );
-        SecretString::new("abc".into());
-        let relayed = "AADSTS7000215: Invalid client secret provided: 's3cr+t/value='. Request body: client_secret=s3cr%2Bt%2Fvalue%3D; key AbCdEf123=; line MIIEvQIBADANBgkqhkiG9w0BAQEFAASC; abc stays";
+        SecretString::new("abcde".into());
+        let relayed = "AADSTS7000215: Invalid client secret provided: 's3cr+t/value='. Request body: client_secret=s3cr%2Bt%2Fvalue%3D; key AbCdEf123=; line MIIEvQIBADANBgkqhkiG9w0BAQEFAASC; abcde stays";
         assert_eq!(
             scrub(relayed),
-            "AADSTS7000215: Invalid client secret provided: '***'. Request body: client_secret=***; key ***; line ***; abc stays"
+            "AADSTS7000215: Invalid client secret provided: '***'. Request body: client_secret=***; key ***; line ***; abcde stays"
         );
         assert!(matches!(scrub("nothing secret here"), Cow::Borrowed(_)));
     }

@@ -278,7 +278,12 @@ impl<B: Backend> Runner<'_, B> {
         }
         self.progress.finish();
         if self.interrupt.signal().is_none() {
-            self.recheck_refusals(&mut answered).await;
+            // A stop asked for meanwhile ends the re-reading: the refusals
+            // then stand as the cluster gave them.
+            tokio::select! {
+                _ = self.recheck_refusals(&mut answered) => {}
+                _ = self.interrupt.grace_expired(Duration::ZERO) => {}
+            }
         }
         let landed: BTreeMap<String, u32> = answered
             .iter()
@@ -294,9 +299,12 @@ impl<B: Backend> Runner<'_, B> {
         }
         if !landed.is_empty() && self.interrupt.signal().is_none() {
             // What was sent is in the report; not seeing it yet is no reason
-            // to lose that report.
-            if let Err(e) = self.backend.settle(step, &landed).await {
-                tracing::warn!(step = step.label(), error = %e, "cannot confirm the changes yet; the next plan will show the state");
+            // to lose that report, nor to keep a stopping apply waiting.
+            tokio::select! {
+                settled = self.backend.settle(step, &landed) => if let Err(e) = settled {
+                    tracing::warn!(step = step.label(), error = %e, "cannot confirm the changes yet; the next plan will show the state");
+                },
+                _ = self.interrupt.grace_expired(Duration::ZERO) => {}
             }
         }
     }

@@ -218,10 +218,12 @@ impl Source {
                     message: format!("cannot read the federated token file {}: {e}", token_file.display()),
                     help: "the workload identity webhook mounts it; check the pod's label and ServiceAccount".into(),
                 })?;
+                // A secret like any other: remembered, so no relayed error shows it.
+                let assertion = SecretString::new(assertion.trim().to_owned());
                 let form = client_credentials(
                     client_id,
                     scope,
-                    &[("client_assertion_type", JWT_BEARER), ("client_assertion", assertion.trim())],
+                    &[("client_assertion_type", JWT_BEARER), ("client_assertion", assertion.expose())],
                 );
                 self.post(http, token_url, &form).await?
             }

@@ -202,18 +202,45 @@ impl KafkaBackend {
                 return Vec::new();
             }
         };
-        outcomes
+        use rdkafka_sys::types::RDKafkaRespErr::*;
+        let mut unasked = 0;
+        let refusals = outcomes
             .into_iter()
             .filter_map(|(topic, outcome)| match outcome {
+                Err(e) if is_retriable(&e.code.into()) => None,
+                // Already so: a late request or lagging metadata got there
+                // first; apply re-reads such topics.
                 Err(e)
-                    if !is_retriable(&e.code.into())
-                        && e.code != rdkafka_sys::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS =>
+                    if matches!(
+                        e.code,
+                        RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS | RD_KAFKA_RESP_ERR_INVALID_PARTITIONS
+                    ) =>
                 {
-                    Some((topic, e.message))
+                    None
                 }
-                _ => None,
+                // A read-only principal (a pull request's `plan`) may not
+                // even ask: that is not the cluster refusing the change.
+                Err(e)
+                    if matches!(
+                        e.code,
+                        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED | RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED
+                    ) =>
+                {
+                    unasked += 1;
+                    None
+                }
+                Err(e) => Some((topic, e.message)),
+                Ok(()) => None,
             })
-            .collect()
+            .collect();
+        if unasked > 0 {
+            tracing::warn!(
+                operation = name,
+                topics = unasked,
+                "not allowed to validate these changes; apply may still refuse some"
+            );
+        }
+        refusals
     }
 
     /// Sends `request` (one batch), retrying the whole request on retriable

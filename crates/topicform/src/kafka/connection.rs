@@ -79,7 +79,7 @@ impl Connection {
             cert_file: k.tls.as_ref().and_then(|t| t.cert_file.clone()),
             key: k.tls.as_ref().and_then(|t| t.key.as_ref()).map(secret::read).transpose()?,
             mechanism: sasl.map(|s| s.mechanism),
-            username: sasl.and_then(|s| s.username.as_ref()).map(secret::read).transpose()?,
+            username: sasl.and_then(|s| s.username.as_ref()).map(secret::read_not_scrubbed).transpose()?,
             password: sasl.and_then(|s| s.password.as_ref()).map(secret::read).transpose()?,
             event_hubs_tier: None,
             oauth,
@@ -187,13 +187,7 @@ impl Connection {
             cert_file: None,
             key: None,
             mechanism,
-            username: lookup(broker_env::KAFKA_SASL_USERNAME).map(|u| {
-                if u == broker_env::EVENT_HUBS_PLAIN_USERNAME {
-                    SecretString::well_known(broker_env::EVENT_HUBS_PLAIN_USERNAME)
-                } else {
-                    SecretString::new(u)
-                }
-            }),
+            username: lookup(broker_env::KAFKA_SASL_USERNAME).map(SecretString::not_scrubbed),
             password: lookup(broker_env::KAFKA_SASL_PASSWORD).map(SecretString::new),
             event_hubs_tier: None,
             oauth,
