@@ -185,17 +185,22 @@ impl KafkaBackend {
         }
     }
 
+    /// One admin request on a blocking thread (librdkafka's C API blocks).
+    async fn send(&self, request: Request, mode: Mode) -> Result<Vec<admin::TopicOutcome>, admin::RequestError> {
+        let (admin, timeout) = (self.admin.clone(), self.timeout);
+        tokio::task::spawn_blocking(move || admin::run(&admin, &request, mode, timeout))
+            .await
+            .expect("admin request task panicked")
+    }
+
     /// Sends `request` with `validate_only` and returns the topics the broker
     /// would refuse. Only definite refusals count: an answer the protocol
     /// calls retriable, a request that failed as a whole, or "already
     /// exists" (an interrupted earlier apply's create landed since the
     /// cluster was read; apply re-reads it) refuse nothing.
     async fn validate(&self, request: Request) -> Vec<(String, String)> {
-        let (admin, timeout, name) = (self.admin.clone(), self.timeout, request.name());
-        let result = tokio::task::spawn_blocking(move || admin::run(&admin, &request, Mode::ValidateOnly, timeout))
-            .await
-            .expect("admin request task panicked");
-        let outcomes = match result {
+        let name = request.name();
+        let outcomes = match self.send(request, Mode::ValidateOnly).await {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 tracing::warn!(operation = name, error = %e.message, "the cluster could not validate these changes; apply may still refuse some");
@@ -252,11 +257,7 @@ impl KafkaBackend {
         let mut done = Vec::with_capacity(pending.len());
         let mut policy = Retry::within(self.timeout);
         while !pending.is_empty() {
-            let (admin, timeout, batch) = (self.admin.clone(), self.timeout, pending.clone());
-            let result = tokio::task::spawn_blocking(move || admin::run(&admin, &batch, Mode::Apply, timeout))
-                .await
-                .expect("admin request task panicked");
-            let outcomes = match result {
+            let outcomes = match self.send(pending.clone(), Mode::Apply).await {
                 Ok(outcomes) => outcomes,
                 Err(e) if e.retriable => {
                     if let Some(pause) = policy.next_pause() {
