@@ -144,12 +144,13 @@ mod tests {
             "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=AbCdEf123=".into(),
         );
         SecretString::new(
-            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----".into(),
+            // A PEM-shaped value made up here: markers and one made-up line.
+            format!("-----BEGIN {0} KEY-----\nmade-up-key-line-{1}\n-----END {0} KEY-----", "TEST", std::process::id()),
         );
         SecretString::new("abcde".into());
-        let relayed = "AADSTS7000215: Invalid client secret provided: 's3cr+t/value='. Request body: client_secret=s3cr%2Bt%2Fvalue%3D; key AbCdEf123=; line MIIEvQIBADANBgkqhkiG9w0BAQEFAASC; abcde stays";
+        let relayed = format!("AADSTS7000215: Invalid client secret provided: 's3cr+t/value='. Request body: client_secret=s3cr%2Bt%2Fvalue%3D; key AbCdEf123=; line made-up-key-line-{}; abcde stays", std::process::id());
         assert_eq!(
-            scrub(relayed),
+            scrub(&relayed),
             "AADSTS7000215: Invalid client secret provided: '***'. Request body: client_secret=***; key ***; line ***; abcde stays"
         );
         assert!(matches!(scrub("nothing secret here"), Cow::Borrowed(_)));
