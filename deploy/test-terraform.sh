@@ -30,7 +30,7 @@ die() { printf 'test-terraform.sh: error: %s\n' "$*" >&2; exit 1; }
 
 for p in azurerm kubernetes helm; do
   compgen -G "$MIRROR/$p/*/linux_amd64/terraform-provider-${p}_v*_x5" >/dev/null ||
-    die "provider $p is not in $MIRROR; build the providers first: bash deploy/tools/terraform.sh (cold: about 12 minutes)"
+    die "provider $p is not in $MIRROR; build the providers first: bash deploy/tools/terraform.sh (cold: about 25 minutes)"
 done
 [[ -f "$CLI_CONFIG" ]] || die "$CLI_CONFIG is missing; run: bash deploy/tools/terraform.sh"
 

@@ -21,13 +21,12 @@
 #   azurerm     5.2.0  = commit fae580791926 (pseudo-version below); its
 #               version/VERSION file says 5.2.0 (built 4 days after the 5.2.0
 #               release, on the main branch). Installed with `go install`.
-#   kubernetes  1.13.4 and helm 1.3.2: the only versions of these two the proxy
-#               serves (the 2.x/3.x tags have no /vN module path and their
-#               commits are refused). Both have replace directives, so they are
-#               built with `go build` in a copy of the published module, with one
-#               extra replace: vbom.ml/util (a dead vanity import the proxy
-#               refuses) -> github.com/fvbommel/util at the same commit.
-#   The modules accept these and newer majors (see terraform/README.md).
+#   kubernetes  3.2.1 and helm 3.1.2, the versions users run: the Go module
+#               proxy refuses their tags (v2+ without a /vN module path), so
+#               their sources are in deploy/tools/third_party/ (with their
+#               MPL-2.0 licence; see its README) and are built with `go build`
+#               there; their dependencies come from the Go module proxy.
+#   The modules claim exactly these majors (see terraform/README.md).
 #
 # Cold build on 2 cores (empty Go caches): about 12 minutes in all, azurerm
 # 590 s with a 3.6 GB peak; timings and peak memory are appended to
@@ -37,6 +36,7 @@
 #        (TOPICFORM_TF_PROVIDERS="kubernetes helm" builds only those)
 set -euo pipefail
 
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOOLS=${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
 MIRROR=$TOOLS/terraform-mirror
 BIN=$TOOLS/bin
@@ -48,8 +48,8 @@ TERRAFORM_FALLBACK_VERSION=${TERRAFORM_FALLBACK_VERSION:-v1.8.5}
 # NAME  provider-version  module@version  how
 PROVIDERS=(
   "azurerm 5.2.0 github.com/hashicorp/terraform-provider-azurerm@v1.44.1-0.20260824201233-fae580791926 install"
-  "kubernetes 1.13.4 github.com/hashicorp/terraform-provider-kubernetes@v1.13.4 copy"
-  "helm 1.3.2 github.com/hashicorp/terraform-provider-helm@v1.3.2 copy"
+  "kubernetes 3.2.1 terraform-provider-kubernetes-3.2.1.tar.gz archive"
+  "helm 3.1.2 terraform-provider-helm-3.1.2.tar.gz archive"
 )
 
 log() { printf 'tools/terraform.sh: %s\n' "$*" >&2; }
@@ -109,17 +109,15 @@ build_provider() {
         go install -p 2 -trimpath -ldflags "-s -w -X $pkg/version.ProviderVersion=$version" "$modver") ||
         die "go install $modver failed (log above)"
       ;;
-    copy)
-      local dir
-      dir=$(cd "$work" && go mod download -json "$modver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-      [[ -n "$dir" && -f "$dir/go.mod" ]] || die "cannot download $modver from the Go module proxy"
-      cp -r "$dir" "$work/src"
-      chmod -R u+w "$work/src"
-      (cd "$work/src" &&
-        go mod edit -replace vbom.ml/util=github.com/fvbommel/util@v0.0.0-20160121211510-db5cfe13f5cc &&
-        timed "provider $name $version (go build)" \
-          go build -p 2 -mod=mod -trimpath -ldflags "-s -w" -o "$work/bin/terraform-provider-$name" .) ||
-        die "go build of $modver failed (log above)"
+    archive)
+      mkdir -p "$work/src"
+      tar -xzf "$SCRIPT_DIR/third_party/$modver" -C "$work/src" --strip-components=1 ||
+        die "cannot extract deploy/tools/third_party/$modver"
+      # Both providers' main packages read the version from main.Version.
+      (cd "$work/src" && timed "provider $name $version (go build)" \
+        go build -p 2 -mod=mod -trimpath -ldflags "-s -w -X main.Version=$version" \
+        -o "$work/bin/terraform-provider-$name" .) ||
+        die "go build of deploy/tools/third_party/$modver failed (log above)"
       ;;
   esac
   mkdir -p "$dest"

@@ -6,8 +6,9 @@ provider "kubernetes" {
   config_context = var.kube_context
 }
 
+# helm provider 3.x: `kubernetes` is an attribute (an object).
 provider "helm" {
-  kubernetes {
+  kubernetes = {
     config_path    = pathexpand(var.kubeconfig_path)
     config_context = var.kube_context
   }

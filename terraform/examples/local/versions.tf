@@ -4,13 +4,14 @@ terraform {
   required_providers {
     kubernetes = {
       source  = "hashicorp/kubernetes"
-      version = ">= 1.13.4, < 3.0.0"
+      version = ">= 3.2.1, < 4.0.0"
     }
     helm = {
       source = "hashicorp/helm"
-      # The provider block below uses the nested `kubernetes { }` block of
-      # helm provider 1.x and 2.x; 3.x changed it to an attribute.
-      version = ">= 1.3.2, < 3.0.0"
+      # 3.x: the provider block's `kubernetes = { ... }` is an attribute
+      # (1.x and 2.x had a nested block). The versions tested: 3.1.2 here,
+      # kubernetes 3.2.1 (deploy/tools/terraform.sh, deploy/test-k8s.sh).
+      version = ">= 3.1.2, < 4.0.0"
     }
   }
 }

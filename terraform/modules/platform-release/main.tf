@@ -79,7 +79,7 @@ locals {
   )
 }
 
-resource "kubernetes_namespace" "this" {
+resource "kubernetes_namespace_v1" "this" {
   count = var.create_namespace ? 1 : 0
 
   metadata {
@@ -90,7 +90,7 @@ resource "kubernetes_namespace" "this" {
 
 # The broker credential: only here, never in the Helm values (which Helm keeps
 # in its release Secret and shows with `helm get values`).
-resource "kubernetes_secret" "broker" {
+resource "kubernetes_secret_v1" "broker" {
   count = local.password_auth ? 1 : 0
 
   metadata {
@@ -102,7 +102,7 @@ resource "kubernetes_secret" "broker" {
     }
   }
 
-  depends_on = [kubernetes_namespace.this]
+  depends_on = [kubernetes_namespace_v1.this]
 
   type = "Opaque"
   data = {
@@ -132,7 +132,7 @@ resource "helm_release" "this" {
 
   # The namespace and the broker Secret exist before the release (its hook Job
   # reads the Secret).
-  depends_on = [kubernetes_namespace.this, kubernetes_secret.broker]
+  depends_on = [kubernetes_namespace_v1.this, kubernetes_secret_v1.broker]
 
   lifecycle {
     precondition {

@@ -1,6 +1,6 @@
 output "namespace" {
   description = "Kubernetes namespace of the release."
-  value       = var.create_namespace ? kubernetes_namespace.this[0].metadata[0].name : var.namespace
+  value       = var.create_namespace ? kubernetes_namespace_v1.this[0].metadata[0].name : var.namespace
 }
 
 output "release_name" {
@@ -15,7 +15,7 @@ output "broker" {
 
 output "broker_secret_name" {
   description = "Name of the Kubernetes Secret with `KAFKA_SASL_PASSWORD`; null when the mechanism takes no password."
-  value       = try(kubernetes_secret.broker[0].metadata[0].name, null)
+  value       = try(kubernetes_secret_v1.broker[0].metadata[0].name, null)
 }
 
 output "service_accounts" {

@@ -5,11 +5,11 @@ terraform {
   required_providers {
     kubernetes = {
       source  = "hashicorp/kubernetes"
-      version = ">= 1.13.4, < 3.0.0"
+      version = ">= 3.2.1, < 4.0.0"
     }
     helm = {
       source  = "hashicorp/helm"
-      version = ">= 1.3.2, < 4.0.0"
+      version = ">= 3.1.2, < 4.0.0"
     }
   }
 }

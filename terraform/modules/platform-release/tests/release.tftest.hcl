@@ -47,9 +47,9 @@ run "plain_connection_string_in_a_secret" {
   }
   assert {
     condition = (
-      kubernetes_secret.broker[0].metadata[0].name == "kafka-broker" &&
-      kubernetes_secret.broker[0].metadata[0].namespace == "platform" &&
-      nonsensitive(kubernetes_secret.broker[0].data["KAFKA_SASL_PASSWORD"]) == nonsensitive(var.broker_password)
+      kubernetes_secret_v1.broker[0].metadata[0].name == "kafka-broker" &&
+      kubernetes_secret_v1.broker[0].metadata[0].namespace == "platform" &&
+      nonsensitive(kubernetes_secret_v1.broker[0].data["KAFKA_SASL_PASSWORD"]) == nonsensitive(var.broker_password)
     )
     error_message = "the Secret kafka-broker holds KAFKA_SASL_PASSWORD in the release's namespace"
   }
@@ -73,7 +73,7 @@ run "plain_connection_string_in_a_secret" {
     error_message = "the release installs the repository's helm/platform chart into the namespace"
   }
   assert {
-    condition     = kubernetes_namespace.this[0].metadata[0].labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    condition     = kubernetes_namespace_v1.this[0].metadata[0].labels["pod-security.kubernetes.io/enforce"] == "restricted"
     error_message = "the namespace enforces the restricted Pod Security Standard"
   }
 }
@@ -105,7 +105,7 @@ run "oauthbearer_with_workload_identity" {
     error_message = "OAUTHBEARER broker block: no username, no secret, the services' and the topicform Job's client ids"
   }
   assert {
-    condition     = length(kubernetes_secret.broker) == 0 && output.broker_secret_name == null
+    condition     = length(kubernetes_secret_v1.broker) == 0 && output.broker_secret_name == null
     error_message = "no broker Secret with OAUTHBEARER"
   }
   assert {
@@ -148,7 +148,7 @@ run "local_kafka_plaintext" {
     error_message = "PLAINTEXT broker block: brokers and protocol only (no management identity without topicform_client_id)"
   }
   assert {
-    condition     = yamldecode(helm_release.this.values[0]).kafkaLocal.enabled && length(kubernetes_namespace.this) == 0 && length(kubernetes_secret.broker) == 0
+    condition     = yamldecode(helm_release.this.values[0]).kafkaLocal.enabled && length(kubernetes_namespace_v1.this) == 0 && length(kubernetes_secret_v1.broker) == 0
     error_message = "kafka-local on, existing namespace, no Secret"
   }
   assert {
@@ -204,7 +204,7 @@ run "rejects_plain_without_password" {
   variables {
     broker = { brokers = "etelios-prod.servicebus.windows.net:9093", sasl_mechanism = "PLAIN" }
   }
-  expect_failures = [kubernetes_secret.broker]
+  expect_failures = [kubernetes_secret_v1.broker]
 }
 
 run "rejects_password_with_oauthbearer" {
