@@ -54,7 +54,7 @@ work=$(mktemp -d)
 
 cleanup() {
   if [[ "${TOPICFORM_K8S_KEEP:-}" != 1 ]]; then
-    ip netns exec topicform-k8s env KAFKA_INSTANCE=test-k8s bash deploy/local/kafka.sh stop >/dev/null 2>&1 || true
+    nsenter --net=/run/netns/topicform-k8s env KAFKA_INSTANCE=test-k8s bash deploy/local/kafka.sh stop >/dev/null 2>&1 || true
     bash deploy/k8s/cluster.sh stop || true
   fi
   rm -rf "$work"
@@ -78,7 +78,7 @@ listeners=PLAINTEXT://0.0.0.0:@KAFKA_PORT@,CONTROLLER://127.0.0.1:@KAFKA_CONTROL
 advertised.listeners=PLAINTEXT://$broker
 group.initial.rebalance.delay.ms=0
 PROPS
-ip netns exec topicform-k8s env KAFKA_RESET=1 KAFKA_INSTANCE=test-k8s KAFKA_PORT="$port" \
+nsenter --net=/run/netns/topicform-k8s env KAFKA_RESET=1 KAFKA_INSTANCE=test-k8s KAFKA_PORT="$port" \
   KAFKA_EXTRA_CONFIG="$work/broker.properties" bash deploy/local/kafka.sh start >/dev/null
 kafka_tool() { KAFKA_INSTANCE=test-k8s bash deploy/local/kafka.sh tool "$@"; }
 topics_on_broker() { kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$broker" --list 2>/dev/null | sort; }
@@ -88,7 +88,17 @@ partitions_of() {
 }
 spec_topics() { python3 -c '
 import sys, yaml
-print("\n".join(sorted(t["name"] for t in yaml.safe_load(open(sys.argv[1]))["topics"])))' "$1"; }
+print("\n".join(sorted(yaml.safe_load(open(sys.argv[1]))["topics"])))' "$1"; }
+# spec_with OUT PYTHON: a copy of the example spec changed by PYTHON (`topics` is its map).
+spec_with() {
+  python3 - "$spec" "$1" "$2" <<'PY'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+topics = doc["topics"]
+exec(sys.argv[3])
+yaml.safe_dump(doc, open(sys.argv[2], "w"), sort_keys=False)
+PY
+}
 
 # ------------------------------------------------------------------ the image
 echo "== image"
@@ -115,8 +125,8 @@ expect "helm install of the platform (pre-install hook Job applies the spec)" \
   --wait --timeout 5m
 spec_topics "$spec" >"$work/spec-topics"
 topics_on_broker >"$work/broker-topics"
-expect "Kafka's TopicCommand lists every topic of the spec" \
-  bash -c "comm -23 '$work/spec-topics' '$work/broker-topics' | { ! grep .; }"
+all_on_broker() { ! comm -23 "$work/spec-topics" "$work/broker-topics" | grep .; }
+expect "Kafka's TopicCommand lists every topic of the spec" all_on_broker
 expect "topicform plan against the broker: in sync" \
   env KAFKA_BROKERS="$broker" "$topicform" plan -e local -f "$spec" --detailed-exitcode
 
@@ -132,6 +142,121 @@ for svc in auth-service hr-service notification-service analytics-service invent
   expect "$svc runs with exactly the variables of topicform env" env_matches "$deploy"
 done
 expect "helm test (topicform check --from-env in a pod per service)" helm test platform -n "$ns" --timeout 5m
+
+# Jobs the release's hook or job mode made, oldest first (name uid).
+apply_jobs() {
+  kubectl -n "$ns" get jobs -l app.kubernetes.io/name=topicform --sort-by=.metadata.creationTimestamp \
+    -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid}{"\n"}{end}' | grep -v drift || true
+}
+generations() {
+  kubectl -n "$ns" get deploy -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.generation}{"\n"}{end}' | sort
+}
+deployed_revision() { helm history platform -n "$ns" -o json | python3 -c '
+import json, sys
+print([r["revision"] for r in json.load(sys.stdin) if r["status"] == "deployed"][-1])'; }
+
+# ------------------------------------------------------------------- upgrade
+echo "== upgrade"
+spec_with "$work/spec-v2.yaml" 'topics["user.created"]["partitions"] = 4; topics["e2e.added"] = {"description": "added by deploy/test-k8s.sh", "partitions": 2}'
+expect "helm upgrade with a changed spec (the pre-upgrade hook runs again)" \
+  helm upgrade platform helm/platform -n "$ns" "${platform_values[@]}" --set-file "topicform.spec=$work/spec-v2.yaml" \
+  --wait --timeout 5m
+on_broker() { topics_on_broker | grep -qx "$1"; }
+expect "the upgrade's new topic is on the broker" on_broker e2e.added
+expect "the upgrade's partition increase is on the broker (user.created: 4)" test "$(partitions_of user.created)" = 4
+
+# ------------------------------------------------------------------- refusal
+echo "== refusal"
+spec_with "$work/spec-decrease.yaml" 'topics["user.created"]["partitions"] = 2; topics["e2e.added"] = {"description": "added by deploy/test-k8s.sh", "partitions": 2}'
+before_revision=$(deployed_revision)
+generations >"$work/generations-before"
+refuse "helm upgrade with a partition decrease fails (the hook Job's plan refuses it)" \
+  helm upgrade platform helm/platform -n "$ns" "${platform_values[@]}" --set-file "topicform.spec=$work/spec-decrease.yaml" \
+  --set serviceDefaults.podAnnotations.e2e=refused --wait --timeout 5m
+refusal_logged() { kubectl -n "$ns" logs job/platform-topicform-apply | grep -i partition | grep -iqE 'decrease|fewer|cannot'; }
+expect "the refused hook Job's log says why" refusal_logged
+expect "the release stays at its deployed revision ($before_revision)" test "$(deployed_revision)" = "$before_revision"
+untouched() { generations | diff -u "$work/generations-before" -; }
+expect "the services were not touched (Deployment generations unchanged)" untouched
+expect "the broker keeps 4 partitions of user.created" test "$(partitions_of user.created)" = 4
+
+# -------------------------------------------------------------- mode: job
+echo "== mode job"
+job_values=("${platform_values[@]}" --set topicform.mode=job --set-file "topicform.spec=$work/spec-v2.yaml")
+expect "helm upgrade to mode job runs the apply Job" \
+  helm upgrade platform helm/platform -n "$ns" "${job_values[@]}" --wait --wait-for-jobs --timeout 5m
+apply_jobs >"$work/jobs-1"
+expect "unchanged upgrade in mode job" \
+  helm upgrade platform helm/platform -n "$ns" "${job_values[@]}" --wait --wait-for-jobs --timeout 5m
+same_jobs() { apply_jobs | diff -u "$work/jobs-1" -; }
+expect "an unchanged upgrade does not re-run the Job (same Job, same uid)" same_jobs
+expect "the Job ran once (one pod)" \
+  test "$(kubectl -n "$ns" get pods -l "job-name=$(tail -n 1 "$work/jobs-1" | cut -d' ' -f1)" -o name | wc -l)" = 1
+spec_with "$work/spec-v3.yaml" 'topics["user.created"]["partitions"] = 4; topics["e2e.added"] = {"description": "added by deploy/test-k8s.sh", "partitions": 3}'
+expect "a changed spec and Job settings in mode job upgrade without an immutable-field error" \
+  helm upgrade platform helm/platform -n "$ns" "${platform_values[@]}" --set topicform.mode=job \
+  --set-file "topicform.spec=$work/spec-v3.yaml" --set topicform.job.backoffLimit=3 --wait --wait-for-jobs --timeout 5m
+expect "the changed spec reached the broker (e2e.added: 3 partitions)" test "$(partitions_of e2e.added)" = 3
+
+# --------------------------------------------------------------------- drift
+echo "== drift"
+drift_values=("${platform_values[@]}" --set topicform.mode=job --set-file "topicform.spec=$work/spec-v3.yaml"
+  --set topicform.job.backoffLimit=3 --set topicform.drift.enabled=true)
+expect "helm upgrade enabling the drift CronJob" \
+  helm upgrade platform helm/platform -n "$ns" "${drift_values[@]}" --wait --wait-for-jobs --timeout 5m
+cronjob=$(kubectl -n "$ns" get cronjob -o jsonpath='{.items[0].metadata.name}')
+job_outcome() { # job_outcome NAME: Complete or Failed, when the Job has finished
+  kubectl -n "$ns" wait --for=jsonpath='{.status.conditions[0].status}'=True "job/$1" --timeout=180s >/dev/null &&
+    kubectl -n "$ns" get "job/$1" -o jsonpath='{.status.conditions[0].type}'
+}
+kubectl -n "$ns" create job drift-in-sync --from="cronjob/$cronjob" >/dev/null
+expect "the drift Job succeeds while the cluster is in sync" test "$(job_outcome drift-in-sync)" = Complete
+kafka_tool org.apache.kafka.tools.ConfigCommand --bootstrap-server "$broker" --alter --entity-type topics \
+  --entity-name e2e.added --add-config retention.ms=1234567 >/dev/null 2>&1
+kubectl -n "$ns" create job drift-changed --from="cronjob/$cronjob" >/dev/null
+expect "the drift Job fails after an out-of-band change" test "$(job_outcome drift-changed)" = Failed
+drift_logged() { kubectl -n "$ns" logs job/drift-changed | grep -q retention.ms; }
+expect "the failed drift Job's log names the drifted setting" drift_logged
+
+# ------------------------------------------------------------------ security
+echo "== pod security"
+expect "the namespace enforces the restricted Pod Security Standard" \
+  test "$(kubectl get ns "$ns" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')" = restricted
+all_admitted() { ! kubectl -n "$ns" get pods --no-headers | grep -v -E 'Running|Completed|Error'; }
+expect "every pod of the release was admitted and is running or finished" all_admitted
+# Every chart's workloads, server-side dry run in the restricted namespace:
+# the API server answers with a warning for any pod template that would be refused.
+restricted_dry_run() {
+  local out
+  out=$(helm template "$@" -n "$ns" | kubectl apply --dry-run=server -n "$ns" -f - 2>&1) || { echo "$out"; return 1; }
+  if grep -i 'violate PodSecurity' <<<"$out"; then return 1; fi
+}
+expect "kafka-local chart: restricted" restricted_dry_run dry-kafka helm/kafka-local
+expect "topicform chart: restricted" restricted_dry_run dry-topicform helm/topicform --set environment=local \
+  --set-file "spec=$spec" --set drift.enabled=true
+expect "service chart: restricted" restricted_dry_run dry-service helm/service --set image.repository=x --set-string image.tag=1 \
+  --set broker.brokers="$broker" --set broker.securityProtocol=PLAINTEXT
+
+# -------------------------------------------------------------------- negative
+echo "== negative control"
+refuse "helm install fails when the hook Job exits 1 (nothing listens at the broker address)" \
+  helm install broken helm/topicform -n "$ns" --set environment=local --set-file "spec=$spec" \
+  --set broker.brokers="$node_ip:1" --set broker.securityProtocol=PLAINTEXT --set apply.timeout=5 \
+  --set job.backoffLimit=0 --wait --timeout 3m
+helm uninstall broken -n "$ns" >/dev/null 2>&1 || true
+kubectl -n "$ns" delete job -l app.kubernetes.io/instance=broken --ignore-not-found >/dev/null
+
+# ------------------------------------------------------------------ uninstall
+echo "== uninstall"
+expect "helm uninstall" helm uninstall platform -n "$ns" --wait --timeout 3m
+kubectl -n "$ns" delete job drift-in-sync drift-changed --ignore-not-found >/dev/null
+leftovers() {
+  kubectl api-resources --verbs=list --namespaced -o name | grep -v -x -E 'events|events.events.k8s.io' |
+    xargs -n 1 kubectl -n "$ns" get --ignore-not-found -o name 2>/dev/null |
+    grep -v -x -E 'configmap/kube-root-ca.crt|serviceaccount/default' | sort
+}
+nothing_left() { local out; out=$(leftovers); echo "$out"; [[ -z "$out" ]]; }
+expect "helm uninstall leaves nothing behind but what README names" nothing_left
 
 echo "kubernetes: $passed passed, $failed failed"
 ((failed == 0))

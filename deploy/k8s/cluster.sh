@@ -63,7 +63,9 @@ KUBELET_SYSCTLS=(vm.overcommit_memory=1 kernel.panic=10 kernel.panic_on_oops=1)
 log() { printf 'k8s/cluster.sh: %s\n' "$*" >&2; }
 die() { printf 'k8s/cluster.sh: error: %s\n' "$*" >&2; exit 1; }
 
-in_ns() { ip netns exec "$NETNS" "$@"; }
+# nsenter, not `ip netns exec`: the latter also makes a mount namespace and
+# remounts /sys, which hides the cgroup mounts from runc and kubelet.
+in_ns() { nsenter --net="/run/netns/$NETNS" "$@"; }
 kubectl() { "$BIN/kubectl" --kubeconfig "$STATE/pki/admin.kubeconfig" "$@"; }
 
 require_root() {
@@ -189,8 +191,10 @@ run() {
   shift
   if running "$name"; then return 0; fi
   mkdir -p "$STATE/log" "$STATE/run"
-  # setsid: its own process group, so stop can end it with whatever it forked.
-  in_ns setsid "$@" >>"$STATE/log/$name.log" 2>&1 </dev/null &
+  # exec all the way down, so $! is the daemon itself; setsid: its own process
+  # group (a background job of a script is not a group leader, so setsid does
+  # not fork), so stop can end it with whatever it forked.
+  (exec nsenter --net="/run/netns/$NETNS" setsid "$@") >>"$STATE/log/$name.log" 2>&1 </dev/null &
   echo $! >"$STATE/run/$name.pid"
 }
 
