@@ -7,7 +7,9 @@
 #   start       builds/installs the parts (deploy/tools/kubernetes.sh), then
 #               starts etcd, kube-apiserver, kube-controller-manager,
 #               kube-scheduler, containerd and kubelet, imports the local
-#               images, and waits until the node is Ready. Idempotent.
+#               images, and waits until the node is Ready. Idempotent; a
+#               cluster not running starts empty (certificates and imported
+#               images are kept).
 #   stop        stops everything, removes pods' mounts and network namespaces
 #               and restores the kernel settings kubelet needed. Idempotent.
 #   status      exit 0 when the API answers and the node is Ready, else 3
@@ -26,8 +28,9 @@
 #   API at https://10.240.0.2:6443, the node's address). Pods live on the
 #   bridge cni0 inside it (10.241.0.0/24, host-local IPAM); Services get
 #   10.242.0.0/24 but there is no kube-proxy or cluster DNS: pods reach the
-#   test broker by address (10.240.0.2, which is in their namespace's
-#   routing). Nothing listens beyond loopback and that namespace.
+#   test broker by address (10.240.0.2, the namespace's own). The namespace
+#   has no default route, so no packet leaves it but to this machine's veth
+#   address; nothing listens beyond loopback and that namespace.
 #
 # Images: no registry is reachable, so images come in as OCI archives:
 #   the sandbox (pause) image and the example service stand-in are built here
@@ -156,7 +159,9 @@ make_network() {
     in_ns ip addr add "$NODE_IP/24" dev "$NS_IF"
     in_ns ip link set "$NS_IF" up
     in_ns ip link set lo up
-    in_ns ip route add default via "$HOST_IP"
+    # No default route: nothing in the namespace (pods included) can send a
+    # packet beyond it and this machine's veth address; a stray DNS lookup
+    # fails at once instead of leaving the machine.
   fi
   mkdir -p "$STATE/cni/net.d" "$STATE/cni/ipam"
   cat >"$STATE/cni/net.d/10-topicform.conflist" <<CNI
@@ -238,6 +243,7 @@ start_control_plane() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
+    --kubelet-preferred-address-types=InternalIP \
     --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
     --allow-privileged=false --profiling=false --event-ttl=1h
   wait_for kube-apiserver 120 kubectl get --raw /readyz
@@ -271,7 +277,11 @@ state = "$root/state"
   address = "$root/debug.sock"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
-  enable_unprivileged_ports = true
+  # This machine withholds CAP_SYS_RESOURCE even from root, so no process may
+  # lower its oom_score_adj: clamp containers' to containerd's own, or runc
+  # fails every pod sandbox (kubelet asks -998) with "can't get final child's PID".
+  restrict_oom_score_adj = true
+
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -293,6 +303,7 @@ start_kubelet() {
   local pki=$STATE/pki dir=$STATE/kubelet
   mkdir -p "$dir"
   set_kernel_settings
+  printf '# topicform test cluster: no DNS (pods reach the broker by address)\noptions ndots:1\n' >"$STATE/resolv.conf"
   cat >"$STATE/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -312,7 +323,8 @@ healthzBindAddress: 127.0.0.1
 protectKernelDefaults: true
 failSwapOn: false
 podCIDR: $POD_CIDR
-resolvConf: /etc/resolv.conf
+# No cluster DNS: pods get this file (no name server), not the machine's.
+resolvConf: $STATE/resolv.conf
 clusterDomain: cluster.local
 # This machine's disk is shared with builds: evict only when it is really
 # full, and never garbage-collect the imported images (no registry to pull
@@ -427,6 +439,12 @@ start() {
   bash "$REPO/deploy/tools/kubernetes.sh" >/dev/null
   command -v ctr >/dev/null 2>&1 || die "ctr is missing; install it with: apt-get install containerd"
   mkdir -p "$STATE"
+  if ! running kube-apiserver; then
+    # A test cluster: every start begins with an empty API (no objects of an
+    # earlier run, no stale Ready node); certificates and images are kept.
+    stop_all
+    rm -rf "$STATE/etcd" "$STATE/kubelet"
+  fi
   make_pki
   make_network
   build_test_images
