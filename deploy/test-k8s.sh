@@ -173,7 +173,7 @@ generations >"$work/generations-before"
 refuse "helm upgrade with a partition decrease fails (the hook Job's plan refuses it)" \
   helm upgrade platform helm/platform -n "$ns" "${platform_values[@]}" --set-file "topicform.spec=$work/spec-decrease.yaml" \
   --set serviceDefaults.podAnnotations.e2e=refused --wait --timeout 5m
-refusal_logged() { kubectl -n "$ns" logs job/platform-topicform-apply | grep -i partition | grep -iqE 'decrease|fewer|cannot'; }
+refusal_logged() { kubectl -n "$ns" logs job/platform-topicform-apply | grep '"refused"' | grep -q 'partitions cannot decrease (4 on the cluster, 2 in the spec)'; }
 expect "the refused hook Job's log says why" refusal_logged
 expect "the release stays at its deployed revision ($before_revision)" test "$(deployed_revision)" = "$before_revision"
 untouched() { generations | diff -u "$work/generations-before" -; }
@@ -205,14 +205,23 @@ drift_values=("${platform_values[@]}" --set topicform.mode=job --set-file "topic
 expect "helm upgrade enabling the drift CronJob" \
   helm upgrade platform helm/platform -n "$ns" "${drift_values[@]}" --wait --wait-for-jobs --timeout 5m
 cronjob=$(kubectl -n "$ns" get cronjob -o jsonpath='{.items[0].metadata.name}')
-job_outcome() { # job_outcome NAME: Complete or Failed, when the Job has finished
-  kubectl -n "$ns" wait --for=jsonpath='{.status.conditions[0].status}'=True "job/$1" --timeout=180s >/dev/null &&
-    kubectl -n "$ns" get "job/$1" -o jsonpath='{.status.conditions[0].type}'
+job_outcome() { # job_outcome NAME: Complete or Failed, once the Job has finished (3 min at most)
+  local type
+  for _ in $(seq 1 180); do
+    for type in Complete Failed; do
+      if [[ "$(kubectl -n "$ns" get "job/$1" -o jsonpath="{.status.conditions[?(@.type==\"$type\")].status}")" == True ]]; then
+        echo "$type"
+        return 0
+      fi
+    done
+    sleep 1
+  done
+  echo "unfinished"
 }
 kubectl -n "$ns" create job drift-in-sync --from="cronjob/$cronjob" >/dev/null
 expect "the drift Job succeeds while the cluster is in sync" test "$(job_outcome drift-in-sync)" = Complete
-kafka_tool org.apache.kafka.tools.ConfigCommand --bootstrap-server "$broker" --alter --entity-type topics \
-  --entity-name e2e.added --add-config retention.ms=1234567 >/dev/null 2>&1
+expect "an out-of-band change with Kafka's own ConfigCommand" kafka_tool kafka.admin.ConfigCommand \
+  --bootstrap-server "$broker" --alter --entity-type topics --entity-name e2e.added --add-config retention.ms=1234567
 kubectl -n "$ns" create job drift-changed --from="cronjob/$cronjob" >/dev/null
 expect "the drift Job fails after an out-of-band change" test "$(job_outcome drift-changed)" = Failed
 drift_logged() { kubectl -n "$ns" logs job/drift-changed | grep -q retention.ms; }
@@ -257,6 +266,56 @@ leftovers() {
 }
 nothing_left() { local out; out=$(leftovers); echo "$out"; [[ -z "$out" ]]; }
 expect "helm uninstall leaves nothing behind but what README names" nothing_left
+
+# ------------------------------------------------------------------ terraform
+echo "== terraform"
+# The local example as users run it, with the real helm and kubernetes
+# providers, on a copy of terraform/ and helm/ (init and state stay out of the
+# work tree). The broker is this run's: the test cluster has no DNS for kafka-local.
+eval "$(bash deploy/tools/terraform.sh)"
+mkdir -p "$work/repo"
+cp -r terraform helm "$work/repo/"
+tf() { "$TOPICFORM_TERRAFORM" -chdir="$work/repo/terraform/examples/local" "$@"; }
+tf_ns=tf-terraform
+cat >"$work/local.tfvars" <<TFVARS
+kubeconfig_path = "$KUBECONFIG"
+namespace       = "$tf_ns"
+broker          = { brokers = "$broker", security_protocol = "PLAINTEXT" }
+extra_values = [<<-YAML
+  serviceDefaults:
+    image: { repository: localhost/topicform/example-service, tag: test }
+    replicaCount: 1
+    readinessProbe:
+      httpGet: { path: /health, port: http }
+  YAML
+]
+TFVARS
+export TF_IN_AUTOMATION=1 TF_INPUT=0
+expect "terraform init of examples/local (helm 3.1.2, kubernetes 3.2.1 from the mirror)" \
+  tf init -input=false -no-color
+expect "the lock file holds the provider versions this test claims" \
+  grep -qzE 'hashicorp/helm"[^}]*version *= *"3\.1\.2".*hashicorp/kubernetes"[^}]*version *= *"3\.2\.1"' \
+  "$work/repo/terraform/examples/local/.terraform.lock.hcl"
+expect "terraform apply of examples/local on the cluster" \
+  tf apply -auto-approve -no-color -var-file="$work/local.tfvars"
+tf_in_sync() {
+  KAFKA_BROKERS=$broker "$topicform" plan -e local -f terraform/examples/local/topicform.yaml --detailed-exitcode
+}
+expect "the release's hook Job applied examples/local/topicform.yaml (plan: in sync)" tf_in_sync
+expect "the namespace Terraform made enforces restricted Pod Security" \
+  test "$(kubectl get ns "$tf_ns" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')" = restricted
+expect "terraform plan after apply: no changes (-detailed-exitcode 0)" \
+  tf plan -detailed-exitcode -no-color -var-file="$work/local.tfvars"
+expect "terraform destroy" tf destroy -auto-approve -no-color -var-file="$work/local.tfvars"
+ns_gone() {
+  for _ in $(seq 1 60); do
+    kubectl get ns "$tf_ns" >/dev/null 2>&1 || return 0
+    sleep 1
+  done
+  kubectl get ns "$tf_ns" -o yaml
+  return 1
+}
+expect "terraform destroy removed the namespace" ns_gone
 
 echo "kubernetes: $passed passed, $failed failed"
 ((failed == 0))

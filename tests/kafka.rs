@@ -149,6 +149,30 @@ fn refused_changes_stop_the_whole_apply() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("nothing was applied"));
+    // With JSON logs (a Kubernetes Job's) no plan is printed: each refusal is
+    // an error event naming the topic and the reason.
+    let out = topicform()
+        .args(["apply", "-e", "test", "--auto-approve", "--log-format", "json", "-f"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let refusals: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["fields"]["message"] == "refused")
+        .collect();
+    assert_eq!(refusals.len(), 2, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(refusals.iter().all(|e| e["level"] == "ERROR"), "{refusals:?}");
+    let reason_of = |topic: &str| {
+        let event = refusals.iter().find(|e| e["fields"]["topic"] == format!("{p}{topic}"));
+        event.map(|e| e["fields"]["reason"].as_str().unwrap_or_default().to_owned()).unwrap_or_default()
+    };
+    assert!(
+        reason_of("shrink").contains("partitions cannot decrease (3 on the cluster, 1 in the spec)"),
+        "{refusals:?}"
+    );
+    assert!(reason_of("rf").contains("replication"), "{refusals:?}");
     // The cluster is untouched: `new` was not created, `shrink` still has 3.
     let back = ws.spec(&kafka_spec(
         broker(),

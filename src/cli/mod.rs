@@ -181,6 +181,17 @@ async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
     Ok(if a.detailed_exitcode && plan.has_changes() { Outcome::ChangesPending } else { Outcome::Success })
 }
 
+/// With JSON logs (a Kubernetes Job's) the plan is not printed, so each
+/// refusal is an error event of its own: the log says which topic and why,
+/// not only how many.
+fn log_refusals(plan: &topicform_core::plan::Plan) {
+    for topic in plan.topics.iter().filter(|t| t.action == topicform_core::plan::Action::Refused) {
+        for reason in &topic.reasons {
+            tracing::error!(topic = %topic.topic, reason = %reason, "refused");
+        }
+    }
+}
+
 fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
     std::fs::write(path, content)
         .map_err(|source| Error::Write { what: format!("{what} to {}", path.display()), source })
@@ -211,6 +222,9 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
         eprint!("{}", topicform::secret::scrub(&render::plan_text(&plan, color)));
     }
     if plan.has_refusals() {
+        if logging::format() == LogFormat::Json {
+            log_refusals(&plan);
+        }
         return Err(Error::Refused { count: plan.summary.refused });
     }
     if !plan.has_changes() {

@@ -68,6 +68,10 @@ app.kubernetes.io/part-of: {{ .Release.Name }}
 {{/*
 metadata.annotations of a resource the apply Job needs, from (list ctx extra):
 in hook mode a pre-install,pre-upgrade hook created before the Job (weight - 10).
+Helm keeps no ownership record of a hook resource, so an upgrade to
+`mode: job`, where the resource is an ordinary one, would refuse to adopt it
+("exists and cannot be imported into the current release"): the hook carries
+the release's ownership annotations itself.
 */}}
 {{- define "topicform.prereqAnnotations" -}}
 {{- $ctx := index . 0 -}}
@@ -76,6 +80,8 @@ in hook mode a pre-install,pre-upgrade hook created before the Job (weight - 10)
 {{- $_ := set $a "helm.sh/hook" "pre-install,pre-upgrade" -}}
 {{- $_ := set $a "helm.sh/hook-weight" (toString (sub (int $ctx.Values.hook.weight) 10)) -}}
 {{- $_ := set $a "helm.sh/hook-delete-policy" "before-hook-creation" -}}
+{{- $_ := set $a "meta.helm.sh/release-name" $ctx.Release.Name -}}
+{{- $_ := set $a "meta.helm.sh/release-namespace" $ctx.Release.Namespace -}}
 {{- end -}}
 {{- with $a -}}
 annotations:

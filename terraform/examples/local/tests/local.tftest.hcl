@@ -15,3 +15,27 @@ run "local_platform_with_kafka_local" {
     error_message = "service accounts of the local example"
   }
 }
+
+run "a_broker_that_already_runs_replaces_kafka_local" {
+  command = apply
+
+  variables {
+    broker       = { brokers = "10.0.0.1:9092", security_protocol = "PLAINTEXT" }
+    extra_values = ["serviceDefaults: { replicaCount: 1 }"]
+  }
+
+  assert {
+    condition     = output.broker == { brokers = "10.0.0.1:9092", securityProtocol = "PLAINTEXT" }
+    error_message = "the given broker is the chart's broker block"
+  }
+}
+
+run "a_broker_without_a_port_is_refused" {
+  command = plan
+
+  variables {
+    broker = { brokers = "kafka", security_protocol = "PLAINTEXT" }
+  }
+
+  expect_failures = [var.broker]
+}
