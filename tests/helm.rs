@@ -409,6 +409,11 @@ fn hook_mode_runs_the_job_and_its_prerequisites_as_ordered_hooks() {
         assert_eq!(annotation(d[0], "helm.sh/hook-delete-policy"), Some("before-hook-creation"), "{k}");
         let w: i64 = annotation(d[0], "helm.sh/hook-weight").unwrap().parse().unwrap();
         assert!(w < job_weight, "{k} must be created before the Job");
+        // Helm's ownership record, so an upgrade to `mode: job` adopts it
+        // instead of failing with "exists and cannot be imported".
+        assert_eq!(annotation(d[0], "meta.helm.sh/release-name"), Some("topicform"), "{k}");
+        assert_eq!(annotation(d[0], "meta.helm.sh/release-namespace"), Some("etelios"), "{k}");
+        assert_eq!(d[0]["metadata"]["labels"]["app.kubernetes.io/managed-by"].as_str(), Some("Helm"), "{k}");
     }
     let spec = &job["spec"];
     assert_eq!(spec["backoffLimit"], "2");
