@@ -10,9 +10,11 @@
 #      installs openjdk-17-jdk-headless / maven with apt-get when missing
 #   3. runs deploy/local/kafka.sh fetch (Kafka jars from Maven Central into
 #      ${TOPICFORM_CACHE:-<repo>/.cache}); skipped when already cached
-#   4. with --tools: deploy/tools/helm.sh and deploy/tools/terraform.sh build
-#      helm, kubectl-validate, and the Terraform providers from the Go module
-#      proxy into ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
+#   4. with --tools: deploy/tools/helm.sh, deploy/tools/terraform.sh and
+#      deploy/tools/kubernetes.sh build helm, kubectl-validate, the Terraform
+#      providers and the test cluster's Kubernetes components from the Go
+#      module proxy into ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
+#      (and apt-get install containerd, runc, the CNI plugins and etcd)
 #
 # The Rust toolchain itself is not installed here (use rustup); the script
 # fails, saying so, when cargo is missing.
@@ -90,6 +92,7 @@ fi
 if [[ "${1:-}" == --tools ]]; then
   bash "$SCRIPT_DIR/tools/helm.sh" >/dev/null      # helm + kubectl-validate
   bash "$SCRIPT_DIR/tools/terraform.sh" >/dev/null # terraform + providers in a local mirror
+  bash "$SCRIPT_DIR/tools/kubernetes.sh" >/dev/null # the test cluster: kube (Go) + containerd, runc, etcd (apt)
 fi
 
 log "done"

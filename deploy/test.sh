@@ -18,6 +18,10 @@
 #    and the ARM contract server run inside the tests.
 # 4. deploy/test-helm.sh (lint, template, schema-validate every chart) and
 #    deploy/test-terraform.sh (fmt, init, validate, terraform test offline).
+# 5. deploy/test-k8s.sh: a single-node Kubernetes (deploy/k8s/cluster.sh) and
+#    a broker (instance `test-k8s` on port +400) inside its network namespace;
+#    the image, the charts and terraform/examples/local on it; both stopped
+#    at the end, pass or fail.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,3 +62,5 @@ echo "== helm charts"
 bash deploy/test-helm.sh
 echo "== terraform"
 bash deploy/test-terraform.sh
+echo "== kubernetes"
+bash deploy/test-k8s.sh
