@@ -45,6 +45,10 @@ refuse() {
   if out=$("$@" 2>&1); then bad "$what (it succeeded)"; printf '%s\n' "$out" | tail -n 20; else ok "$what"; fi
 }
 
+[[ "$(id -u)" -eq 0 ]] || { echo "test-k8s.sh: the test cluster needs root (network namespaces, mounts, cgroups); run it as root" >&2; exit 1; }
+python3 -c 'import yaml' 2>/dev/null ||
+  { echo "test-k8s.sh: python3 with PyYAML is needed (apt-get install python3-yaml)" >&2; exit 1; }
+
 port=$((${TOPICFORM_TEST_PORT:-39092} + 400))
 node_ip=10.240.0.2
 broker=$node_ip:$port
