@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # deploy/test.sh — the project's one test command (the README's, and CI's).
+# Run it as root: step 5's test cluster needs network namespaces and mounts.
 #
 # 1. deploy/setup.sh --tools installs what a fresh Debian machine lacks (build
 #    deps, Java 17, Maven), caches the pinned Kafka jars under $TOPICFORM_CACHE

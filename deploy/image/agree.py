@@ -16,6 +16,11 @@ import sys
 import tarfile
 
 
+# What a base image contributes to the recorded config: Debian's images set
+# only PATH (docker's default), which the final stage inherits.
+BASE_ENV = {"debian": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}
+
+
 def dockerfile_facts(path):
     """The final stage's configuration, as `docker build` would record it."""
     lines, buf = [], ""
@@ -31,6 +36,10 @@ def dockerfile_facts(path):
     stages = [i for i, l in enumerate(lines) if l.upper().startswith("FROM ")]
     final = lines[stages[-1]:]
     facts = {"env": [], "binary": None, "uid": None, "gid": None}
+    base = final[0].split()[1].split(":")[0].split("/")[-1]
+    if base not in BASE_ENV:
+        raise SystemExit(f"agree.py knows the inherited environment of no base image {base!r}; add it to BASE_ENV")
+    facts["env"] += BASE_ENV[base]
     for line in final:
         word, _, rest = line.partition(" ")
         word = word.upper()

@@ -15,7 +15,8 @@
 #   /tmp                         1777, the working directory
 #
 # and the Dockerfile's configuration: USER 10001:10001, WORKDIR /tmp,
-# ENV NO_COLOR=1, ENTRYPOINT /usr/local/bin/topicform, CMD --help
+# ENV NO_COLOR=1 and the Debian base image's PATH, ENTRYPOINT
+# /usr/local/bin/topicform, CMD --help
 # (deploy/test-k8s.sh checks the two agree). Reproducible: the same binary and
 # libraries give the same image digest (deploy/image/oci.py).
 #
@@ -56,10 +57,12 @@ fi
 args=(--out "$out" --ref "$ref" --file "$binary:/usr/local/bin/topicform:0755")
 
 # Each library at the path the dynamic loader asks for, holding the real file.
+libs=$(ldd "$binary") || die "ldd $binary failed"
+if grep -q 'not found' <<<"$libs"; then die "$binary needs libraries this machine lacks: $(grep 'not found' <<<"$libs" | tr -s ' \t' ' ')"; fi
 while read -r path; do
   dir=$(dirname "$(readlink -f "$path")")
   args+=(--file "$path:$dir/$(basename "$path"):0755")
-done < <(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$libs" | sort -u)
 for link in lib lib64; do
   target=$(readlink "/$link" 2>/dev/null || true)
   [[ -n "$target" ]] && args+=(--symlink "/$link:$target")
@@ -79,6 +82,7 @@ args+=(--file "$ca:$ca:0644"
   --text "/etc/nsswitch.conf:0644:passwd: files\ngroup: files\nhosts: files dns\n"
   --dir /tmp:1777
   --user 10001:10001 --workdir /tmp --env NO_COLOR=1
+  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   --entrypoint=/usr/local/bin/topicform --cmd=--help
   --label "org.opencontainers.image.version=$app_version"
   --label "org.opencontainers.image.source=https://github.com/topicform/topicform")

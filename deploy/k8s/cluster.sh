@@ -152,6 +152,13 @@ make_pki() {
 make_network() {
   ip netns add "$NETNS" 2>/dev/null || true
   if ! ip link show "$HOST_IF" >/dev/null 2>&1; then
+    # Never take over a range this machine already routes somewhere.
+    local range
+    for range in "$NODE_IP" "${POD_CIDR%/*}"; do
+      if ip -4 route show to match "$range" | grep -qv '^default'; then
+        die "$range is already routed on this machine ($(ip -4 route show to match "$range" | grep -v '^default' | head -n 1)); the test cluster needs 10.240.0.0/24 and 10.241.0.0/24 free"
+      fi
+    done
     ip link add "$HOST_IF" type veth peer name "$NS_IF"
     ip link set "$NS_IF" netns "$NETNS"
     ip addr add "$HOST_IP/24" dev "$HOST_IF"
@@ -159,6 +166,9 @@ make_network() {
     in_ns ip addr add "$NODE_IP/24" dev "$NS_IF"
     in_ns ip link set "$NS_IF" up
     in_ns ip link set lo up
+    # Replies to a pod come back through the namespace, never out of this
+    # machine's default route.
+    ip route add "$POD_CIDR" via "$NODE_IP" dev "$HOST_IF"
     # No default route: nothing in the namespace (pods included) can send a
     # packet beyond it and this machine's veth address; a stray DNS lookup
     # fails at once instead of leaving the machine.
@@ -203,10 +213,16 @@ run() {
   echo $! >"$STATE/run/$name.pid"
 }
 
+# running NAME: its pid file names a live process of this cluster (its command
+# line names $STATE: a pid reused after a reboot or crash is not ours).
 running() {
-  local pidfile=$STATE/run/$1.pid
-  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+  local pidfile=$STATE/run/$1.pid pid
+  [[ -f "$pidfile" ]] || return 1
+  pid=$(cat "$pidfile")
+  [[ "$pid" =~ ^[0-9]+$ ]] && ours "$pid"
 }
+
+ours() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$STATE"; }
 
 # wait_for WHAT SECONDS CMD...: retry CMD until it succeeds or time runs out.
 wait_for() {
@@ -369,6 +385,7 @@ build_test_images() {
   local stamp
   stamp=$(cat "$src"/go.mod "$src"/*/main.go "$REPO/deploy/image/oci.py" | sha256sum | cut -c1-16)
   if [[ -f "$out/.stamp" && "$(cat "$out/.stamp")" == "$stamp" ]]; then return 0; fi
+  if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then PATH="$PATH:/usr/local/go/bin"; fi
   (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$out/bin/" ./pause ./example-service) ||
     die "building deploy/k8s/images failed"
   python3 "$REPO/deploy/image/oci.py" --out "$out/pause.tar" --ref "$PAUSE_IMAGE" \
@@ -390,6 +407,11 @@ import_image() {
 
 stop_all() {
   local name pid
+  # The pods' network namespaces, read from this containerd's task bundles
+  # before the tasks go (CNI names them cni-<uuid>; others' are not touched).
+  local pod_netns
+  pod_netns=$(cat "$STATE"/containerd/state/io.containerd.runtime.v2.task/k8s.io/*/config.json 2>/dev/null |
+    grep -o '/var/run/netns/cni-[0-9a-f-]*' | sort -u || true)
   for name in kubelet kube-scheduler kube-controller-manager kube-apiserver; do
     stop_process "$name" TERM
   done
@@ -408,10 +430,10 @@ stop_all() {
   # Pods' volumes and root filesystems, deepest first.
   awk -v root="$STATE/" 'index($2, root) == 1 { print $2 }' /proc/self/mounts | sort -r |
     while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
-  # Pods' network namespaces (CNI names them cni-<uuid>), then ours.
+  # Pods' network namespaces, then ours.
   local ns
-  for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ { print $1 }'); do
-    ip netns delete "$ns" 2>/dev/null || true
+  for ns in $pod_netns; do
+    ip netns delete "$(basename "$ns")" 2>/dev/null || true
   done
   ip netns delete "$NETNS" 2>/dev/null || true
   ip link delete "$HOST_IF" 2>/dev/null || true
@@ -423,7 +445,7 @@ stop_process() {
   local name=$1 signal=$2 pidfile=$STATE/run/$1.pid pid
   [[ -f "$pidfile" ]] || return 0
   pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
+  if [[ "$pid" =~ ^[0-9]+$ ]] && ours "$pid"; then
     kill -"$signal" -- "-$pid" 2>/dev/null || kill -"$signal" "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
@@ -455,6 +477,7 @@ start() {
   import_image "$STATE/images/example-service.tar"
   start_kubelet
   log "cluster ready in $((SECONDS - begin))s: KUBECONFIG=$STATE/pki/admin.kubeconfig"
+  log "kernel settings for kubelet are set machine-wide (${KUBELET_SYSCTLS[*]}) until \`cluster.sh stop\` restores $(tr '\n' ' ' <"$STATE/sysctl.saved")"
 }
 
 case "${1:-}" in

@@ -33,6 +33,10 @@ die() { printf 'tools/kubernetes.sh: error: %s\n' "$*" >&2; exit 1; }
 mkdir -p "$BIN"
 
 is_installed() { [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]; }
+# Docker's own containerd package conflicts with Debian's: apt would remove Docker.
+for pkg in containerd.io docker-ce; do
+  is_installed "$pkg" && die "$pkg is installed; the test cluster needs Debian's containerd package, which would replace it. Use a machine without Docker CE for the test cluster"
+done
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do is_installed "$pkg" || missing+=("$pkg"); done
 if ((${#missing[@]})); then
@@ -40,11 +44,20 @@ if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-  # Debian starts its own containerd and etcd; the test cluster runs its own
-  # instances with their own state, so the system ones only cost memory.
-  for unit in containerd etcd; do
-    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$unit" >/dev/null 2>&1 || true; fi
-    pkill -x "$unit" 2>/dev/null || true
+  # Debian starts the services of the packages it just installed; the test
+  # cluster runs its own instances with their own state, so those only cost
+  # memory. Only the units of packages installed here are stopped.
+  for pkg in "${missing[@]}"; do
+    case $pkg in
+      containerd) unit=containerd ;;
+      etcd-server) unit=etcd ;;
+      *) continue ;;
+    esac
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    elif command -v service >/dev/null 2>&1; then
+      service "$unit" stop >/dev/null 2>&1 || true
+    fi
   done
 fi
 

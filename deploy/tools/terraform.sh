@@ -28,8 +28,8 @@
 #               there; their dependencies come from the Go module proxy.
 #   The modules claim exactly these majors (see terraform/README.md).
 #
-# Cold build on 2 cores (empty Go caches): about 12 minutes in all, azurerm
-# 590 s with a 3.6 GB peak; timings and peak memory are appended to
+# Cold build on 2 cores (empty Go caches): about 25 minutes in all (azurerm
+# 590 s with a 3.6 GB peak, helm ~12 min, kubernetes ~3 min); timings and peak memory are appended to
 # $TOOLS/terraform-build.log and recorded in terraform/README.md.
 #
 # Usage: deploy/tools/terraform.sh     prints `export ...` lines for the shell
@@ -97,7 +97,7 @@ build_provider() {
     return 0
   fi
   need_go
-  log "building provider $name $version from $modver (cold on 2 cores: azurerm ~10 min, the others ~1 min)"
+  log "building provider $name $version from $modver (cold on 2 cores: azurerm ~10 min, helm ~12, kubernetes ~3)"
   local work
   work=$(mktemp -d)
   # shellcheck disable=SC2064
