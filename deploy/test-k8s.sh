@@ -51,6 +51,18 @@ refuse() {
 python3 -c 'import yaml' 2>/dev/null ||
   { echo "test-k8s.sh: python3 with PyYAML is needed (apt-get install python3-yaml)" >&2; exit 1; }
 
+# eventually SECONDS CMD...: retry CMD once a second until it succeeds; the
+# last try's output is what a failure shows.
+eventually() {
+  local secs=$1
+  shift
+  for _ in $(seq 2 "$secs"); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  "$@"
+}
+
 port=$((${TOPICFORM_TEST_PORT:-39092} + 400))
 node_ip=10.240.0.2
 broker=$node_ip:$port
@@ -86,8 +98,12 @@ listeners=PLAINTEXT://0.0.0.0:@KAFKA_PORT@,CONTROLLER://127.0.0.1:@KAFKA_CONTROL
 advertised.listeners=PLAINTEXT://$broker
 group.initial.rebalance.delay.ms=0
 PROPS
-nsenter --net=/run/netns/topicform-k8s env KAFKA_RESET=1 KAFKA_INSTANCE=test-k8s KAFKA_PORT="$port" \
-  KAFKA_EXTRA_CONFIG="$work/broker.properties" bash deploy/local/kafka.sh start >/dev/null
+# start_broker: a fresh (wiped) broker `test-k8s` in the cluster's namespace.
+start_broker() {
+  nsenter --net=/run/netns/topicform-k8s env KAFKA_RESET=1 KAFKA_INSTANCE=test-k8s KAFKA_PORT="$port" \
+    KAFKA_EXTRA_CONFIG="$work/broker.properties" bash deploy/local/kafka.sh start >/dev/null
+}
+start_broker
 kafka_tool() { KAFKA_INSTANCE=test-k8s bash deploy/local/kafka.sh tool "$@"; }
 topics_on_broker() { kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$broker" --list 2>/dev/null | sort; }
 partitions_of() {
@@ -310,30 +326,13 @@ leftovers() {
 # hook Job that ran last stays with its pods (for their logs, until its
 # ttlSecondsAfterFinished); in hook mode its ServiceAccount, ConfigMap and
 # Secret too. Here the release ended in mode job, which adopted those.
-only_named_leftovers() {
-  local out
-  for _ in $(seq 1 90); do # the services' pods take a moment to terminate
-    out=$(leftovers)
-    grep -q -v -x -E 'job.batch/platform-topicform-apply|pod/platform-topicform-apply-[a-z0-9]+' <<<"$out" || return 0
-    sleep 1
-  done
-  echo "$out"
-  return 1
-}
-expect "helm uninstall leaves nothing behind but what README names" only_named_leftovers
+# The services' pods take a moment to terminate.
+only_named_leftovers() { ! leftovers | grep -v -x -E 'job.batch/platform-topicform-apply|pod/platform-topicform-apply-[a-z0-9]+'; }
+expect "helm uninstall leaves nothing behind but what README names" eventually 90 only_named_leftovers
 kubectl -n "$ns" delete job,configmap,secret,serviceaccount,role,rolebinding \
   -l app.kubernetes.io/instance=platform --wait >/dev/null
-nothing_left() {
-  local out
-  for _ in $(seq 1 60); do
-    out=$(leftovers)
-    [[ -z "$out" ]] && return 0
-    sleep 1
-  done
-  echo "$out"
-  return 1
-}
-expect "README's cleanup command removes the rest" nothing_left
+nothing_left() { ! leftovers | grep .; }
+expect "README's cleanup command removes the rest" eventually 60 nothing_left
 
 # ------------------------------------------------------------------ terraform
 echo "== terraform"
@@ -342,8 +341,7 @@ echo "== terraform"
 # work tree). The broker is this run's: the test cluster has no DNS for kafka-local.
 eval "$(bash deploy/tools/terraform.sh)"
 # A fresh broker: the example's topics overlap the platform's, which the tests above changed.
-nsenter --net=/run/netns/topicform-k8s env KAFKA_RESET=1 KAFKA_INSTANCE=test-k8s KAFKA_PORT="$port" \
-  KAFKA_EXTRA_CONFIG="$work/broker.properties" bash deploy/local/kafka.sh start >/dev/null
+start_broker
 mkdir -p "$work/repo"
 cp -r terraform helm "$work/repo/"
 tf() { "$TOPICFORM_TERRAFORM" -chdir="$work/repo/terraform/examples/local" "$@"; }
@@ -378,15 +376,8 @@ expect "the namespace Terraform made enforces restricted Pod Security" \
 expect "terraform plan after apply: no changes (-detailed-exitcode 0)" \
   tf plan -detailed-exitcode -no-color -var-file="$work/local.tfvars"
 expect "terraform destroy" tf destroy -auto-approve -no-color -var-file="$work/local.tfvars"
-ns_gone() {
-  for _ in $(seq 1 60); do
-    kubectl get ns "$tf_ns" >/dev/null 2>&1 || return 0
-    sleep 1
-  done
-  kubectl get ns "$tf_ns" -o yaml
-  return 1
-}
-expect "terraform destroy removed the namespace" ns_gone
+ns_gone() { ! kubectl get ns "$tf_ns" -o name 2>/dev/null; }
+expect "terraform destroy removed the namespace" eventually 60 ns_gone
 
 echo "kubernetes: $passed passed, $failed failed"
 ((failed == 0))
