@@ -15,6 +15,9 @@
 #   refusal    a partition decrease fails the hook and the upgrade; the
 #              services keep running the old release
 #   drift      the CronJob's Job succeeds in sync, fails after an out-of-band change
+#   status     from inside its pods topicform takes and releases the cluster's
+#              Lease and records a status ConfigMap and Events (Applied,
+#              Refused, Drift), read back with kubectl
 #   security   the namespace enforces the restricted Pod Security Standard;
 #              every chart's workloads pass it (server-side dry run)
 #   uninstall  helm uninstall leaves only what README "Kubernetes" names
@@ -173,6 +176,23 @@ for svc in auth-service hr-service notification-service analytics-service invent
 done
 expect "helm test (topicform check --from-env in a pod per service)" helm test platform -n "$ns" --timeout 5m
 
+# What topicform recorded through the Kubernetes API from inside its pod
+# (in-cluster config, the chart's Role): the Lease, the status, the Events.
+status_of() { kubectl -n "$ns" get configmap topicform-status-local -o jsonpath="{.data.$1}"; }
+lease_released() {
+  local holders
+  holders=$(kubectl -n "$ns" get lease -l app.kubernetes.io/managed-by=topicform \
+    -o jsonpath='{range .items[*]}{.metadata.name}={.spec.holderIdentity}{"\n"}{end}')
+  [[ "$holders" == topicform-*= ]] || { echo "leases: $holders"; return 1; }
+}
+expect "the hook Job took the cluster's Lease and released it" lease_released
+expect "the status ConfigMap says Ready, Applied" test "$(status_of ready)/$(status_of reason)" = True/Applied
+event_seen() { # event_seen TYPE REASON: an Event about the status object
+  kubectl -n "$ns" get events.events.k8s.io --field-selector regarding.name=topicform-status-local \
+    -o jsonpath='{range .items[*]}{.type}/{.reason}{"\n"}{end}' | grep -qx "$1/$2"
+}
+expect "kubectl shows the run's Event (Normal Applied)" event_seen Normal Applied
+
 # Jobs the release's hook or job mode made, oldest first (name uid).
 apply_jobs() {
   kubectl -n "$ns" get jobs -l app.kubernetes.io/name=topicform --sort-by=.metadata.creationTimestamp \
@@ -209,6 +229,9 @@ expect "the release stays at its deployed revision ($before_revision)" test "$(d
 untouched() { generations | diff -u "$work/generations-before" -; }
 expect "the services were not touched (Deployment generations unchanged)" untouched
 expect "the broker keeps 4 partitions of user.created" test "$(partitions_of user.created)" = 4
+refused_status() { [[ "$(status_of reason)" == Refused && "$(status_of message)" == *user.created* ]]; }
+expect "the status ConfigMap says Refused, naming the topic" refused_status
+expect "kubectl shows the refusal's Event (Warning Refused)" event_seen Warning Refused
 
 # -------------------------------------------------------------- mode: job
 echo "== mode job"
@@ -256,6 +279,8 @@ kubectl -n "$ns" create job drift-changed --from="cronjob/$cronjob" >/dev/null
 expect "the drift Job fails after an out-of-band change" test "$(job_outcome drift-changed)" = Failed
 drift_logged() { kubectl -n "$ns" logs job/drift-changed | grep -q retention.ms; }
 expect "the failed drift Job's log names the drifted setting" drift_logged
+expect "the status ConfigMap says Drift (the CronJob's plan)" test "$(status_of reason)" = Drift
+expect "kubectl shows the drift's Event (Warning Drift)" event_seen Warning Drift
 
 # ------------------------------------------------------------------ security
 echo "== pod security"
@@ -327,10 +352,13 @@ leftovers() {
 # ttlSecondsAfterFinished); in hook mode its ServiceAccount, ConfigMap and
 # Secret too. Here the release ended in mode job, which adopted those.
 # The services' pods take a moment to terminate.
-only_named_leftovers() { ! leftovers | grep -v -x -E 'job.batch/platform-topicform-apply|pod/platform-topicform-apply-[a-z0-9]+'; }
+only_named_leftovers() {
+  ! leftovers | grep -v -x -E 'job.batch/platform-topicform-apply|pod/platform-topicform-apply-[a-z0-9]+|configmap/topicform-status-local|lease.coordination.k8s.io/topicform-[a-z0-9-]+'
+}
 expect "helm uninstall leaves nothing behind but what README names" eventually 90 only_named_leftovers
 kubectl -n "$ns" delete job,configmap,secret,serviceaccount,role,rolebinding \
   -l app.kubernetes.io/instance=platform --wait >/dev/null
+kubectl -n "$ns" delete lease,configmap -l app.kubernetes.io/managed-by=topicform --wait >/dev/null
 nothing_left() { ! leftovers | grep .; }
 expect "README's cleanup command removes the rest" eventually 60 nothing_left
 

@@ -15,7 +15,9 @@
 #    wrong-host certificate on 39322, SASL_PLAINTEXT on 39332, mTLS required
 #    on 39342; and `test-faults` on 39392, advertised through the fault
 #    proxy of tests/faults.rs on 39393; TOPICFORM_TEST_PORT moves them all)
-#    and this script stops them at the end, pass or fail. The test identity provider
+#    and this script stops them at the end, pass or fail. tests/kubernetes.rs
+#    starts the single-node test cluster of step 5 (deploy/k8s/cluster.sh)
+#    for the Lease, status and Event tests; it is stopped after cargo test. The test identity provider
 #    and the ARM contract server run inside the tests.
 # 4. deploy/test-helm.sh (lint, template, schema-validate every chart) and
 #    deploy/test-terraform.sh (fmt, init, validate, terraform test offline).
@@ -34,7 +36,12 @@ stop_brokers() {
     KAFKA_INSTANCE=$instance bash deploy/local/kafka.sh stop >/dev/null 2>&1 || true
   done
 }
-trap stop_brokers EXIT
+# tests/kubernetes.rs starts the test cluster (deploy/k8s/cluster.sh).
+stop_test_services() {
+  stop_brokers
+  bash deploy/k8s/cluster.sh stop >/dev/null 2>&1 || true
+}
+trap stop_test_services EXIT
 
 bash deploy/setup.sh --tools
 
@@ -56,6 +63,8 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test"
 # CI=true makes insta fail on a missing or changed snapshot instead of writing one.
 CI="${CI:-true}" cargo test --locked --workspace
+# Not needed again until step 5, which starts it afresh.
+bash deploy/k8s/cluster.sh stop >/dev/null
 echo "== fuzz (bounded)"
 # Seconds per target of the spec loader and value parsers (deploy/fuzz.sh).
 bash deploy/fuzz.sh

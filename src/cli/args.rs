@@ -137,6 +137,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
+    /// Where to record what this run did (a status ConfigMap and an Event):
+    /// `kubernetes[:NAMESPACE]`, `none`, or `auto`: inside a pod its
+    /// namespace, with a Kubernetes Lease lock the Lease's, else nowhere.
+    #[arg(long, value_name = "WHERE", default_value = "auto")]
+    pub status: topicform::k8s::status::StatusChoice,
+
     /// Widening flags.
     #[command(flatten)]
     pub widen: WidenArgs,
@@ -176,15 +182,24 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// How to make sure no other apply runs on the cluster meanwhile: `auto`
-    /// (`kafka` on Kafka, `none` on Event Hubs), `kafka[:GROUP]` (Kafka's group
-    /// coordinator holds the lock), or `none`.
-    #[arg(long, value_name = "LOCK", default_value = "auto")]
-    pub lock: topicform::lock::LockChoice,
+    /// How to make sure no other apply runs on the cluster meanwhile:
+    /// `kubernetes[:NAMESPACE[/NAME]]` (a Lease named after the cluster, in
+    /// the pod's or the kubeconfig context's namespace), `kafka[:GROUP]`
+    /// (Kafka's group coordinator), `none`, or `auto`: the Lease inside a
+    /// pod, else `kafka` on Kafka and `none` on Event Hubs. Default: the
+    /// environment's `lock:`, else `auto`.
+    #[arg(long, value_name = "LOCK")]
+    pub lock: Option<topicform::lock::LockChoice>,
 
     /// How long to wait for another apply to release the lock.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub lock_timeout: u64,
+
+    /// Where to record what this run did (a status ConfigMap and an Event):
+    /// `kubernetes[:NAMESPACE]`, `none`, or `auto`: inside a pod its
+    /// namespace, with a Kubernetes Lease lock the Lease's, else nowhere.
+    #[arg(long, value_name = "WHERE", default_value = "auto")]
+    pub status: topicform::k8s::status::StatusChoice,
 
     /// Widening flags.
     #[command(flatten)]

@@ -18,13 +18,16 @@ use args::{
 };
 pub use args::{Cli, Command, LogFormat};
 
+use topicform::apply::Signal;
 use topicform::backend::{ConnectedBackend, Scope};
 use topicform::error::SpecProblem;
+use topicform::k8s::status::{RunOutcome, StatusWriter};
+use topicform::lock::ApplyLock;
 use topicform::ops::{self, ExportFilter};
 use topicform::render::{self, PlanFormat};
 use topicform::{Error, Result};
-use topicform_core::plan::PlanOptions;
-use topicform_core::spec::{Located, UnsetVars};
+use topicform_core::plan::{Plan, PlanOptions};
+use topicform_core::spec::{Located, ResolvedEnvironment, UnsetVars};
 
 /// What a successful command tells `main` to exit with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,9 +159,23 @@ fn open_environment(
 }
 
 async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
-    let (_, env, backend) = open_environment(&a.target, a.connect.timeout)?;
+    let (loaded, env) = load_environment(&a.target)?;
+    let timeout = Duration::from_secs(a.connect.timeout.max(1));
+    let status = StatusWriter::connect(&a.status, None, &env.name, &loaded.source, "plan", timeout).await;
+    let planned = show_plan(&a, &env).await;
+    record(status.as_ref(), planned.as_ref().map(RunOutcome::planned)).await;
+    let plan = planned?;
+    if plan.has_refusals() {
+        return Err(Error::Refused { count: plan.summary.refused });
+    }
+    Ok(if a.detailed_exitcode && plan.has_changes() { Outcome::ChangesPending } else { Outcome::Success })
+}
+
+/// `plan`'s work: read the cluster, make the plan, print (and save) it.
+async fn show_plan(a: &PlanArgs, env: &ResolvedEnvironment) -> Result<Plan> {
+    let backend = ConnectedBackend::connect(env, Duration::from_secs(a.connect.timeout.max(1)))?;
     let spinner = term::spinner("reading the cluster");
-    let (plan, _) = ops::make_plan(&backend, &env, plan_options(&a.widen)).await?;
+    let (plan, _) = ops::make_plan(&backend, env, plan_options(&a.widen)).await?;
     drop(spinner);
     let format = match a.output {
         OutputFormat::Text => PlanFormat::Text,
@@ -175,10 +192,16 @@ async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
             out.display()
         ));
     }
-    if plan.has_refusals() {
-        return Err(Error::Refused { count: plan.summary.refused });
+    Ok(plan)
+}
+
+/// Records what the run did where `--status` said, if anywhere; the
+/// command's own result stands whatever happens here.
+async fn record(status: Option<&StatusWriter>, outcome: std::result::Result<RunOutcome, &Error>) {
+    if let Some(status) = status {
+        let outcome = outcome.unwrap_or_else(RunOutcome::failed);
+        status.record(&outcome).await;
     }
-    Ok(if a.detailed_exitcode && plan.has_changes() { Outcome::ChangesPending } else { Outcome::Success })
 }
 
 /// With JSON logs (a Kubernetes Job's) the plan is not printed, so each
@@ -198,24 +221,53 @@ fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
 }
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
-    let (_, env, backend) = open_environment(&a.target, a.connect.timeout)?;
+    let (loaded, env) = load_environment(&a.target)?;
+    let timeout = Duration::from_secs(a.connect.timeout.max(1));
     let saved = a.plan.as_deref().map(ops::read_plan).transpose()?;
     // Held from before the cluster is read until the report: the plan this
     // run applies is the cluster as no other apply is changing it. A dry
     // run changes nothing and needs none.
-    let _lock = match a.dry_run {
+    let lock = match a.dry_run {
         true => None,
         false => {
-            let timeout = Duration::from_secs(a.connect.timeout.max(1));
-            topicform::lock::acquire(&env, &a.lock, Duration::from_secs(a.lock_timeout), timeout).await?
+            let choice = topicform::lock::choose(a.lock.as_ref(), &env);
+            topicform::lock::acquire(&env, &choice, Duration::from_secs(a.lock_timeout), timeout).await?
         }
     };
+    let lease_namespace = lock.as_ref().and_then(ApplyLock::lease_namespace);
+    let status =
+        StatusWriter::connect(&a.status, lease_namespace.as_deref(), &env.name, &loaded.source, "apply", timeout).await;
+    let (result, outcome) = apply_locked(&a, &env, saved, lock.as_ref()).await;
+    record(status.as_ref(), outcome.ok_or_else(|| result.as_ref().expect_err("a run without an outcome failed"))).await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    result
+}
+
+/// `apply`'s work under the lock: plan, show, confirm, apply, report. The
+/// outcome for the status object comes back beside the result (`None`:
+/// the run failed before it had one, and the error says what happened).
+async fn apply_locked(
+    a: &ApplyArgs,
+    env: &ResolvedEnvironment,
+    saved: Option<Plan>,
+    lock: Option<&ApplyLock>,
+) -> (Result<Outcome>, Option<RunOutcome>) {
+    let backend = match ConnectedBackend::connect(env, Duration::from_secs(a.connect.timeout.max(1))) {
+        Ok(backend) => backend,
+        Err(e) => return (Err(e), None),
+    };
     let spinner = term::spinner("reading the cluster");
-    let plan = match (&a.plan, saved) {
-        (Some(path), Some(saved)) => ops::saved_plan(path, saved, &backend, &env, plan_options(&a.widen)).await?,
-        _ => ops::make_plan(&backend, &env, plan_options(&a.widen)).await?.0,
+    let planned = match (&a.plan, saved) {
+        (Some(path), Some(saved)) => ops::saved_plan(path, saved, &backend, env, plan_options(&a.widen)).await,
+        _ => ops::make_plan(&backend, env, plan_options(&a.widen)).await.map(|(plan, _)| plan),
     };
     drop(spinner);
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(e) => return (Err(e), None),
+    };
     let color = term::stderr_color();
     // The plan goes to stderr so stdout stays clean for the apply report.
     if logging::format() == LogFormat::Text {
@@ -225,35 +277,51 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
         if logging::format() == LogFormat::Json {
             log_refusals(&plan);
         }
-        return Err(Error::Refused { count: plan.summary.refused });
+        return (Err(Error::Refused { count: plan.summary.refused }), Some(RunOutcome::planned(&plan)));
     }
     if !plan.has_changes() {
-        return Ok(Outcome::Success);
+        return (Ok(Outcome::Success), Some(RunOutcome::planned(&plan)));
     }
     if a.dry_run {
         logging::status("Dry run: nothing was changed.");
-        return Ok(Outcome::Success);
+        return (Ok(Outcome::Success), Some(RunOutcome::planned(&plan)));
     }
     if !a.auto_approve {
-        term::confirm(&format!("Apply these changes to environment `{}`?", env.name))?;
+        if let Err(e) = term::confirm(&format!("Apply these changes to environment `{}`?", env.name)) {
+            return (Err(e), Some(RunOutcome::planned(&plan)));
+        }
     }
     let progress = term::progress();
     let interrupt = signals::stop_on_signals();
-    let report = backend.apply(&plan, progress.as_ref(), &interrupt).await?;
-    print_stdout(&render::apply_report_text(&report, term::stdout_color()))?;
+    if let Some(lost) = lock.map(ApplyLock::lost) {
+        let interrupt = interrupt.clone();
+        tokio::spawn(async move {
+            lost.await;
+            interrupt.raise(Signal::LockLost);
+        });
+    }
+    let report = match backend.apply(&plan, progress.as_ref(), &interrupt).await {
+        Ok(report) => report,
+        Err(e) => return (Err(e), None),
+    };
+    let outcome = Some(RunOutcome::applied(&plan, &report));
+    if let Err(e) = print_stdout(&render::apply_report_text(&report, term::stdout_color())) {
+        return (Err(e), outcome);
+    }
     if let Some(signal) = interrupt.signal() {
-        return Err(Error::Interrupted {
+        let error = Error::Interrupted {
             signal: signal.name().into(),
             exit_code: signal.exit_code(),
             applied: report.applied(),
             failed: report.failed(),
             not_sent: report.skipped(),
-        });
+        };
+        return (Err(error), outcome);
     }
     if !report.is_complete() {
-        return Err(Error::ApplyFailed { failed: report.failed(), total: report.outcomes.len() });
+        return (Err(Error::ApplyFailed { failed: report.failed(), total: report.outcomes.len() }), outcome);
     }
-    Ok(Outcome::Success)
+    (Ok(Outcome::Success), outcome)
 }
 
 async fn cmd_export(a: ExportArgs) -> Result<Outcome> {

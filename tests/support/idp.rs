@@ -454,7 +454,7 @@ fn b64url(bytes: &[u8]) -> String {
 
 fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     let mut b64 = text.replace('-', "+").replace('_', "/");
-    while b64.len() % 4 != 0 {
+    while !b64.len().is_multiple_of(4) {
         b64.push('=');
     }
     openssl::base64::decode_block(&b64).ok()

@@ -163,6 +163,7 @@ fn environment(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
         }),
         prune,
         cluster_id: None,
+        lock: None,
         topics,
     }
 }

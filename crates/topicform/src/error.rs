@@ -209,12 +209,24 @@ pub enum Error {
     Lock { reason: String, fix: String },
 
     /// Another apply held the lock for longer than `--lock-timeout`.
-    #[error("another apply is running on this cluster: {holder} holds the lock (group `{group}`); waited {waited} s")]
+    #[error("another apply is running on this cluster: {holder} holds the lock ({lock}); waited {waited} s")]
     #[diagnostic(
         code(topicform::lock::held),
-        help("wait for it and run again, or give it more time with --lock-timeout SECONDS; a holder that died releases the lock after 10 s")
+        help("wait for it and run again, or give it more time with --lock-timeout SECONDS; a holder that died releases the lock after {freed_after} s")
     )]
-    LockHeld { group: String, holder: String, waited: u64 },
+    LockHeld {
+        /// `group `…`` or `Lease NAMESPACE/NAME`.
+        lock: String,
+        holder: String,
+        waited: u64,
+        /// Seconds after which a dead holder's lock is taken over.
+        freed_after: u64,
+    },
+
+    /// A Kubernetes API call failed (the Lease, the status object, Events).
+    #[error("Kubernetes: cannot {what}: {cause}")]
+    #[diagnostic(code(topicform::kubernetes), help("{fix}"))]
+    Kubernetes { what: String, cause: String, fix: String },
 
     /// A signal stopped apply before every change was sent.
     #[error("apply was interrupted by {signal}: {applied} change(s) applied, {failed} failed, {not_sent} not sent")]

@@ -15,8 +15,10 @@
 //!   `check`, `lag` and the Event Hubs Kafka endpoint.
 //! - [`auth`]: access tokens (Entra ID, OIDC) for OAUTHBEARER and ARM.
 //! - [`check`]: connect like a service and name what fails.
-//! - [`lock`]: one apply at a time per cluster, through Kafka's group
-//!   coordinator.
+//! - [`lock`]: one apply at a time per cluster: a Kubernetes Lease, or
+//!   Kafka's group coordinator.
+//! - [`k8s`]: Kubernetes when it is there: the client, the status object
+//!   and Events of each run.
 //! - [`lag`]: consumer-group lag through the Kafka protocol.
 //! - [`render`]: plans and specs as text, JSON, Markdown and YAML.
 //! - [`secret`]: secret references read at the last moment, never printed.
@@ -27,6 +29,7 @@ pub mod auth;
 pub mod backend;
 pub mod check;
 pub mod error;
+pub mod k8s;
 pub mod kafka;
 pub mod lag;
 pub mod lock;

@@ -162,8 +162,9 @@ metadata:
 spec:
   restartPolicy: Never
   serviceAccountName: {{ include "topicform.serviceAccountName" $ctx }}
-  # topicform never calls the Kubernetes API; workload identity mounts its own token.
-  automountServiceAccountToken: false
+  # The token only for topicform's own use of the API (kubernetes.enabled);
+  # workload identity mounts its own.
+  automountServiceAccountToken: {{ $v.kubernetes.enabled }}
   {{- with $v.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}

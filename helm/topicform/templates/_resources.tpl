@@ -19,7 +19,7 @@ automountServiceAccountToken: false
 {{- end -}}
 
 {{- define "topicform.rbac" -}}
-{{- if .Values.rbac.create }}
+{{- if or .Values.rbac.create .Values.kubernetes.enabled }}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -30,7 +30,23 @@ metadata:
     {{- include "topicform.labels" . | nindent 4 }}
   {{- with include "topicform.prereqAnnotations" (list . dict) }}{{ . | nindent 2 }}{{ end }}
 rules:
-  {{- toYaml .Values.rbac.rules | nindent 2 }}
+  {{- if .Values.kubernetes.enabled }}
+  # The apply lock: one Lease per target cluster, named after it.
+  - apiGroups: ["coordination.k8s.io"]
+    resources: ["leases"]
+    verbs: ["get", "create", "update"]
+  # The status object of each environment (server-side apply).
+  - apiGroups: [""]
+    resources: ["configmaps"]
+    verbs: ["get", "create", "patch"]
+  # One Event per run, on that status object.
+  - apiGroups: ["events.k8s.io"]
+    resources: ["events"]
+    verbs: ["create", "patch"]
+  {{- end }}
+  {{- with .Values.rbac.rules }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding

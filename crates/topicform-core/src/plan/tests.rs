@@ -17,6 +17,7 @@ fn env(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
         }),
         prune,
         cluster_id: None,
+        lock: None,
         topics,
     }
 }

@@ -7,6 +7,7 @@ pub mod expand;
 pub mod finding;
 pub mod kafka_configs;
 pub mod load;
+pub mod lock;
 pub mod model;
 pub mod resolve;
 pub mod tiers;
@@ -53,6 +54,8 @@ impl LoadedSpec {
         let unset = expand::expand_cluster(&mut cluster, vars);
         debug_assert!(unset.is_empty(), "validation fails on unset variables first: {unset:?}");
         let cluster_id = env.cluster_id.as_deref().map(|id| expand::expand(id, vars).unwrap_or_else(|_| id.to_owned()));
+        // Validation refused a lock that does not parse.
+        let lock = env.lock.as_deref().and_then(|l| l.parse().ok());
         let service_managed = matches!(cluster, Cluster::Eventhubs(_));
         let mut topics = Vec::with_capacity(self.spec.topics.len());
         for name in self.spec.topics.keys() {
@@ -64,7 +67,10 @@ impl LoadedSpec {
                 }
             }
         }
-        Ok((ResolvedEnvironment { name: env_name.to_owned(), cluster, prune: env.prune, cluster_id, topics }, findings))
+        Ok((
+            ResolvedEnvironment { name: env_name.to_owned(), cluster, prune: env.prune, cluster_id, lock, topics },
+            findings,
+        ))
     }
 }
 

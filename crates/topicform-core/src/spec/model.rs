@@ -100,6 +100,14 @@ pub struct Environment {
     /// Pin the Kafka cluster id; plan and apply refuse any other cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<String>,
+    /// How `apply` keeps other applies off this cluster, as `--lock` takes
+    /// it (`auto`, `none`, `kafka[:GROUP]`, `kubernetes[:NAMESPACE[/NAME]]`);
+    /// `--lock` on the command line wins. Default `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^(auto|none|kafka(:.+)?|kubernetes(:[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?)?)$"
+    ))]
+    pub lock: Option<String>,
 }
 
 /// Where the topics live.

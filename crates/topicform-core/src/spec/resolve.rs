@@ -106,6 +106,8 @@ pub struct ResolvedEnvironment {
     pub prune: bool,
     /// Pinned cluster id, if any.
     pub cluster_id: Option<String>,
+    /// The environment's `lock:`, if it names one.
+    pub lock: Option<super::lock::LockChoice>,
     /// Desired topics in spec order.
     pub topics: Vec<DesiredTopic>,
 }

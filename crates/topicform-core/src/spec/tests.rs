@@ -294,3 +294,22 @@ fn kafka_values_the_broker_would_refuse_and_colliding_names_fail_validate() {
         assert!(errors.iter().any(|e| e.contains(expected)), "{expected} not in {errors:#?}");
     }
 }
+
+#[test]
+fn an_environment_names_its_lock_and_a_bad_one_is_located() {
+    let spec = |lock: &str| {
+        format!(
+            "version: 1\nenvironments:\n  prod:\n    cluster: {{ type: kafka, bootstrapServers: [\"b:9092\"] }}\n    lock: {lock}\ntopics:\n  t: {{ partitions: 1, replicationFactor: 1 }}\n"
+        )
+    };
+    let loaded = parse("t.yaml", &spec("kubernetes:platform/topicform-prod")).unwrap();
+    let env = loaded.resolve("prod", &no_vars).unwrap().0;
+    assert_eq!(
+        env.lock,
+        Some(lock::LockChoice::Kubernetes { namespace: Some("platform".into()), name: Some("topicform-prod".into()) })
+    );
+    let found = errors(&spec("kubernetes:Platform"), &[]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].0.contains("not a Kubernetes namespace"), "{found:?}");
+    assert_eq!((found[0].1, found[0].2), (5, 11), "at the value");
+}

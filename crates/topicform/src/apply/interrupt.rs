@@ -6,13 +6,17 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-/// The signals that stop an apply, with the exit code a shell gives them.
+/// What stops an apply early, with the exit code it ends with (a shell's
+/// for a signal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     /// SIGINT: Ctrl-C, or a CI runner's first cancel.
     Interrupt,
     /// SIGTERM: Kubernetes deleting the pod, a CI runner's cancel.
     Terminate,
+    /// Not a signal: the apply lock (a Kubernetes Lease) was lost, so
+    /// another run may be applying now.
+    LockLost,
 }
 
 impl Signal {
@@ -20,6 +24,7 @@ impl Signal {
         match self {
             Signal::Interrupt => "SIGINT",
             Signal::Terminate => "SIGTERM",
+            Signal::LockLost => "the loss of the apply lock",
         }
     }
 
@@ -28,6 +33,7 @@ impl Signal {
         match self {
             Signal::Interrupt => 130,
             Signal::Terminate => 143,
+            Signal::LockLost => 1,
         }
     }
 }

@@ -415,7 +415,7 @@ pub(crate) fn jwt_claim(token: &str, claim: &str) -> Option<Value> {
             c => c,
         })
         .collect();
-    while b64.len() % 4 != 0 {
+    while !b64.len().is_multiple_of(4) {
         b64.push('=');
     }
     let bytes = openssl::base64::decode_block(&b64).ok()?;

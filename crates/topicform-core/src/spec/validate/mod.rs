@@ -72,6 +72,9 @@ fn check_environment(
         Pointer::value(p)
     };
     common::check_variables(name, env, vars, unset, out);
+    if let Some(Err(why)) = env.lock.as_deref().map(str::parse::<super::lock::LockChoice>) {
+        out.push(Finding::error(env_path(&["lock"]), why));
+    }
     let topics: Vec<(&String, Effective)> =
         spec.topics.keys().map(|t| (t, effective(spec, name, env, t, vars))).collect();
     common::check_effective_topics(name, &topics, unset, out);

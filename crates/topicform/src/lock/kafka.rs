@@ -1,5 +1,4 @@
-//! One apply at a time per cluster, outside Kubernetes too: Kafka's group
-//! coordinator is the lock.
+//! The lock outside Kubernetes: Kafka's group coordinator.
 //!
 //! Every apply joins the consumer group `topicform-lock.<cluster id>`,
 //! subscribed to the one-partition topic [`LOCK_TOPIC`]. The coordinator
@@ -13,7 +12,6 @@
 //! Like any lease without fencing, a holder cut off from the coordinator
 //! for longer than the session timeout loses the lock while it may still be
 //! writing; that is the price of needing nothing but the cluster itself.
-//! The same `--lock` words will name the Kubernetes Lease (issue 13).
 //!
 //! On Event Hubs' Kafka endpoint the group coordinator works the same way,
 //! but the lock lives on a hub the spec declares ([`EVENT_HUBS_LOCK_HUB`]):
@@ -63,45 +61,16 @@ impl LockTopic {
 /// How long a dead holder keeps the lock: the group session timeout.
 pub const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How an apply makes sure it is the only one on its cluster (`--lock`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LockChoice {
-    /// `kafka` for Kafka clusters, `none` for Event Hubs (whose Kafka
-    /// endpoint cannot hold the lock topic).
-    Auto,
-    /// No lock.
-    None,
-    /// The group coordinator of the cluster; `group` overrides the group name.
-    Kafka { group: Option<String> },
-}
-
-impl std::str::FromStr for LockChoice {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.split_once(':') {
-            None if s == "auto" => Ok(LockChoice::Auto),
-            None if s == "none" => Ok(LockChoice::None),
-            None if s == "kafka" => Ok(LockChoice::Kafka { group: None }),
-            Some(("kafka", group)) if !group.is_empty() => Ok(LockChoice::Kafka { group: Some(group.to_owned()) }),
-            _ if s == "kubernetes" || s.starts_with("kubernetes:") => {
-                Err("the Kubernetes Lease lock is not built yet (issue 13); use `kafka` or `none`".into())
-            }
-            _ => Err(format!("`{s}` is not a lock; use `auto`, `none`, `kafka` or `kafka:GROUP`")),
-        }
-    }
-}
-
 /// The lock, held until dropped: then the group is left at once, so the
 /// next apply starts without waiting for a timeout.
-pub struct ApplyLock {
+pub struct GroupLock {
     stop: Arc<AtomicBool>,
     /// Answers once the keeper has left the group.
     left: Option<std::sync::mpsc::Receiver<()>>,
     group: String,
 }
 
-impl Drop for ApplyLock {
+impl Drop for GroupLock {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Leaving the group is a courtesy to the next apply; a coordinator
@@ -118,28 +87,35 @@ impl Drop for ApplyLock {
     }
 }
 
-/// Takes the lock `choice` names for `env`'s cluster, waiting up to `wait`
-/// for another apply to finish. `None`: no lock was asked for.
-pub async fn acquire(
+/// Joins the lock group of `env`'s cluster (`group` overrides its name)
+/// and waits up to `wait` for the partition that is the lock.
+pub(super) async fn acquire(
     env: &ResolvedEnvironment,
-    choice: &LockChoice,
+    group: Option<String>,
     wait: Duration,
     timeout: Duration,
-) -> Result<Option<ApplyLock>> {
-    // `auto` on Event Hubs is no lock: the lock hub is an opt-in the spec
-    // makes (EVENT_HUBS_LOCK_HUB), not something apply can create.
-    let group = match (choice, &env.cluster) {
-        (LockChoice::None, _) | (LockChoice::Auto, Cluster::Eventhubs(_)) => return Ok(None),
-        (LockChoice::Kafka { group: Some(group) }, _) => Some(group.clone()),
-        (LockChoice::Kafka { group: None }, _) | (LockChoice::Auto, Cluster::Kafka(_)) => None,
-    };
+) -> Result<GroupLock> {
     let topic = LockTopic::of(&env.cluster);
     let connection = Connection::from_cluster(&env.name, &env.cluster)?;
     crate::check::refuse_unreachable(&connection, timeout).await?;
     tokio::task::spawn_blocking(move || acquire_blocking(&connection, topic, group, wait, timeout))
         .await
         .expect("lock task panicked")
-        .map(Some)
+}
+
+/// The Kafka cluster's identity ([`cluster_identity`]), for naming the
+/// Kubernetes Lease after the cluster.
+pub(super) async fn identify(env: &ResolvedEnvironment, timeout: Duration) -> Result<String> {
+    let connection = Connection::from_cluster(&env.name, &env.cluster)?;
+    crate::check::refuse_unreachable(&connection, timeout).await?;
+    tokio::task::spawn_blocking(move || {
+        let base = connection.client_config()?;
+        let admin: Client<rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>> =
+            Client::create(&connection, &base, rdkafka::client::DefaultClientContext, timeout)?;
+        Ok(cluster_identity(&admin, &connection, timeout))
+    })
+    .await
+    .expect("cluster id task panicked")
 }
 
 fn acquire_blocking(
@@ -148,23 +124,11 @@ fn acquire_blocking(
     group: Option<String>,
     wait: Duration,
     timeout: Duration,
-) -> Result<ApplyLock> {
+) -> Result<GroupLock> {
     let base = connection.client_config()?;
     let admin: Client<rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>> =
         Client::create(connection, &base, rdkafka::client::DefaultClientContext, timeout)?;
-    let group = match group {
-        Some(group) => group,
-        None => {
-            // Without a cluster id, the sorted bootstrap list: two specs
-            // listing the same brokers in another order share the lock.
-            let id = admin.inner().fetch_cluster_id(timeout).unwrap_or_else(|| {
-                let mut brokers = connection.brokers.clone();
-                brokers.sort();
-                brokers.join(",")
-            });
-            format!("topicform-lock.{id}")
-        }
-    };
+    let group = group.unwrap_or_else(|| format!("topicform-lock.{}", cluster_identity(&admin, connection, timeout)));
     ensure_lock_topic(&admin, topic, timeout)?;
     let consumer = lock_consumer(connection, &base, topic.name, &group, timeout)?;
     let started = Instant::now();
@@ -180,13 +144,32 @@ fn acquire_blocking(
         }
         if started.elapsed() >= wait {
             let holder = holder(&admin, &group, timeout);
-            return Err(Error::LockHeld { group, holder, waited: started.elapsed().as_secs() });
+            return Err(Error::LockHeld {
+                lock: format!("group `{group}`"),
+                holder,
+                waited: started.elapsed().as_secs(),
+                freed_after: SESSION_TIMEOUT.as_secs(),
+            });
         }
         if Instant::now() >= next_report {
             next_report = Instant::now() + Duration::from_secs(10);
             tracing::warn!(group = %group, holder = %holder(&admin, &group, timeout), "waiting for another apply to finish");
         }
     }
+}
+
+/// The cluster's id; without one, the sorted bootstrap list: two specs
+/// listing the same brokers in another order share the lock.
+pub(super) fn cluster_identity(
+    admin: &rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
+    connection: &Connection,
+    timeout: Duration,
+) -> String {
+    admin.inner().fetch_cluster_id(timeout).unwrap_or_else(|| {
+        let mut brokers = connection.brokers.clone();
+        brokers.sort();
+        brokers.join(",")
+    })
 }
 
 /// Creates the lock topic unless it exists (one partition; the broker's
@@ -346,7 +329,7 @@ fn describe_member(client_id: &str, client_host: &str) -> String {
 
 /// Keeps the membership alive (polls) until the lock is dropped, then
 /// leaves the group.
-fn keep(consumer: Client<BaseConsumer<DefaultConsumerContext>>, group: String) -> ApplyLock {
+fn keep(consumer: Client<BaseConsumer<DefaultConsumerContext>>, group: String) -> GroupLock {
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
     let (done, left) = std::sync::mpsc::channel();
@@ -360,22 +343,12 @@ fn keep(consumer: Client<BaseConsumer<DefaultConsumerContext>>, group: String) -
         drop(consumer);
         let _ = done.send(());
     });
-    ApplyLock { stop, left: Some(left), group }
+    GroupLock { stop, left: Some(left), group }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lock_choices_parse_and_kubernetes_says_it_is_not_there_yet() {
-        assert_eq!("auto".parse(), Ok(LockChoice::Auto));
-        assert_eq!("none".parse(), Ok(LockChoice::None));
-        assert_eq!("kafka".parse(), Ok(LockChoice::Kafka { group: None }));
-        assert_eq!("kafka:team-a".parse(), Ok(LockChoice::Kafka { group: Some("team-a".into()) }));
-        assert!("kubernetes:ns/name".parse::<LockChoice>().unwrap_err().contains("issue 13"));
-        assert!("zookeeper".parse::<LockChoice>().unwrap_err().contains("`zookeeper` is not a lock"));
-    }
 
     #[test]
     fn kafka_creates_its_lock_topic_and_event_hubs_uses_a_hub_of_the_spec() {

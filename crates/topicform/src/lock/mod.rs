@@ -1,0 +1,141 @@
+//! One apply at a time per cluster (`apply --lock`, an environment's
+//! `lock:`): held from before the cluster is read until the report, so the
+//! plan an apply carries out is the cluster as no other apply is changing it.
+//!
+//! Two locks, one choice ([`LockChoice`]):
+//! - [`lease`]: a Kubernetes Lease named after the target cluster, for the
+//!   hook Job, the CronJob, CI with a kubeconfig and the controller alike.
+//!   `auto` picks it inside a pod.
+//! - [`kafka`]: Kafka's group coordinator, needing nothing but the cluster;
+//!   `auto` picks it outside Kubernetes on Kafka (Event Hubs: no lock).
+
+pub mod kafka;
+pub mod lease;
+
+use std::time::Duration;
+
+use topicform_core::spec::model::Cluster;
+use topicform_core::spec::ResolvedEnvironment;
+
+pub use kafka::{EVENT_HUBS_LOCK_HUB, LOCK_TOPIC, SESSION_TIMEOUT};
+pub use topicform_core::spec::lock::LockChoice;
+
+use crate::k8s::{self, Kube};
+use crate::{Error, Result};
+
+/// A held lock; [`ApplyLock::release`] frees it for the next run at once.
+pub enum ApplyLock {
+    Group(kafka::GroupLock),
+    Lease(Box<lease::LeaseLock>),
+}
+
+impl ApplyLock {
+    /// Completes if the lock is lost while held (a Lease whose renewals
+    /// failed for a lease duration, or that another run took); never for
+    /// the group lock, which has no way to tell.
+    pub fn lost(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let lease = match self {
+            ApplyLock::Group(_) => None,
+            ApplyLock::Lease(lease) => Some(lease.lost()),
+        };
+        async move {
+            match lease {
+                Some(lost) => lost.await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// The namespace of a Lease lock, where `--status auto` records too.
+    pub fn lease_namespace(&self) -> Option<String> {
+        match self {
+            ApplyLock::Group(_) => None,
+            ApplyLock::Lease(lease) => Some(lease.namespace().to_owned()),
+        }
+    }
+
+    /// Frees the lock.
+    pub async fn release(self) {
+        match self {
+            // Leaving the group blocks for up to 5 s.
+            ApplyLock::Group(group) => {
+                let _ = tokio::task::spawn_blocking(move || drop(group)).await;
+            }
+            ApplyLock::Lease(lease) => (*lease).release().await,
+        }
+    }
+}
+
+/// The lock in effect: `--lock` when given, else the environment's
+/// `lock:`, else `auto`.
+pub fn choose(flag: Option<&LockChoice>, env: &ResolvedEnvironment) -> LockChoice {
+    flag.or(env.lock.as_ref()).cloned().unwrap_or(LockChoice::Auto)
+}
+
+/// Takes the lock `choice` names for `env`'s cluster, waiting up to `wait`
+/// for another apply to finish. `None`: no lock.
+pub async fn acquire(
+    env: &ResolvedEnvironment,
+    choice: &LockChoice,
+    wait: Duration,
+    timeout: Duration,
+) -> Result<Option<ApplyLock>> {
+    let without_kubernetes = || match &env.cluster {
+        Cluster::Kafka(_) => LockChoice::Kafka { group: None },
+        // The lock hub is an opt-in the spec makes (EVENT_HUBS_LOCK_HUB),
+        // not something apply can create.
+        Cluster::Eventhubs(_) => LockChoice::None,
+    };
+    match choice {
+        LockChoice::Auto if k8s::in_pod() => {
+            let in_pod = LockChoice::Kubernetes { namespace: None, name: None };
+            match take(env, &in_pod, wait, timeout).await {
+                // A pod whose service account may not use Leases still
+                // gets the lock that needs no Kubernetes.
+                Err(Error::Kubernetes { what, cause, .. }) => {
+                    let fallback = without_kubernetes();
+                    tracing::warn!(%cause, "cannot {what}; using --lock {fallback} instead (grant the service account the chart's Role to use the Lease)");
+                    take(env, &fallback, wait, timeout).await
+                }
+                taken => taken,
+            }
+        }
+        LockChoice::Auto => take(env, &without_kubernetes(), wait, timeout).await,
+        choice => take(env, choice, wait, timeout).await,
+    }
+}
+
+async fn take(
+    env: &ResolvedEnvironment,
+    choice: &LockChoice,
+    wait: Duration,
+    timeout: Duration,
+) -> Result<Option<ApplyLock>> {
+    match choice {
+        LockChoice::None | LockChoice::Auto => Ok(None),
+        LockChoice::Kafka { group } => {
+            kafka::acquire(env, group.clone(), wait, timeout).await.map(ApplyLock::Group).map(Some)
+        }
+        LockChoice::Kubernetes { namespace, name } => {
+            let kube = Kube::connect(namespace.as_deref(), timeout).await?;
+            let name = match name {
+                Some(name) => name.clone(),
+                None => lease_name(env, timeout).await?,
+            };
+            let lease = lease::acquire(&kube, &name, &k8s::holder_identity(), wait).await?;
+            Ok(Some(ApplyLock::Lease(Box::new(lease))))
+        }
+    }
+}
+
+/// The Lease of `env`'s cluster: named after its Kafka cluster id (the
+/// pinned one, else the broker's) or its Event Hubs namespace, never after
+/// the spec file, so every spec and every run aimed at one cluster meet.
+pub async fn lease_name(env: &ResolvedEnvironment, timeout: Duration) -> Result<String> {
+    let id = match (&env.cluster, &env.cluster_id) {
+        (Cluster::Eventhubs(eh), _) => format!("eventhubs-{}", eh.namespace),
+        (Cluster::Kafka(_), Some(pinned)) => pinned.clone(),
+        (Cluster::Kafka(_), None) => kafka::identify(env, timeout).await?,
+    };
+    Ok(k8s::object_name("topicform", &id))
+}

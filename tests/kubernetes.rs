@@ -1,0 +1,467 @@
+//! topicform against a real kube-apiserver (the single-node test cluster of
+//! deploy/k8s/cluster.sh, started here when it is not running) and the
+//! shared test broker: the Lease that serialises applies, the status
+//! ConfigMap and the Events of each run, and nothing of it outside
+//! Kubernetes. Every check reads the objects back through the API; nothing
+//! of Kubernetes is mocked.
+//!
+//! An apply waiting at its confirmation prompt (a terminal from `script`)
+//! holds the Lease for as long as the test wants, which is what makes the
+//! waits deterministic.
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use support::{broker, repo, topicform, unique_prefix, Workspace};
+
+/// The test cluster's admin kubeconfig, the cluster started once per run.
+fn kubeconfig() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let script = repo().join("deploy/k8s/cluster.sh");
+        let out = Command::new("bash").arg(&script).arg("start").output().expect("bash runs");
+        assert!(
+            out.status.success(),
+            "the test cluster did not start. It needs root and the tools `deploy/setup.sh --tools` builds \
+             (deploy/tools/kubernetes.sh: the kube binary, containerd, runc, etcd).\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new("bash").arg(&script).arg("kubeconfig").output().expect("bash runs");
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+async fn client() -> kube::Client {
+    let config = Kubeconfig::read_from(kubeconfig()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(config, &KubeConfigOptions::default()).await.unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// A namespace of its own for each test, deleted when the test ends.
+struct TestNamespace {
+    name: String,
+}
+
+impl TestNamespace {
+    fn new(test: &str) -> TestNamespace {
+        let name = unique_prefix(test).trim_end_matches('-').to_lowercase();
+        runtime().block_on(async {
+            let api: Api<Namespace> = Api::all(client().await);
+            let ns = serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
+            api.create(&PostParams::default(), &ns).await.unwrap();
+        });
+        TestNamespace { name }
+    }
+
+    fn leases(&self) -> Vec<Lease> {
+        runtime().block_on(async {
+            let api: Api<Lease> = Api::namespaced(client().await, &self.name);
+            api.list(&ListParams::default()).await.unwrap().items
+        })
+    }
+
+    fn status(&self, environment: &str) -> ConfigMap {
+        runtime().block_on(async {
+            let api: Api<ConfigMap> = Api::namespaced(client().await, &self.name);
+            api.get(&format!("topicform-status-{environment}")).await.unwrap()
+        })
+    }
+
+    /// (type, reason, note) of every Event in the namespace, oldest first.
+    fn events(&self) -> Vec<(String, String, String)> {
+        runtime().block_on(async {
+            let api: Api<Event> = Api::namespaced(client().await, &self.name);
+            let mut events = api.list(&ListParams::default()).await.unwrap().items;
+            events.sort_by_key(|e| e.event_time.as_ref().map(|t| t.0));
+            events
+                .into_iter()
+                .map(|e| {
+                    assert_eq!(
+                        e.regarding.as_ref().and_then(|r| r.name.as_deref()),
+                        Some("topicform-status-test"),
+                        "Events are about the status object"
+                    );
+                    (e.type_.unwrap_or_default(), e.reason.unwrap_or_default(), e.note.unwrap_or_default())
+                })
+                .collect()
+        })
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        runtime().block_on(async {
+            let api: Api<Namespace> = Api::all(client().await);
+            let _ = api.delete(&self.name, &DeleteParams::background()).await;
+        });
+    }
+}
+
+fn holder(lease: &Lease) -> String {
+    lease.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default()
+}
+
+/// Waits until `condition` holds, up to `limit`.
+fn eventually(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An apply in a terminal (`script`), stopped at its confirmation prompt
+/// until the test answers: it holds the lock all that time.
+struct PromptingApply {
+    child: Child,
+    output: PathBuf,
+}
+
+impl PromptingApply {
+    fn start(spec: &Path, extra: &str) -> PromptingApply {
+        let output = spec.with_extension("prompting.out");
+        let command = format!(
+            "{} apply -e test --timeout 10 -f {} {extra}",
+            assert_cmd::cargo::cargo_bin("topicform").display(),
+            spec.display()
+        );
+        let child = Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .env("KUBECONFIG", kubeconfig())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(std::fs::File::create(&output).unwrap()))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("`script` runs (Debian's bsdutils)");
+        PromptingApply { child, output }
+    }
+
+    fn output(&self) -> String {
+        let bytes = std::fs::read(&self.output).unwrap_or_default();
+        support::secrets::assert_clean("a prompting apply's terminal", &bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn wait_for_prompt(&self) {
+        eventually("the confirmation prompt", Duration::from_secs(60), || {
+            self.output().contains("Only 'yes' is accepted")
+        });
+    }
+
+    /// Answers `yes` and returns the exit code and what the terminal showed.
+    fn approve(mut self) -> (Option<i32>, String) {
+        let mut stdin = self.child.stdin.take().unwrap();
+        stdin.write_all(b"yes\n").unwrap();
+        let status = wait_with_limit(&mut self.child, Duration::from_secs(90));
+        drop(stdin);
+        (status, self.output())
+    }
+
+    /// Kills the apply and its terminal: a holder that died.
+    fn kill(mut self) {
+        let pid = self.child.id() as i32;
+        // topicform is the terminal's child: kill the whole process group
+        // `script` made for it, then `script` itself.
+        let _ = Command::new("pkill").args(["-KILL", "-P", &pid.to_string()]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spec(ws: &Workspace, prefix: &str, topics: &[&str]) -> PathBuf {
+    let lines: String = topics.iter().map(|t| format!("  {prefix}{t}: {{}}\n")).collect();
+    ws.spec(&support::kafka_spec(broker(), "", &lines))
+}
+
+/// Runs topicform with the test cluster's kubeconfig.
+fn run(args: &[&str], spec: &Path) -> (Option<i32>, String, String) {
+    let out = topicform().args(args).arg("-f").arg(spec).env("KUBECONFIG", kubeconfig()).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The Lease a Kafka cluster's applies share is named after its cluster id.
+fn expected_lease_name() -> String {
+    use rdkafka::admin::AdminClient;
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::ClientConfig;
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", broker()).create().unwrap();
+    let id = admin.inner().fetch_cluster_id(Duration::from_secs(10)).expect("the test broker has a cluster id");
+    topicform::k8s::object_name("topicform", &id)
+}
+
+#[test]
+fn two_applies_are_serialised_by_the_lease_and_the_waiter_names_the_holder() {
+    let ns = TestNamespace::new("lease");
+    let lock = format!("--lock kubernetes:{}", ns.name);
+    let (ws_a, ws_b) = (Workspace::new(), Workspace::new());
+    let prefix = unique_prefix("lease");
+    let spec_a = spec(&ws_a, &prefix, &["a1", "a2"]);
+    let spec_b = spec(&ws_b, &prefix, &["b1"]);
+
+    let first = PromptingApply::start(&spec_a, &lock);
+    first.wait_for_prompt();
+    let leases = ns.leases();
+    assert_eq!(leases.len(), 1, "one Lease per cluster: {leases:?}");
+    let lease = &leases[0];
+    assert_eq!(lease.metadata.name.as_deref(), Some(expected_lease_name().as_str()), "named after the cluster id");
+    let holder_a = holder(lease);
+    assert!(holder_a.starts_with("topicform@"), "{holder_a}");
+
+    // A second apply gives up after --lock-timeout, naming the holder.
+    let started = Instant::now();
+    let (code, _, stderr) = run(
+        &["apply", "-e", "test", "--auto-approve", "--lock", &format!("kubernetes:{}", ns.name), "--lock-timeout", "3"],
+        &spec_b,
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("another apply is running on this cluster: {holder_a} since ")), "{stderr}");
+    assert!(stderr.contains(&format!("(Lease {}/{})", ns.name, expected_lease_name())), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20), "gave up after {:?}", started.elapsed());
+
+    // One that waits longer runs once the first is done.
+    let mut second = Command::new(assert_cmd::cargo::cargo_bin("topicform"))
+        .args(["apply", "-e", "test", "--auto-approve", "--lock", &format!("kubernetes:{}", ns.name), "-f"])
+        .arg(&spec_b)
+        .env("KUBECONFIG", kubeconfig())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(second.try_wait().unwrap().is_none(), "the second apply waits while the first holds the Lease");
+    assert_eq!(holder(&ns.leases()[0]), holder_a, "the first still holds it");
+    let (code_a, out_a) = first.approve();
+    assert_eq!(code_a, Some(0), "{out_a}");
+    assert!(out_a.contains("Apply: 2 succeeded"), "{out_a}");
+    let code_b = wait_with_limit(&mut second, Duration::from_secs(60));
+    let out = second.wait_with_output().unwrap();
+    let (out_b, err_b) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    support::secrets::assert_clean("the second apply", err_b.as_bytes());
+    assert_eq!(code_b, Some(0), "{out_b}\n{err_b}");
+    assert!(out_b.contains("Apply: 1 succeeded"), "{out_b}");
+    assert!(err_b.contains("waiting for another apply to finish") && err_b.contains(&holder_a), "{err_b}");
+    // Both released it: the next run need not wait.
+    let lease = &ns.leases()[0];
+    assert_eq!(holder(lease), "", "released: {lease:?}");
+}
+
+#[test]
+fn a_killed_holder_is_taken_over_after_the_lease_duration() {
+    let ns = TestNamespace::new("lease-dead");
+    let ws = Workspace::new();
+    let prefix = unique_prefix("dead");
+    let spec = spec(&ws, &prefix, &["t"]);
+    let holder_run = PromptingApply::start(&spec, &format!("--lock kubernetes:{}/platform-lock", ns.name));
+    holder_run.wait_for_prompt();
+    let dead = holder(&ns.leases()[0]);
+    assert_eq!(ns.leases()[0].metadata.name.as_deref(), Some("platform-lock"), "the name --lock gave");
+    holder_run.kill();
+
+    let started = Instant::now();
+    let (code, stdout, stderr) = run(
+        &["apply", "-e", "test", "--auto-approve", "--lock", &format!("kubernetes:{}/platform-lock", ns.name)],
+        &spec,
+    );
+    let waited = started.elapsed();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains(&dead), "the waiter named the dead holder: {stderr}");
+    // The Lease is taken once its record has not changed for its whole
+    // duration (15 s) as the waiter measured it.
+    assert!(waited >= Duration::from_secs(14) && waited < Duration::from_secs(45), "took over after {waited:?}");
+    let spec_after = ns.leases()[0].spec.clone().unwrap();
+    assert_eq!(spec_after.lease_transitions, Some(1), "{spec_after:?}");
+}
+
+#[test]
+fn each_run_records_its_status_and_an_event() {
+    let ns = TestNamespace::new("status");
+    let status = format!("kubernetes:{}", ns.name);
+    let ws = Workspace::new();
+    let prefix = unique_prefix("status");
+    let three = ws.spec(&support::kafka_spec(broker(), "", &format!("  {prefix}orders.placed: {{ partitions: 3 }}\n")));
+
+    // Applied: Ready, with what changed.
+    let (code, _, stderr) =
+        run(&["apply", "-e", "test", "--auto-approve", "--lock", "none", "--status", &status], &three);
+    assert_eq!(code, Some(0), "{stderr}");
+    let cm = ns.status("test");
+    let data = cm.data.clone().unwrap();
+    assert_eq!(data["ready"], "True");
+    assert_eq!(data["reason"], "Applied");
+    assert_eq!(data["message"], "1 created");
+    assert_eq!(data["command"], "apply");
+    assert!(data["specDigest"].starts_with("sha256:"), "{data:?}");
+    assert!(data["plan"].starts_with("1 to create"), "{data:?}");
+    assert!(!data["clusterId"].is_empty());
+    let labels = cm.metadata.labels.clone().unwrap();
+    assert_eq!(labels["topicform.dev/ready"], "True");
+    assert_eq!(labels["topicform.dev/reason"], "Applied");
+    let conditions: serde_json::Value = serde_json::from_str(&data["conditions"]).unwrap();
+    assert_eq!(conditions[0]["type"], "Ready");
+    assert_eq!(conditions[0]["status"], "True");
+    let applied_at = data["lastTransitionTime"].clone();
+
+    // In sync: still Ready, the transition time kept.
+    std::thread::sleep(Duration::from_secs(1));
+    let (code, _, stderr) = run(&["plan", "-e", "test", "--status", &status], &three);
+    assert_eq!(code, Some(0), "{stderr}");
+    let data = ns.status("test").data.unwrap();
+    assert_eq!((data["reason"].as_str(), data["command"].as_str()), ("InSync", "plan"));
+    assert_eq!(data["lastTransitionTime"], applied_at, "Ready did not change");
+
+    // Refused: a partition decrease; nothing changes on the cluster.
+    let one = ws.file(
+        "one.yaml",
+        &support::kafka_spec(broker(), "", &format!("  {prefix}orders.placed: {{ partitions: 1 }}\n")),
+    );
+    let (code, _, stderr) =
+        run(&["apply", "-e", "test", "--auto-approve", "--lock", "none", "--status", &status], &one);
+    assert_eq!(code, Some(1), "{stderr}");
+    let data = ns.status("test").data.unwrap();
+    assert_eq!((data["ready"].as_str(), data["reason"].as_str()), ("False", "Refused"));
+    assert!(
+        data["message"].contains(&format!("{prefix}orders.placed: ")) && data["message"].contains("partition"),
+        "{data:?}"
+    );
+    assert_ne!(data["lastTransitionTime"], applied_at, "Ready changed");
+
+    // Drift: what the CronJob's plan --detailed-exitcode finds.
+    let more = ws.file(
+        "more.yaml",
+        &support::kafka_spec(
+            broker(),
+            "",
+            &format!("  {prefix}orders.placed: {{ partitions: 3 }}\n  {prefix}orders.v2: {{}}\n"),
+        ),
+    );
+    let (code, _, stderr) = run(&["plan", "-e", "test", "--detailed-exitcode", "--status", &status], &more);
+    assert_eq!(code, Some(2), "{stderr}");
+    let data = ns.status("test").data.unwrap();
+    assert_eq!(data["reason"], "Drift");
+    assert_eq!(data["message"], format!("1 change(s) not applied: create {prefix}orders.v2"));
+
+    // A cluster that cannot be reached.
+    let gone = ws.file("gone.yaml", &support::kafka_spec("127.0.0.1:1", "", &format!("  {prefix}x: {{}}\n")));
+    let (code, _, stderr) = run(&["plan", "-e", "test", "--timeout", "3", "--status", &status], &gone);
+    assert_eq!(code, Some(1), "{stderr}");
+    let data = ns.status("test").data.unwrap();
+    assert_eq!(data["reason"], "KafkaError");
+    assert!(data["message"].contains("127.0.0.1:1"), "{data:?}");
+    assert!(!data["clusterId"].is_empty(), "the last cluster id is kept");
+
+    let events = ns.events();
+    let seen: Vec<(&str, &str)> = events.iter().map(|(t, r, _)| (t.as_str(), r.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("Normal", "Applied"),
+            ("Normal", "InSync"),
+            ("Warning", "Refused"),
+            ("Warning", "Drift"),
+            ("Warning", "KafkaError")
+        ],
+        "{events:?}"
+    );
+    assert_eq!(events[0].2, "1 created");
+}
+
+#[test]
+fn outside_kubernetes_nothing_changes_and_asking_for_it_is_a_clear_error() {
+    let ws = Workspace::new();
+    let prefix = unique_prefix("nokube");
+    let spec = spec(&ws, &prefix, &["t"]);
+    let home = Workspace::new();
+    let no_kube = |args: &[&str]| {
+        let out = topicform()
+            .args(args)
+            .arg("-f")
+            .arg(&spec)
+            .env("HOME", home.dir.path())
+            .env_remove("KUBECONFIG")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // auto: the Kafka group lock, no status, as before.
+    let (code, stderr) = no_kube(&["apply", "-e", "test", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("Kubernetes"), "{stderr}");
+    // Asked for, it says what is missing, and changes nothing.
+    let more =
+        ws.file("more.yaml", &support::kafka_spec(broker(), "", &format!("  {prefix}t: {{}}\n  {prefix}u: {{}}\n")));
+    let out = topicform()
+        .args(["apply", "-e", "test", "--auto-approve", "--lock", "kubernetes", "-f"])
+        .arg(&more)
+        .env("HOME", home.dir.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Kubernetes: cannot find a Kubernetes API server"), "{stderr}");
+    assert!(stderr.contains("--lock none"), "the way out: {stderr}");
+    let plan = support::plan_json(&more, &[]);
+    assert_eq!(support::topic_plan(&plan, &format!("{prefix}u"))["action"], "create", "nothing was applied");
+    // The spec's environment can name the lock too; `--lock` wins.
+    let pinned = ws.file(
+        "pinned.yaml",
+        &support::kafka_spec(broker(), "    lock: kubernetes:nowhere\n", &format!("  {prefix}t: {{}}\n")),
+    );
+    let out = topicform()
+        .args(["apply", "-e", "test", "--auto-approve", "-f"])
+        .arg(&pinned)
+        .env("HOME", home.dir.path())
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot find a Kubernetes API server"));
+    let out = topicform()
+        .args(["apply", "-e", "test", "--auto-approve", "--lock", "none", "-f"])
+        .arg(&pinned)
+        .env("HOME", home.dir.path())
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
