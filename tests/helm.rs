@@ -878,3 +878,29 @@ fn contradictory_values_fail_with_a_reason() {
         assert!(!out.status.success() && stderr.contains(reason), "{args:?}: expected '{reason}':\n{stderr}");
     }
 }
+
+/// The Role holds exactly what topicform uses of the Kubernetes API (the
+/// Lease, the status ConfigMap, Events), then `rbac.rules`; the pod mounts
+/// the token only for that. `kubernetes.enabled: false` takes both away.
+#[test]
+fn the_role_grants_exactly_what_topicform_uses() {
+    let own = json!([
+        { "apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"] },
+        { "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"] },
+        { "apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"] },
+    ]);
+    let job_mode = ["--set-file", &spec_arg("spec"), "-f", "helm/topicform/ci/job-values.yaml"];
+    let docs = render("topicform", &job_mode);
+    assert_eq!(kind(&docs, "Role")[0]["rules"], own);
+    assert_eq!(kind(&docs, "Job")[0]["spec"]["template"]["spec"]["automountServiceAccountToken"], "true");
+
+    // hook-values.yaml adds a rule of its own after them.
+    let docs = render("topicform", &["--set-file", &spec_arg("spec"), "-f", "helm/topicform/ci/hook-values.yaml"]);
+    let rules = kind(&docs, "Role")[0]["rules"].as_array().unwrap().clone();
+    assert_eq!(json!(rules[..3]), own);
+    assert_eq!(rules[3], json!({ "apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"] }));
+
+    let docs = render("topicform", &[&job_mode[..], &["--set", "kubernetes.enabled=false"]].concat());
+    assert!(kind(&docs, "Role").is_empty() && kind(&docs, "RoleBinding").is_empty());
+    assert_eq!(kind(&docs, "Job")[0]["spec"]["template"]["spec"]["automountServiceAccountToken"], "false");
+}

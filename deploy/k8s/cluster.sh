@@ -6,7 +6,7 @@
 #
 #   start       builds/installs the parts (deploy/tools/kubernetes.sh), then
 #               starts etcd, kube-apiserver, kube-controller-manager,
-#               kube-scheduler, containerd and kubelet, imports the local
+#               kube-scheduler, containerd, kubelet and kube-proxy, imports the local
 #               images, and waits until the node is Ready. Idempotent; a
 #               cluster not running starts empty (certificates and imported
 #               images are kept).
@@ -27,8 +27,10 @@
 #   pair joins it to this machine: 10.240.0.1 here, 10.240.0.2 there (the
 #   API at https://10.240.0.2:6443, the node's address). Pods live on the
 #   bridge cni0 inside it (10.241.0.0/24, host-local IPAM); Services get
-#   10.242.0.0/24 but there is no kube-proxy or cluster DNS: pods reach the
-#   test broker by address (10.240.0.2, the namespace's own). The namespace
+#   10.242.0.0/24, made real by kube-proxy (iptables mode, in the namespace),
+#   so pods reach the API at the `kubernetes` Service as in any cluster. There
+#   is no cluster DNS: pods reach the test broker by address (10.240.0.2, the
+#   namespace's own). The namespace
 #   has no default route, so no packet leaves it but to this machine's veth
 #   address; nothing listens beyond loopback and that namespace.
 #
@@ -135,6 +137,7 @@ make_pki() {
   cert admin admin system:masters
   cert controller-manager system:kube-controller-manager ""
   cert scheduler system:kube-scheduler ""
+  cert kube-proxy system:kube-proxy ""
   cert kubelet-client "system:node:$NODE_NAME" system:nodes
   cert kubelet-serving "system:node:$NODE_NAME" system:nodes "IP:$NODE_IP,DNS:$NODE_NAME"
   [[ -f "$dir/sa.key" ]] || {
@@ -144,6 +147,7 @@ make_pki() {
   kubeconfig_for admin admin
   kubeconfig_for controller-manager system:kube-controller-manager
   kubeconfig_for scheduler system:kube-scheduler
+  kubeconfig_for kube-proxy system:kube-proxy
   kubeconfig_for kubelet-client "system:node:$NODE_NAME"
 }
 
@@ -361,6 +365,21 @@ node_ready() {
   [[ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
 
+# kube-proxy (iptables mode, inside the namespace): ClusterIP Services work,
+# so a pod reaches the API at the `kubernetes` Service (10.242.0.1:443) as
+# in-cluster clients expect. The conntrack sysctls are left alone (0): they
+# are machine-wide, and this cluster's traffic is small.
+start_kube_proxy() {
+  local pki=$STATE/pki
+  run kube-proxy "$BIN/kube-proxy" \
+    --kubeconfig="$pki/kube-proxy.kubeconfig" --proxy-mode=iptables \
+    --cluster-cidr="$POD_CIDR" --hostname-override="$NODE_NAME" \
+    --conntrack-max-per-core=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 \
+    --healthz-bind-address=127.0.0.1:10256 --metrics-bind-address=127.0.0.1:10249 --profiling=false
+  wait_for "kube-proxy's rules for the kubernetes Service" 60 \
+    bash -c "nsenter --net=/run/netns/$NETNS iptables -t nat -S KUBE-SERVICES | grep -qF -- '-d $SERVICE_IP/32'"
+}
+
 set_kernel_settings() {
   local saved=$STATE/sysctl.saved setting key
   [[ -f "$saved" ]] || for setting in "${KUBELET_SYSCTLS[@]}"; do
@@ -412,7 +431,7 @@ stop_all() {
   local pod_netns
   pod_netns=$(cat "$STATE"/containerd/state/io.containerd.runtime.v2.task/k8s.io/*/config.json 2>/dev/null |
     grep -o '/var/run/netns/cni-[0-9a-f-]*' | sort -u || true)
-  for name in kubelet kube-scheduler kube-controller-manager kube-apiserver; do
+  for name in kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver; do
     stop_process "$name" TERM
   done
   # Containers first (SIGKILL: a PID-1 process may ignore SIGTERM), then the shims.
@@ -476,6 +495,7 @@ start() {
   import_image "$STATE/images/pause.tar"
   import_image "$STATE/images/example-service.tar"
   start_kubelet
+  start_kube_proxy
   log "cluster ready in $((SECONDS - begin))s: KUBECONFIG=$STATE/pki/admin.kubeconfig"
   log "kernel settings for kubelet are set machine-wide (${KUBELET_SYSCTLS[*]}) until \`cluster.sh stop\` restores $(tr '\n' ' ' <"$STATE/sysctl.saved")"
 }

@@ -5,7 +5,7 @@
 #
 #   kube   one binary (deploy/k8s/components: a wrapper module around
 #          k8s.io/kubernetes v1.34.2) that is kube-apiserver,
-#          kube-controller-manager, kube-scheduler, kubelet or kubectl by the
+#          kube-controller-manager, kube-scheduler, kubelet, kube-proxy or kubectl by the
 #          name it is called by; symlinks of those names sit beside it in
 #          ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}/bin
 #   apt    containerd runc containernetworking-plugins etcd-server iproute2
@@ -25,7 +25,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$SCRIPT_DIR/../k8s/components
 TOOLS=${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
 BIN=$TOOLS/bin
-COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 APT_PACKAGES=(containerd runc containernetworking-plugins etcd-server iproute2 iptables)
 
 log() { printf 'tools/kubernetes.sh: %s\n' "$*" >&2; }

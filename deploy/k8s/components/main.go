@@ -1,7 +1,7 @@
 // Command kube runs one Kubernetes v1.34 component, chosen by the name it is
 // called by (argv[0]): kube-apiserver, kube-controller-manager, kube-scheduler,
-// kubelet or kubectl. One binary instead of five because the five share almost
-// all their code: one link, 127 MB (stripped) instead of five, and one cold build.
+// kubelet, kube-proxy or kubectl. One binary instead of six because the six
+// share almost all their code: one link instead of six, and one cold build.
 //
 // It exists because k8s.io/kubernetes cannot be `go install`ed (its go.mod
 // replaces its 31 staging modules with local paths); this module requires it
@@ -23,6 +23,7 @@ import (
 	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
@@ -39,6 +40,8 @@ func main() {
 		command = scheduler.NewSchedulerCommand()
 	case "kubelet":
 		command = kubelet.NewKubeletCommand(signalContext())
+	case "kube-proxy":
+		command = proxy.NewProxyCommand()
 	case "kubectl":
 		command = kubectl.NewDefaultKubectlCommand()
 		if err := cli.RunNoErrOutput(command); err != nil {
@@ -46,7 +49,7 @@ func main() {
 		}
 		return
 	default:
-		fmt.Fprintf(os.Stderr, "%s: call this binary as kube-apiserver, kube-controller-manager, kube-scheduler, kubelet or kubectl (a symlink of that name)\n", name)
+		fmt.Fprintf(os.Stderr, "%s: call this binary as kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy or kubectl (a symlink of that name)\n", name)
 		os.Exit(2)
 	}
 	os.Exit(cli.Run(command))
