@@ -409,11 +409,12 @@ fn outside_kubernetes_nothing_changes_and_asking_for_it_is_a_clear_error() {
     let prefix = unique_prefix("nokube");
     let spec = spec(&ws, &prefix, &["t"]);
     let home = Workspace::new();
-    let no_kube = |args: &[&str]| {
+    // No kubeconfig, no ~/.kube/config, not in a pod.
+    let no_kube = |args: &[&str], spec: &Path| {
         let out = topicform()
             .args(args)
             .arg("-f")
-            .arg(&spec)
+            .arg(spec)
             .env("HOME", home.dir.path())
             .env_remove("KUBECONFIG")
             .env_remove("KUBERNETES_SERVICE_HOST")
@@ -422,22 +423,14 @@ fn outside_kubernetes_nothing_changes_and_asking_for_it_is_a_clear_error() {
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
     // auto: the Kafka group lock, no status, as before.
-    let (code, stderr) = no_kube(&["apply", "-e", "test", "--auto-approve"]);
+    let (code, stderr) = no_kube(&["apply", "-e", "test", "--auto-approve"], &spec);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("Kubernetes"), "{stderr}");
     // Asked for, it says what is missing, and changes nothing.
     let more =
         ws.file("more.yaml", &support::kafka_spec(broker(), "", &format!("  {prefix}t: {{}}\n  {prefix}u: {{}}\n")));
-    let out = topicform()
-        .args(["apply", "-e", "test", "--auto-approve", "--lock", "kubernetes", "-f"])
-        .arg(&more)
-        .env("HOME", home.dir.path())
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = no_kube(&["apply", "-e", "test", "--auto-approve", "--lock", "kubernetes"], &more);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("Kubernetes: cannot find a Kubernetes API server"), "{stderr}");
     assert!(stderr.contains("--lock none"), "the way out: {stderr}");
     let plan = support::plan_json(&more, &[]);
@@ -447,21 +440,9 @@ fn outside_kubernetes_nothing_changes_and_asking_for_it_is_a_clear_error() {
         "pinned.yaml",
         &support::kafka_spec(broker(), "    lock: kubernetes:nowhere\n", &format!("  {prefix}t: {{}}\n")),
     );
-    let out = topicform()
-        .args(["apply", "-e", "test", "--auto-approve", "-f"])
-        .arg(&pinned)
-        .env("HOME", home.dir.path())
-        .env_remove("KUBECONFIG")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot find a Kubernetes API server"));
-    let out = topicform()
-        .args(["apply", "-e", "test", "--auto-approve", "--lock", "none", "-f"])
-        .arg(&pinned)
-        .env("HOME", home.dir.path())
-        .env_remove("KUBECONFIG")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, stderr) = no_kube(&["apply", "-e", "test", "--auto-approve"], &pinned);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot find a Kubernetes API server"), "{stderr}");
+    let (code, stderr) = no_kube(&["apply", "-e", "test", "--auto-approve", "--lock", "none"], &pinned);
+    assert_eq!(code, Some(0), "{stderr}");
 }

@@ -139,3 +139,33 @@ pub async fn lease_name(env: &ResolvedEnvironment, timeout: Duration) -> Result<
     };
     Ok(k8s::object_name("topicform", &id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(lock: Option<&str>) -> ResolvedEnvironment {
+        ResolvedEnvironment {
+            name: "prod".into(),
+            cluster: Cluster::Kafka(topicform_core::spec::model::KafkaCluster {
+                bootstrap_servers: vec!["b:9092".into()],
+                tls: None,
+                sasl: None,
+                client_config: Default::default(),
+            }),
+            prune: false,
+            cluster_id: None,
+            lock: lock.map(|l| l.parse().unwrap()),
+            topics: vec![],
+        }
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_environment_which_wins_over_auto() {
+        let flag: LockChoice = "none".parse().unwrap();
+        let in_spec = env(Some("kubernetes:platform"));
+        assert_eq!(choose(Some(&flag), &in_spec), LockChoice::None);
+        assert_eq!(choose(None, &in_spec), LockChoice::Kubernetes { namespace: Some("platform".into()), name: None });
+        assert_eq!(choose(None, &env(None)), LockChoice::Auto);
+    }
+}
