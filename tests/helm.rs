@@ -887,7 +887,7 @@ fn the_role_grants_exactly_what_topicform_uses() {
     let own = json!([
         { "apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"] },
         { "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"] },
-        { "apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"] },
+        { "apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"] },
     ]);
     let job_mode = ["--set-file", &spec_arg("spec"), "-f", "helm/topicform/ci/job-values.yaml"];
     let docs = render("topicform", &job_mode);

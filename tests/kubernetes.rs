@@ -265,13 +265,21 @@ fn two_applies_are_serialised_by_the_lease_and_the_waiter_names_the_holder() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(6));
+    // Held past the lease duration (15 s): only renewals keep it.
+    let renewed_at = |lease: &Lease| lease.spec.as_ref().and_then(|s| s.renew_time.as_ref()).map(|t| t.0);
+    let first_renewal = renewed_at(lease);
+    std::thread::sleep(Duration::from_secs(20));
     assert!(second.try_wait().unwrap().is_none(), "the second apply waits while the first holds the Lease");
-    assert_eq!(holder(&ns.leases()[0]), holder_a, "the first still holds it");
+    let lease = &ns.leases()[0];
+    assert_eq!(holder(lease), holder_a, "the first still holds it");
+    assert!(renewed_at(lease) > first_renewal, "the holder renews: {lease:?}");
     let (code_a, out_a) = first.approve();
+    let approved = Instant::now();
     assert_eq!(code_a, Some(0), "{out_a}");
     assert!(out_a.contains("Apply: 2 succeeded"), "{out_a}");
     let code_b = wait_with_limit(&mut second, Duration::from_secs(60));
+    // Released, not expired: the second starts at once, not 15 s later.
+    assert!(approved.elapsed() < Duration::from_secs(12), "the second ran {:?} after the approval", approved.elapsed());
     let out = second.wait_with_output().unwrap();
     let (out_b, err_b) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     support::secrets::assert_clean("the second apply", err_b.as_bytes());
@@ -308,6 +316,32 @@ fn a_killed_holder_is_taken_over_after_the_lease_duration() {
     assert!(waited >= Duration::from_secs(14) && waited < Duration::from_secs(45), "took over after {waited:?}");
     let spec_after = ns.leases()[0].spec.clone().unwrap();
     assert_eq!(spec_after.lease_transitions, Some(1), "{spec_after:?}");
+}
+
+/// An apply that loses its Lease (another run took it) sends nothing.
+#[test]
+fn an_apply_that_lost_its_lease_sends_nothing() {
+    let ns = TestNamespace::new("lease-lost");
+    let ws = Workspace::new();
+    let prefix = unique_prefix("lost");
+    let spec = spec(&ws, &prefix, &["t"]);
+    let run = PromptingApply::start(&spec, &format!("--lock kubernetes:{}/taken", ns.name));
+    run.wait_for_prompt();
+    runtime().block_on(async {
+        let api: Api<Lease> = Api::namespaced(client().await, &ns.name);
+        let mut lease = api.get("taken").await.unwrap();
+        lease.spec.as_mut().unwrap().holder_identity = Some("someone-else".into());
+        api.replace("taken", &PostParams::default(), &lease).await.unwrap();
+    });
+    // The holder renews every 5 s and then finds the other holder.
+    std::thread::sleep(Duration::from_secs(7));
+    let (code, out) = run.approve();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("another run took the Lease"), "{out}");
+    assert!(out.contains("the apply lock was lost before any change was sent"), "{out}");
+    let plan = support::plan_json(&spec, &[]);
+    assert_eq!(support::topic_plan(&plan, &format!("{prefix}t"))["action"], "create", "nothing was applied");
+    assert_eq!(holder(&ns.leases()[0]), "someone-else", "the loser does not release another's Lease");
 }
 
 #[test]

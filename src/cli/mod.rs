@@ -291,6 +291,15 @@ async fn apply_locked(
             return (Err(e), Some(RunOutcome::planned(&plan)));
         }
     }
+    // Lost while planning or at the prompt: the plan may be stale and
+    // another run may be applying; send nothing.
+    if lock.is_some_and(ApplyLock::is_lost) {
+        let error = Error::Lock {
+            reason: "the apply lock was lost before any change was sent (see the log above)".into(),
+            fix: "run apply again; nothing was changed".into(),
+        };
+        return (Err(error), Some(RunOutcome::planned(&plan)));
+    }
     let progress = term::progress();
     let interrupt = signals::stop_on_signals();
     if let Some(lost) = lock.map(ApplyLock::lost) {

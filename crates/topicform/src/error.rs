@@ -226,7 +226,14 @@ pub enum Error {
     /// A Kubernetes API call failed (the Lease, the status object, Events).
     #[error("Kubernetes: cannot {what}: {cause}")]
     #[diagnostic(code(topicform::kubernetes), help("{fix}"))]
-    Kubernetes { what: String, cause: String, fix: String },
+    Kubernetes {
+        what: String,
+        cause: String,
+        fix: String,
+        /// The API server answered 403, or there is no Kubernetes to ask:
+        /// what `--lock auto` in a pod may fall back from.
+        forbidden: bool,
+    },
 
     /// A signal stopped apply before every change was sent.
     #[error("apply was interrupted by {signal}: {applied} change(s) applied, {failed} failed, {not_sent} not sent")]

@@ -35,14 +35,15 @@ rules:
   - apiGroups: ["coordination.k8s.io"]
     resources: ["leases"]
     verbs: ["get", "create", "update"]
-  # The status object of each environment (server-side apply).
+  # The status object of each environment (server-side apply; creating it
+  # that way is authorized as create).
   - apiGroups: [""]
     resources: ["configmaps"]
     verbs: ["get", "create", "patch"]
-  # One Event per run, on that status object.
+  # One Event per run, on that status object (a new one each run: no patch).
   - apiGroups: ["events.k8s.io"]
     resources: ["events"]
-    verbs: ["create", "patch"]
+    verbs: ["create"]
   {{- end }}
   {{- with .Values.rbac.rules }}
   {{- toYaml . | nindent 2 }}

@@ -37,6 +37,7 @@ impl Kube {
             what: "find a Kubernetes API server".into(),
             cause: e.to_string(),
             fix: "run in a pod with a service account, or point KUBECONFIG at a kubeconfig; with no Kubernetes nearby pass --lock none (and --status none)".into(),
+            forbidden: true,
         })?;
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
@@ -46,14 +47,27 @@ impl Kube {
             what: "set up the Kubernetes client".into(),
             cause: e.to_string(),
             fix: "check the kubeconfig's cluster and user entries".into(),
+            forbidden: false,
         })?;
         Ok(Kube { client, namespace })
     }
 }
 
-/// Who this process is to other runs: the pod (or host) and process id.
+/// Who this process is to other runs: the pod (or host), the process id,
+/// and a part made once per process, so two containers that share a host
+/// name and both run as PID 1 are still two holders.
 pub fn holder_identity() -> String {
-    format!("topicform@{}/{}", host(), std::process::id())
+    static IDENTITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IDENTITY
+        .get_or_init(|| {
+            use sha2::Digest;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let local = 0u8;
+            let seed = format!("{}/{}/{}/{:p}", host(), std::process::id(), now.as_nanos(), &local);
+            let unique = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..4]);
+            format!("topicform@{}/{}-{unique}", host(), std::process::id())
+        })
+        .clone()
 }
 
 /// The pod's name in a pod (Kubernetes sets `HOSTNAME` to it), else the
@@ -83,7 +97,8 @@ pub(crate) fn api_error(what: String, namespace: &str, rbac: &str, e: kube::Erro
         }
         other => (other.to_string(), "check that the API server is reachable from here".into()),
     };
-    Error::Kubernetes { what, cause: crate::secret::scrub(&cause).into_owned(), fix }
+    let forbidden = is_status(&e, 403);
+    Error::Kubernetes { what, cause: crate::secret::scrub(&cause).into_owned(), fix, forbidden }
 }
 
 /// Whether `e` is the API server's answer `code`.

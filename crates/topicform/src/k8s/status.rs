@@ -269,7 +269,7 @@ impl StatusWriter {
 
     async fn write(&self, name: &str, outcome: &RunOutcome) -> crate::Result<()> {
         let api: Api<ConfigMap> = Api::namespaced(self.kube.client.clone(), &self.kube.namespace);
-        let rbac = "get, create and patch on configmaps, and create and patch on events.events.k8s.io";
+        let rbac = "get, create and patch on configmaps, and create on events.events.k8s.io";
         let err = |what: &str, e| {
             super::api_error(format!("{what} ConfigMap {}/{name}", self.kube.namespace), &self.kube.namespace, rbac, e)
         };

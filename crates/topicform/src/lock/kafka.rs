@@ -103,16 +103,18 @@ pub(super) async fn acquire(
         .expect("lock task panicked")
 }
 
-/// The Kafka cluster's identity ([`cluster_identity`]), for naming the
-/// Kubernetes Lease after the cluster.
-pub(super) async fn identify(env: &ResolvedEnvironment, timeout: Duration) -> Result<String> {
+/// The Kafka cluster's id, for naming the Kubernetes Lease after the
+/// cluster; `None` when the cluster does not tell it (then the Lease must be
+/// named: falling back to the broker list could split one cluster's runs
+/// over two Leases).
+pub(super) async fn identify(env: &ResolvedEnvironment, timeout: Duration) -> Result<Option<String>> {
     let connection = Connection::from_cluster(&env.name, &env.cluster)?;
     crate::check::refuse_unreachable(&connection, timeout).await?;
     tokio::task::spawn_blocking(move || {
         let base = connection.client_config()?;
         let admin: Client<rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>> =
             Client::create(&connection, &base, rdkafka::client::DefaultClientContext, timeout)?;
-        Ok(cluster_identity(&admin, &connection, timeout))
+        Ok(admin.inner().fetch_cluster_id(timeout))
     })
     .await
     .expect("cluster id task panicked")

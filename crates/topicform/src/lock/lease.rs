@@ -32,6 +32,11 @@ use crate::{Error, Result};
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 /// How often the holder renews.
 pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How long the holder keeps trying to renew before it counts the Lease as
+/// lost (client-go's renew deadline): well inside [`LEASE_DURATION`], so it
+/// stops sending before any waiter can take over, and measured from when
+/// the last successful renewal was *sent*.
+pub const RENEW_DEADLINE: Duration = Duration::from_secs(10);
 /// How often a waiter looks again.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 /// What the RBAC error names.
@@ -58,8 +63,13 @@ impl LeaseLock {
         self.api.namespace().unwrap_or("default")
     }
 
-    /// Completes if the Lease is lost while held: renewals failed for a
-    /// whole lease duration, or another holder took it.
+    /// Whether the Lease was lost (see [`LeaseLock::lost`]).
+    pub fn is_lost(&self) -> bool {
+        *self.lost.borrow()
+    }
+
+    /// Completes if the Lease is lost while held: no renewal succeeded for
+    /// [`RENEW_DEADLINE`], or another holder took it.
     pub fn lost(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let mut lost = self.lost.clone();
         async move {
@@ -75,8 +85,9 @@ impl LeaseLock {
     /// run waits that long.
     pub async fn release(mut self) {
         let _ = self.stop.send(true);
+        // A renewal in flight must not delay the release past its bound.
         if let Some(renewer) = self.renewer.take() {
-            let _ = renewer.await;
+            renewer.abort();
         }
         let released = async {
             let mut lease = self.api.get(&self.name).await?;
@@ -234,7 +245,9 @@ fn describe_holder(spec: &LeaseSpec) -> String {
 }
 
 /// Renews the Lease every [`RENEW_EVERY`] until told to stop; marks it lost
-/// when another holder has it or no renewal succeeded for a lease duration.
+/// when another holder has it, or when no renewal sent in the last
+/// [`RENEW_DEADLINE`] succeeded. Every call is cut at that deadline, so a
+/// hung API server cannot stretch it.
 fn keep(api: Api<Lease>, name: String, holder: String) -> LeaseLock {
     let (stop, mut stopped) = watch::channel(false);
     let (lost_tx, lost) = watch::channel(false);
@@ -242,27 +255,36 @@ fn keep(api: Api<Lease>, name: String, holder: String) -> LeaseLock {
         let (api, name, holder) = (api.clone(), name.clone(), holder.clone());
         tokio::spawn(async move {
             let mut last_renewed = Instant::now();
+            let mut wait = RENEW_EVERY;
             loop {
                 tokio::select! {
                     _ = stopped.wait_for(|s| *s) => return,
-                    _ = tokio::time::sleep(RENEW_EVERY) => {}
+                    _ = tokio::time::sleep(wait) => {}
                 }
-                match renew(&api, &name, &holder).await {
-                    Ok(true) => last_renewed = Instant::now(),
-                    Ok(false) => {
-                        tracing::error!(lease = %name, "another run took the Lease; stopping before the next change");
+                let sent = Instant::now();
+                let left = RENEW_DEADLINE.saturating_sub(last_renewed.elapsed());
+                let outcome = tokio::time::timeout(left, renew(&api, &name, &holder)).await;
+                let failure = match outcome {
+                    Ok(Ok(true)) => {
+                        last_renewed = sent;
+                        wait = RENEW_EVERY;
+                        continue;
+                    }
+                    Ok(Ok(false)) => {
+                        tracing::error!(lease = %name, "another run took the Lease; no further change is sent");
                         let _ = lost_tx.send(true);
                         return;
                     }
-                    Err(e) => {
-                        tracing::warn!(lease = %name, error = %e, "could not renew the Lease");
-                        if last_renewed.elapsed() >= LEASE_DURATION {
-                            tracing::error!(lease = %name, "no renewal for {} s: the lock is lost; stopping before the next change", LEASE_DURATION.as_secs());
-                            let _ = lost_tx.send(true);
-                            return;
-                        }
-                    }
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => format!("no answer in {} s", left.as_secs()),
+                };
+                if last_renewed.elapsed() >= RENEW_DEADLINE {
+                    tracing::error!(lease = %name, error = %failure, "no renewal of the Lease succeeded for {} s: the lock is lost; no further change is sent", RENEW_DEADLINE.as_secs());
+                    let _ = lost_tx.send(true);
+                    return;
                 }
+                tracing::warn!(lease = %name, error = %failure, "could not renew the Lease; trying again");
+                wait = RETRY_EVERY;
             }
         })
     };

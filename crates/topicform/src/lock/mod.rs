@@ -46,6 +46,15 @@ impl ApplyLock {
         }
     }
 
+    /// Whether the lock is known to be lost (a Lease; the group lock cannot
+    /// tell).
+    pub fn is_lost(&self) -> bool {
+        match self {
+            ApplyLock::Group(_) => false,
+            ApplyLock::Lease(lease) => lease.is_lost(),
+        }
+    }
+
     /// The namespace of a Lease lock, where `--status auto` records too.
     pub fn lease_namespace(&self) -> Option<String> {
         match self {
@@ -90,9 +99,11 @@ pub async fn acquire(
         LockChoice::Auto if k8s::in_pod() => {
             let in_pod = LockChoice::Kubernetes { namespace: None, name: None };
             match take(env, &in_pod, wait, timeout).await {
-                // A pod whose service account may not use Leases still
-                // gets the lock that needs no Kubernetes.
-                Err(Error::Kubernetes { what, cause, .. }) => {
+                // A pod whose service account may not use Leases still gets
+                // the lock that needs no Kubernetes. Any other failure fails
+                // the run: another pod may hold the Lease, and taking a
+                // different lock would let both apply.
+                Err(Error::Kubernetes { what, cause, forbidden: true, .. }) => {
                     let fallback = without_kubernetes();
                     tracing::warn!(%cause, "cannot {what}; using --lock {fallback} instead (grant the service account the chart's Role to use the Lease)");
                     take(env, &fallback, wait, timeout).await
@@ -135,7 +146,10 @@ pub async fn lease_name(env: &ResolvedEnvironment, timeout: Duration) -> Result<
     let id = match (&env.cluster, &env.cluster_id) {
         (Cluster::Eventhubs(eh), _) => format!("eventhubs-{}", eh.namespace),
         (Cluster::Kafka(_), Some(pinned)) => pinned.clone(),
-        (Cluster::Kafka(_), None) => kafka::identify(env, timeout).await?,
+        (Cluster::Kafka(_), None) => kafka::identify(env, timeout).await?.ok_or_else(|| Error::Lock {
+            reason: "the cluster did not tell its id, and the Lease is named after it".into(),
+            fix: "name the Lease: --lock kubernetes:NAMESPACE/NAME (or `lock:` in the environment), the same for every run on this cluster".into(),
+        })?,
     };
     Ok(k8s::object_name("topicform", &id))
 }
