@@ -174,6 +174,16 @@ impl PromptingApply {
         (status, self.output())
     }
 
+    /// Sends `signal` to the apply itself (its terminal's child) and returns
+    /// the exit code and what the terminal showed.
+    fn signal(mut self, signal: &str) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("pkill").args([&format!("-{signal}"), "-P", &pid]).status().unwrap();
+        assert!(sent.success(), "pkill -{signal} -P {pid}");
+        let status = wait_with_limit(&mut self.child, Duration::from_secs(30));
+        (status, self.output())
+    }
+
     /// Kills the apply and its terminal: a holder that died.
     fn kill(mut self) {
         let pid = self.child.id() as i32;
@@ -342,6 +352,25 @@ fn an_apply_that_lost_its_lease_sends_nothing() {
     let plan = support::plan_json(&spec, &[]);
     assert_eq!(support::topic_plan(&plan, &format!("{prefix}t"))["action"], "create", "nothing was applied");
     assert_eq!(holder(&ns.leases()[0]), "someone-else", "the loser does not release another's Lease");
+}
+
+/// Stopped before it sent anything (at its prompt, as when Kubernetes
+/// deletes the pod), an apply releases the Lease on its way out.
+#[test]
+fn a_signal_before_the_writes_releases_the_lease() {
+    let ns = TestNamespace::new("lease-signal");
+    let ws = Workspace::new();
+    let prefix = unique_prefix("sigterm");
+    let spec = spec(&ws, &prefix, &["t"]);
+    let run = PromptingApply::start(&spec, &format!("--lock kubernetes:{}/stopped", ns.name));
+    run.wait_for_prompt();
+    assert!(holder(&ns.leases()[0]).starts_with("topicform@"));
+    let (code, out) = run.signal("TERM");
+    assert_eq!(code, Some(143), "{out}");
+    assert!(out.contains("stopping before any change was sent; releasing the apply lock"), "{out}");
+    assert_eq!(holder(&ns.leases()[0]), "", "released at once, not left to expire");
+    let plan = support::plan_json(&spec, &[]);
+    assert_eq!(support::topic_plan(&plan, &format!("{prefix}t"))["action"], "create", "nothing was applied");
 }
 
 #[test]

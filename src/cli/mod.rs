@@ -237,7 +237,12 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     let lease_namespace = lock.as_ref().and_then(ApplyLock::lease_namespace);
     let status =
         StatusWriter::connect(&a.status, lease_namespace.as_deref(), &env.name, &loaded.source, "apply", timeout).await;
-    let (result, outcome) = apply_locked(&a, &env, saved, lock.as_ref()).await;
+    // A signal before the writes start releases the Lease on the way out.
+    let early_stop = lock.as_ref().and_then(ApplyLock::releaser).and_then(signals::release_on_signal);
+    let (result, outcome) = apply_locked(&a, &env, saved, lock.as_ref(), early_stop.as_ref()).await;
+    if let Some(handler) = early_stop {
+        handler.abort();
+    }
     record(status.as_ref(), outcome.ok_or_else(|| result.as_ref().expect_err("a run without an outcome failed"))).await;
     if let Some(lock) = lock {
         lock.release().await;
@@ -253,6 +258,7 @@ async fn apply_locked(
     env: &ResolvedEnvironment,
     saved: Option<Plan>,
     lock: Option<&ApplyLock>,
+    early_stop: Option<&tokio::task::JoinHandle<()>>,
 ) -> (Result<Outcome>, Option<RunOutcome>) {
     let backend = match ConnectedBackend::connect(env, Duration::from_secs(a.connect.timeout.max(1))) {
         Ok(backend) => backend,
@@ -299,6 +305,10 @@ async fn apply_locked(
             fix: "run apply again; nothing was changed".into(),
         };
         return (Err(error), Some(RunOutcome::planned(&plan)));
+    }
+    // From here a signal stops the writes instead (signals.rs).
+    if let Some(handler) = early_stop {
+        handler.abort();
     }
     let progress = term::progress();
     let interrupt = signals::stop_on_signals();

@@ -1,6 +1,7 @@
 //! SIGINT and SIGTERM while apply writes: the first asks the apply engine to
 //! stop after the batch in flight (so the report says what was done), the
-//! second exits at once, as users of kubectl and terraform expect.
+//! second exits at once, as users of kubectl and terraform expect. Before
+//! the writes, with a Lease held: release it, then exit.
 
 use tokio::signal::unix::{signal, SignalKind};
 use topicform::apply::{Interrupt, Signal};
@@ -38,4 +39,24 @@ pub fn stop_on_signals() -> Interrupt {
         }
     });
     interrupt
+}
+
+/// Until aborted (when writes are about to start): on SIGINT or SIGTERM,
+/// run `release` and exit as the signal would have. Nothing was sent yet,
+/// so nothing is lost; the next run need not wait out the Lease.
+pub fn release_on_signal(
+    release: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return None;
+    };
+    Some(tokio::spawn(async move {
+        let received = tokio::select! {
+            _ = int.recv() => Signal::Interrupt,
+            _ = term.recv() => Signal::Terminate,
+        };
+        tracing::warn!(signal = received.name(), "stopping before any change was sent; releasing the apply lock");
+        release.await;
+        std::process::exit(i32::from(received.exit_code()));
+    }))
 }

@@ -89,26 +89,38 @@ impl LeaseLock {
         if let Some(renewer) = self.renewer.take() {
             renewer.abort();
         }
-        let released = async {
-            let mut lease = self.api.get(&self.name).await?;
-            let spec = lease.spec.get_or_insert_with(Default::default);
-            if spec.holder_identity.as_deref() != Some(&self.holder) {
-                return Ok(false);
-            }
-            spec.holder_identity = None;
-            spec.lease_duration_seconds = Some(1);
-            spec.renew_time = Some(now());
-            self.api.replace(&self.name, &PostParams::default(), &lease).await.map(|_| true)
-        };
-        match tokio::time::timeout(Duration::from_secs(5), released).await {
-            Ok(Ok(true)) => tracing::info!(lease = %self.describe(), "released the apply lock"),
-            Ok(Ok(false)) => tracing::warn!(lease = %self.describe(), "the Lease had another holder when released"),
-            Ok(Err(e)) => {
-                tracing::warn!(lease = %self.describe(), error = %e, "could not release the Lease; it expires after {} s", LEASE_DURATION.as_secs())
-            }
-            Err(_) => {
-                tracing::warn!(lease = %self.describe(), "could not release the Lease in 5 s; it expires after {} s", LEASE_DURATION.as_secs())
-            }
+        vacate(self.api.clone(), self.name.clone(), self.holder.clone()).await;
+    }
+
+    /// The release as a future of its own, for a signal handler that exits
+    /// the process before this lock's owner could release it.
+    pub fn releaser(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        vacate(self.api.clone(), self.name.clone(), self.holder.clone())
+    }
+}
+
+/// Empties the holder of Lease `name` if `holder` still holds it, within 5 s.
+async fn vacate(api: Api<Lease>, name: String, holder: String) {
+    let place = format!("Lease {}/{name}", api.namespace().unwrap_or("default"));
+    let released = async {
+        let mut lease = api.get(&name).await?;
+        let spec = lease.spec.get_or_insert_with(Default::default);
+        if spec.holder_identity.as_deref() != Some(&holder) {
+            return Ok(false);
+        }
+        spec.holder_identity = None;
+        spec.lease_duration_seconds = Some(1);
+        spec.renew_time = Some(now());
+        api.replace(&name, &PostParams::default(), &lease).await.map(|_| true)
+    };
+    match tokio::time::timeout(Duration::from_secs(5), released).await {
+        Ok(Ok(true)) => tracing::info!(lease = %place, "released the apply lock"),
+        Ok(Ok(false)) => tracing::warn!(lease = %place, "the Lease had another holder when released"),
+        Ok(Err(e)) => {
+            tracing::warn!(lease = %place, error = %e, "could not release the Lease; it expires after {} s", LEASE_DURATION.as_secs())
+        }
+        Err(_) => {
+            tracing::warn!(lease = %place, "could not release the Lease in 5 s; it expires after {} s", LEASE_DURATION.as_secs())
         }
     }
 }

@@ -55,6 +55,16 @@ impl ApplyLock {
         }
     }
 
+    /// A future that releases the lock without owning it (a Lease; the
+    /// group lock frees itself when the process ends), for a signal handler
+    /// that exits before the owner could.
+    pub fn releaser(&self) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        match self {
+            ApplyLock::Group(_) => None,
+            ApplyLock::Lease(lease) => Some(lease.releaser()),
+        }
+    }
+
     /// The namespace of a Lease lock, where `--status auto` records too.
     pub fn lease_namespace(&self) -> Option<String> {
         match self {
