@@ -224,6 +224,12 @@ fn run(args: &[&str], spec: &Path) -> (Option<i32>, String, String) {
     )
 }
 
+/// `topic` of `spec` is still to be created: nothing was applied.
+fn assert_not_created(spec: &Path, topic: &str) {
+    let plan = support::plan_json(spec, &[]);
+    assert_eq!(support::topic_plan(&plan, topic)["action"], "create", "nothing was applied");
+}
+
 /// The Lease a Kafka cluster's applies share is named after its cluster id.
 fn expected_lease_name() -> String {
     use rdkafka::admin::AdminClient;
@@ -349,8 +355,7 @@ fn an_apply_that_lost_its_lease_sends_nothing() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("another run took the Lease"), "{out}");
     assert!(out.contains("the apply lock was lost before any change was sent"), "{out}");
-    let plan = support::plan_json(&spec, &[]);
-    assert_eq!(support::topic_plan(&plan, &format!("{prefix}t"))["action"], "create", "nothing was applied");
+    assert_not_created(&spec, &format!("{prefix}t"));
     assert_eq!(holder(&ns.leases()[0]), "someone-else", "the loser does not release another's Lease");
 }
 
@@ -369,8 +374,7 @@ fn a_signal_before_the_writes_releases_the_lease() {
     assert_eq!(code, Some(143), "{out}");
     assert!(out.contains("stopping before any change was sent; releasing the apply lock"), "{out}");
     assert_eq!(holder(&ns.leases()[0]), "", "released at once, not left to expire");
-    let plan = support::plan_json(&spec, &[]);
-    assert_eq!(support::topic_plan(&plan, &format!("{prefix}t"))["action"], "create", "nothing was applied");
+    assert_not_created(&spec, &format!("{prefix}t"));
 }
 
 #[test]
@@ -496,8 +500,7 @@ fn outside_kubernetes_nothing_changes_and_asking_for_it_is_a_clear_error() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("Kubernetes: cannot find a Kubernetes API server"), "{stderr}");
     assert!(stderr.contains("--lock none"), "the way out: {stderr}");
-    let plan = support::plan_json(&more, &[]);
-    assert_eq!(support::topic_plan(&plan, &format!("{prefix}u"))["action"], "create", "nothing was applied");
+    assert_not_created(&more, &format!("{prefix}u"));
     // The spec's environment can name the lock too; `--lock` wins.
     let pinned = ws.file(
         "pinned.yaml",

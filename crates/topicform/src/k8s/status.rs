@@ -128,7 +128,12 @@ impl RunOutcome {
             }
             _ => format!("in sync: {} topic(s)", plan.summary.unchanged),
         };
-        RunOutcome { reason, message, plan: Some(counts(plan)), cluster_id: plan.cluster_id.clone() }
+        RunOutcome {
+            reason,
+            message,
+            plan: Some(crate::render::summary_line(plan)),
+            cluster_id: plan.cluster_id.clone(),
+        }
     }
 
     /// After `apply` carried out `plan` (a plan with refusals is never
@@ -163,7 +168,12 @@ impl RunOutcome {
         } else {
             (Reason::InSync, format!("in sync: {} topic(s)", plan.summary.unchanged))
         };
-        RunOutcome { reason, message, plan: Some(counts(plan)), cluster_id: plan.cluster_id.clone() }
+        RunOutcome {
+            reason,
+            message,
+            plan: Some(crate::render::summary_line(plan)),
+            cluster_id: plan.cluster_id.clone(),
+        }
     }
 
     /// A run that ended in an error before or instead of a report.
@@ -199,10 +209,6 @@ fn named(items: &[String]) -> String {
         s.push_str(&format!("; and {} more", items.len() - NAMED));
     }
     s
-}
-
-fn counts(plan: &Plan) -> String {
-    crate::render::summary_line(plan)
 }
 
 /// The status object of environment `environment`.

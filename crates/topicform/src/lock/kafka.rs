@@ -244,12 +244,8 @@ fn lock_consumer(
     group: &str,
     timeout: Duration,
 ) -> Result<Client<BaseConsumer<DefaultConsumerContext>>> {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().replace('.', "-"))
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown-host".into());
+    // Dots separate the client id's fields.
+    let host = crate::k8s::host().replace('.', "-");
     let since = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let mut cfg = base.clone();
     cfg.set("group.id", group)

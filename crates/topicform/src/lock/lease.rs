@@ -54,11 +54,6 @@ pub struct LeaseLock {
 }
 
 impl LeaseLock {
-    /// `NAMESPACE/NAME`.
-    pub fn describe(&self) -> String {
-        format!("Lease {}/{}", self.namespace(), self.name)
-    }
-
     pub fn namespace(&self) -> &str {
         self.api.namespace().unwrap_or("default")
     }
