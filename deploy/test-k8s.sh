@@ -191,7 +191,7 @@ event_seen() { # event_seen TYPE REASON: an Event about the status object
   kubectl -n "$ns" get events.events.k8s.io --field-selector regarding.name=topicform-status-local \
     -o jsonpath='{range .items[*]}{.type}/{.reason}{"\n"}{end}' | grep -qx "$1/$2"
 }
-expect "kubectl shows the run's Event (Normal Applied)" event_seen Normal Applied
+expect "kubectl shows the run's Event (Normal Applied)" eventually 30 event_seen Normal Applied
 
 # Jobs the release's hook or job mode made, oldest first (name uid).
 apply_jobs() {
@@ -231,7 +231,7 @@ expect "the services were not touched (Deployment generations unchanged)" untouc
 expect "the broker keeps 4 partitions of user.created" test "$(partitions_of user.created)" = 4
 refused_status() { [[ "$(status_of reason)" == Refused && "$(status_of message)" == *user.created* ]]; }
 expect "the status ConfigMap says Refused, naming the topic" refused_status
-expect "kubectl shows the refusal's Event (Warning Refused)" event_seen Warning Refused
+expect "kubectl shows the refusal's Event (Warning Refused)" eventually 30 event_seen Warning Refused
 
 # -------------------------------------------------------------- mode: job
 echo "== mode job"
@@ -280,7 +280,7 @@ expect "the drift Job fails after an out-of-band change" test "$(job_outcome dri
 drift_logged() { kubectl -n "$ns" logs job/drift-changed | grep -q retention.ms; }
 expect "the failed drift Job's log names the drifted setting" drift_logged
 expect "the status ConfigMap says Drift (the CronJob's plan)" test "$(status_of reason)" = Drift
-expect "kubectl shows the drift's Event (Warning Drift)" event_seen Warning Drift
+expect "kubectl shows the drift's Event (Warning Drift)" eventually 30 event_seen Warning Drift
 
 # ------------------------------------------------------------------ security
 echo "== pod security"
