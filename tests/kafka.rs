@@ -4,6 +4,7 @@
 mod support;
 
 use predicates::prelude::*;
+use support::terminal::Terminal;
 use support::{apply, broker, kafka_spec, plan_json, topic_plan, topicform, unique_prefix, Workspace};
 
 fn topics(prefix: &str, lines: &[(&str, &str)]) -> String {
@@ -322,40 +323,25 @@ fn example_platform_applies_to_local_and_is_then_in_sync() {
 }
 
 /// On a terminal, apply shows the plan and asks; only `yes` applies.
-/// `script` (util-linux) gives the command a pseudo-terminal, as a person's
-/// shell would.
 #[test]
 fn apply_on_a_terminal_asks_and_only_yes_applies() {
     let p = unique_prefix("tty");
     let ws = Workspace::new();
     let spec = ws.spec(&kafka_spec(broker(), "", &topics(&p, &[("x", "{}")])));
-    let bin = assert_cmd::cargo::cargo_bin("topicform");
     let run = |answer: &str| {
-        let mut child = std::process::Command::new("script")
-            .args(["-qec", &format!("{} apply -e test -f {}", bin.display(), spec.display()), "/dev/null"])
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("`script` from util-linux runs (apt-get install bsdutils)");
-        // Give the prompt time to appear before answering, like a person.
-        std::thread::sleep(std::time::Duration::from_secs(2));
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        // Not through topicform(): the same secret scan by hand.
-        support::secrets::assert_clean("the terminal of `topicform apply` (script)", &out.stdout);
-        support::secrets::assert_clean("the stderr of `script -c topicform apply`", &out.stderr);
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("topicform"));
+        command.args(["apply", "-e", "test", "-f"]).arg(&spec).env("NO_COLOR", "1").env_remove("RUST_LOG");
+        let mut terminal = Terminal::spawn(command, &spec.with_extension("terminal.out"));
+        terminal.wait_for("Only 'yes' is accepted", std::time::Duration::from_secs(60));
+        terminal.type_line(answer);
+        terminal.wait(std::time::Duration::from_secs(90))
     };
-    let (code, screen) = run("no\n");
+    let (code, screen) = run("no");
     assert_eq!(code, Some(1), "{screen}");
-    assert!(screen.contains("Only 'yes' is accepted"), "{screen}");
     assert!(screen.contains("apply cancelled; nothing was changed"), "{screen}");
     assert_eq!(topic_plan(&plan_json(&spec, &[]), &format!("{p}x"))["action"], "create");
 
-    let (code, screen) = run("yes\n");
+    let (code, screen) = run("yes");
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("Apply: 1 succeeded, 0 failed, 0 skipped."), "{screen}");
     assert_eq!(topic_plan(&plan_json(&spec, &[]), &format!("{p}x"))["action"], "unchanged");

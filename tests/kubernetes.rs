@@ -5,15 +5,14 @@
 //! Kubernetes. Every check reads the objects back through the API; nothing
 //! of Kubernetes is mocked.
 //!
-//! An apply waiting at its confirmation prompt (a terminal from `script`)
+//! An apply waiting at its confirmation prompt (on a pseudo-terminal)
 //! holds the Lease for as long as the test wants, which is what makes the
 //! waits deterministic.
 
 mod support;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -22,6 +21,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use support::terminal::Terminal;
 use support::{broker, repo, topicform, unique_prefix, Workspace};
 
 /// The test cluster's admin kubeconfig, the cluster started once per run.
@@ -116,96 +116,43 @@ fn holder(lease: &Lease) -> String {
     lease.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default()
 }
 
-/// Waits until `condition` holds, up to `limit`.
-fn eventually(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// An apply in a terminal (`script`), stopped at its confirmation prompt
-/// until the test answers: it holds the lock all that time.
-struct PromptingApply {
-    child: Child,
-    output: PathBuf,
-}
+/// An apply on a terminal, stopped at its confirmation prompt until the
+/// test answers: it holds the lock all that time.
+struct PromptingApply(Terminal);
 
 impl PromptingApply {
     fn start(spec: &Path, extra: &str) -> PromptingApply {
-        let output = spec.with_extension("prompting.out");
-        let command = format!(
-            "{} apply -e test --timeout 10 -f {} {extra}",
-            assert_cmd::cargo::cargo_bin("topicform").display(),
-            spec.display()
-        );
-        let child = Command::new("script")
-            .args(["-qfec", &command, "/dev/null"])
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("topicform"));
+        command
+            .args(["apply", "-e", "test", "--timeout", "10", "-f"])
+            .arg(spec)
+            .args(extra.split_whitespace())
             .env("KUBECONFIG", kubeconfig())
             .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::from(std::fs::File::create(&output).unwrap()))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("`script` runs (Debian's bsdutils)");
-        PromptingApply { child, output }
-    }
-
-    fn output(&self) -> String {
-        let bytes = std::fs::read(&self.output).unwrap_or_default();
-        support::secrets::assert_clean("a prompting apply's terminal", &bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
+            .env_remove("RUST_LOG");
+        PromptingApply(Terminal::spawn(command, &spec.with_extension("prompting.out")))
     }
 
     fn wait_for_prompt(&self) {
-        eventually("the confirmation prompt", Duration::from_secs(60), || {
-            self.output().contains("Only 'yes' is accepted")
-        });
+        self.0.wait_for("Only 'yes' is accepted", Duration::from_secs(60));
     }
 
     /// Answers `yes` and returns the exit code and what the terminal showed.
     fn approve(mut self) -> (Option<i32>, String) {
-        let mut stdin = self.child.stdin.take().unwrap();
-        stdin.write_all(b"yes\n").unwrap();
-        let status = wait_with_limit(&mut self.child, Duration::from_secs(90));
-        drop(stdin);
-        (status, self.output())
+        self.0.type_line("yes");
+        self.0.wait(Duration::from_secs(90))
     }
 
-    /// Sends `signal` to the apply itself (its terminal's child) and returns
-    /// the exit code and what the terminal showed.
-    fn signal(mut self, signal: &str) -> (Option<i32>, String) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("pkill").args([&format!("-{signal}"), "-P", &pid]).status().unwrap();
-        assert!(sent.success(), "pkill -{signal} -P {pid}");
-        let status = wait_with_limit(&mut self.child, Duration::from_secs(30));
-        (status, self.output())
+    /// Sends `signal` to the apply and returns the exit code and what the
+    /// terminal showed.
+    fn signal(self, signal: i32) -> (Option<i32>, String) {
+        self.0.signal(signal);
+        self.0.wait(Duration::from_secs(30))
     }
 
-    /// Kills the apply and its terminal: a holder that died.
-    fn kill(mut self) {
-        let pid = self.child.id() as i32;
-        // topicform is the terminal's child: kill the whole process group
-        // `script` made for it, then `script` itself.
-        let _ = Command::new("pkill").args(["-KILL", "-P", &pid.to_string()]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<i32> {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    /// Kills the apply: a holder that died.
+    fn kill(self) {
+        self.0.kill();
     }
 }
 
@@ -271,21 +218,19 @@ fn two_applies_are_serialised_by_the_lease_and_the_waiter_names_the_holder() {
     assert!(started.elapsed() < Duration::from_secs(20), "gave up after {:?}", started.elapsed());
 
     // One that waits longer runs once the first is done.
-    let mut second = Command::new(assert_cmd::cargo::cargo_bin("topicform"))
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("topicform"));
+    command
         .args(["apply", "-e", "test", "--auto-approve", "--lock", &format!("kubernetes:{}", ns.name), "-f"])
         .arg(&spec_b)
         .env("KUBECONFIG", kubeconfig())
         .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .env_remove("RUST_LOG");
+    let mut second = Terminal::spawn(command, &spec_b.with_extension("second.out"));
     // Held past the lease duration (15 s): only renewals keep it.
     let renewed_at = |lease: &Lease| lease.spec.as_ref().and_then(|s| s.renew_time.as_ref()).map(|t| t.0);
     let first_renewal = renewed_at(lease);
     std::thread::sleep(Duration::from_secs(20));
-    assert!(second.try_wait().unwrap().is_none(), "the second apply waits while the first holds the Lease");
+    assert!(second.running(), "the second apply waits while the first holds the Lease");
     let lease = &ns.leases()[0];
     assert_eq!(holder(lease), holder_a, "the first still holds it");
     assert!(renewed_at(lease) > first_renewal, "the holder renews: {lease:?}");
@@ -293,15 +238,12 @@ fn two_applies_are_serialised_by_the_lease_and_the_waiter_names_the_holder() {
     let approved = Instant::now();
     assert_eq!(code_a, Some(0), "{out_a}");
     assert!(out_a.contains("Apply: 2 succeeded"), "{out_a}");
-    let code_b = wait_with_limit(&mut second, Duration::from_secs(60));
+    let (code_b, out_b) = second.wait(Duration::from_secs(60));
     // Released, not expired: the second starts at once, not 15 s later.
     assert!(approved.elapsed() < Duration::from_secs(12), "the second ran {:?} after the approval", approved.elapsed());
-    let out = second.wait_with_output().unwrap();
-    let (out_b, err_b) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    support::secrets::assert_clean("the second apply", err_b.as_bytes());
-    assert_eq!(code_b, Some(0), "{out_b}\n{err_b}");
+    assert_eq!(code_b, Some(0), "{out_b}");
     assert!(out_b.contains("Apply: 1 succeeded"), "{out_b}");
-    assert!(err_b.contains("waiting for another apply to finish") && err_b.contains(&holder_a), "{err_b}");
+    assert!(out_b.contains("waiting for another apply to finish") && out_b.contains(&holder_a), "{out_b}");
     // Both released it: the next run need not wait.
     let lease = &ns.leases()[0];
     assert_eq!(holder(lease), "", "released: {lease:?}");
@@ -370,7 +312,7 @@ fn a_signal_before_the_writes_releases_the_lease() {
     let run = PromptingApply::start(&spec, &format!("--lock kubernetes:{}/stopped", ns.name));
     run.wait_for_prompt();
     assert!(holder(&ns.leases()[0]).starts_with("topicform@"));
-    let (code, out) = run.signal("TERM");
+    let (code, out) = run.signal(libc::SIGTERM);
     assert_eq!(code, Some(143), "{out}");
     assert!(out.contains("stopping before any change was sent; releasing the apply lock"), "{out}");
     assert_eq!(holder(&ns.leases()[0]), "", "released at once, not left to expire");

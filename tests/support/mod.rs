@@ -6,6 +6,7 @@
 pub mod fault_proxy;
 pub mod idp;
 pub mod secrets;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
