@@ -123,6 +123,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         partitions,
                         replication_factor: rf(replication_factor),
                         config,
+                        owner: None,
                     })
                 })
                 .collect();
@@ -165,6 +166,8 @@ fn environment(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
         cluster_id: None,
         lock: None,
         topics,
+        conflicts: vec![],
+        former_owners: Default::default(),
     }
 }
 

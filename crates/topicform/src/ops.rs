@@ -221,11 +221,14 @@ pub fn export(env_name: &str, env: &Environment, state: &ClusterState, filter: &
     let mut exported_env = env.clone();
     exported_env.defaults = TopicSettings::default();
     exported_env.topics = IndexMap::new();
+    // The cluster's topics as one standalone spec: contributed ones too.
+    exported_env.from = None;
     Spec {
         version: 1,
         defaults: TopicSettings { partitions, replication_factor: replication, config: IndexMap::new() },
         environments: IndexMap::from([(env_name.to_owned(), exported_env)]),
         topics,
+        from: None,
     }
 }
 

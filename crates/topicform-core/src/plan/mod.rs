@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use state::{Capabilities, ClusterState, ObservedConfig, ObservedTopic};
 
-use crate::spec::{is_internal_topic, values, DesiredTopic, ResolvedEnvironment};
+use crate::spec::{is_internal_topic, values, Conflict, DesiredTopic, ResolvedEnvironment};
 
 /// Version of the JSON plan format. Bumped only on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -96,6 +96,10 @@ pub struct Drift {
 pub struct TopicPlan {
     /// Topic name.
     pub topic: String,
+    /// Who contributed it (`ConfigMap NAMESPACE/NAME`); absent for the spec
+    /// file's own topics and for deletions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// What happens.
     pub action: Action,
     /// The changes, in the order they are applied.
@@ -127,6 +131,13 @@ pub struct Summary {
     pub refused: usize,
     /// Topics on the cluster that the spec does not manage (left alone).
     pub unmanaged: usize,
+    /// Contributed declarations refused (ResourceConflict).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub conflicts: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A whole plan: what `plan` prints and `apply` executes.
@@ -152,6 +163,15 @@ pub struct Plan {
     pub topics: Vec<TopicPlan>,
     /// Unmanaged topics left alone (not internal ones).
     pub unmanaged: Vec<String>,
+    /// Topics on the cluster whose contributing owner no longer declares
+    /// them (the release was uninstalled): topic -> that owner. Left alone
+    /// like unmanaged ones, deleted only under the same opt-ins.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub orphaned: BTreeMap<String, String>,
+    /// Contributed declarations refused because an older owner declared
+    /// the topic differently.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
     /// Plan-wide notes (e.g. how to delete unmanaged topics).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -166,6 +186,16 @@ impl Plan {
     /// True when any topic is refused (apply then changes nothing).
     pub fn has_refusals(&self) -> bool {
         self.summary.refused > 0
+    }
+
+    /// Which topics came from which owner, for the next run to tell an
+    /// orphan from a topic nobody declared: every contributed topic, and
+    /// every orphan still on the cluster.
+    pub fn owners(&self) -> BTreeMap<String, String> {
+        let contributed = self.topics.iter().filter_map(|t| Some((t.topic.clone(), t.owner.clone()?)));
+        let orphans =
+            self.orphaned.iter().filter(|(t, _)| self.unmanaged.contains(t)).map(|(t, o)| (t.clone(), o.clone()));
+        contributed.chain(orphans).collect()
     }
 
     /// The fingerprint `observed` has for this plan's topics.
@@ -193,7 +223,11 @@ impl Plan {
                 t.reasons.extend(reasons.into_iter().map(|r| format!("the cluster would refuse it: {r}")));
             }
         }
-        self.summary = Summary { unmanaged: self.summary.unmanaged, ..Summary::of(&self.topics) };
+        self.summary = Summary {
+            unmanaged: self.summary.unmanaged,
+            conflicts: self.summary.conflicts,
+            ..Summary::of(&self.topics)
+        };
     }
 }
 
@@ -234,18 +268,30 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
             }
             Some(o) => plan_existing(d, o, caps, options),
         })
+        .zip(&env.topics)
+        .map(|(plan, d)| TopicPlan { owner: d.owner.clone(), ..plan })
         .collect();
 
     let mut unmanaged = Vec::new();
+    let mut orphaned = BTreeMap::new();
     let mut notes = Vec::new();
     for name in observed.topics.keys().filter(|n| !wanted.contains(n.as_str()) && !is_internal_topic(n)) {
+        let former_owner = env.former_owners.get(name);
+        if let Some(owner) = former_owner {
+            orphaned.insert(name.clone(), owner.clone());
+        }
         if env.prune && options.allow_delete {
+            let mut warnings = vec!["deletes the topic and all its data".to_owned()];
+            if let Some(owner) = former_owner {
+                warnings.push(format!("orphaned: {owner}, which contributed it, no longer declares it"));
+            }
             topics.push(TopicPlan {
                 topic: name.clone(),
+                owner: None,
                 action: Action::Delete,
                 changes: vec![Change::DeleteTopic],
                 reasons: vec![],
-                warnings: vec!["deletes the topic and all its data".into()],
+                warnings,
                 drift: vec![],
             });
         } else {
@@ -263,7 +309,10 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         notes.push(format!("--allow-delete has no effect: environment `{}` does not set `prune: true`", env.name));
     }
 
-    let summary = Summary { unmanaged: unmanaged.len(), ..Summary::of(&topics) };
+    for conflict in &env.conflicts {
+        notes.push(format!("ResourceConflict: {}", conflict.describe()));
+    }
+    let summary = Summary { unmanaged: unmanaged.len(), conflicts: env.conflicts.len(), ..Summary::of(&topics) };
     let state_fingerprint = observed.fingerprint(topics.iter().map(|t| t.topic.as_str()));
     Plan {
         format_version: FORMAT_VERSION,
@@ -275,6 +324,8 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         summary,
         topics,
         unmanaged,
+        orphaned,
+        conflicts: env.conflicts.clone(),
         notes,
     }
 }
@@ -326,6 +377,7 @@ fn plan_create(d: &DesiredTopic, observed: &ClusterState, caps: &Capabilities) -
     };
     TopicPlan {
         topic: d.name.clone(),
+        owner: None,
         action: if reasons.is_empty() { Action::Create } else { Action::Refused },
         changes: vec![change],
         reasons,
@@ -413,7 +465,7 @@ fn plan_existing(d: &DesiredTopic, o: &ObservedTopic, caps: &Capabilities, optio
     if action == Action::Unchanged {
         warnings.clear();
     }
-    TopicPlan { topic: d.name.clone(), action, changes, reasons, warnings, drift }
+    TopicPlan { topic: d.name.clone(), owner: None, action, changes, reasons, warnings, drift }
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ fn env(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
         cluster_id: None,
         lock: None,
         topics,
+        conflicts: vec![],
+        former_owners: Default::default(),
     }
 }
 
@@ -28,6 +30,7 @@ fn desired(name: &str, partitions: u32, rf: u16, config: &[(&str, &str)]) -> Des
         partitions,
         replication_factor: Some(rf),
         config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        owner: None,
     }
 }
 
@@ -263,4 +266,50 @@ fn pruning_an_override_of_an_immutable_key_is_refused_not_planned() {
     assert_eq!(p.topics[0].action, Action::Refused, "{:?}", p.topics[0]);
     assert!(p.topics[0].reasons[0].contains("its override (compact) cannot be removed"), "{:?}", p.topics[0]);
     assert!(p.topics[0].changes.is_empty());
+}
+
+#[test]
+fn contributed_topics_carry_their_owner_and_an_orphan_is_left_alone_unless_pruned() {
+    let mut e =
+        env(vec![DesiredTopic { owner: Some("ConfigMap shop/orders".into()), ..desired("orders", 3, 1, &[]) }], false);
+    e.former_owners.insert("payments".into(), "ConfigMap shop/payments".into());
+    let s = state(vec![observed("payments", 3, 1, &[]), observed("legacy", 1, 1, &[])]);
+    let p = plan_of(&e, &s, PlanOptions::default());
+    assert_eq!(p.topics[0].owner.as_deref(), Some("ConfigMap shop/orders"));
+    assert_eq!(p.unmanaged, ["legacy", "payments"]);
+    assert_eq!(p.orphaned, BTreeMap::from([("payments".to_owned(), "ConfigMap shop/payments".to_owned())]));
+    // Remembered: the contributed topic, and the orphan while it exists.
+    assert_eq!(
+        p.owners(),
+        BTreeMap::from([
+            ("orders".to_owned(), "ConfigMap shop/orders".to_owned()),
+            ("payments".to_owned(), "ConfigMap shop/payments".to_owned())
+        ])
+    );
+    // The same opt-ins as any unmanaged topic delete it.
+    e.prune = true;
+    let p = plan_of(&e, &s, PlanOptions { allow_delete: true, ..Default::default() });
+    let delete = p.topics.iter().find(|t| t.topic == "payments").unwrap();
+    assert_eq!(delete.action, Action::Delete);
+    assert!(delete.warnings.iter().any(|w| w.contains("orphaned: ConfigMap shop/payments")), "{:?}", delete.warnings);
+    assert!(!p.owners().contains_key("payments"), "deleted: forgotten");
+}
+
+#[test]
+fn conflicts_are_listed_counted_and_noted() {
+    let mut e = env(vec![desired("orders", 3, 1, &[])], false);
+    e.conflicts.push(Conflict {
+        topic: "orders".into(),
+        kept: "ConfigMap a/one".into(),
+        refused: "ConfigMap b/two".into(),
+        differences: vec!["partitions: 3 vs 6".into()],
+    });
+    let p = plan_of(&e, &state(vec![]), PlanOptions::default());
+    assert_eq!(p.summary.conflicts, 1);
+    assert_eq!(p.conflicts, e.conflicts);
+    assert!(
+        p.notes.iter().any(|n| n.starts_with("ResourceConflict: ConfigMap b/two declares `orders`")),
+        "{:?}",
+        p.notes
+    );
 }

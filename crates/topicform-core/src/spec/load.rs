@@ -19,10 +19,28 @@ pub struct LoadedSpec {
     pub source: Arc<String>,
     /// The deserialised spec.
     pub spec: Spec,
+    pub(crate) document: Document,
+}
+
+/// A parsed YAML document's nodes and line index: what turns a finding's
+/// YAML path into `name:line:col`.
+#[derive(Debug, Clone)]
+pub(crate) struct Document {
+    /// Its name and text, as findings in it show them.
+    pub(crate) text: Arc<SourceText>,
     root: Node,
     /// Byte offset of each line's start, so locating a finding does not
     /// scan the text from the top (20,000 findings made that quadratic).
     line_starts: Vec<usize>,
+}
+
+/// A document's name and (secret-masked) text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceText {
+    /// The name findings show (`topicform.yaml`, `configmap/NS/NAME/topics.yaml`).
+    pub name: String,
+    /// The text.
+    pub text: Arc<String>,
 }
 
 /// A finding resolved to a place in the file.
@@ -34,6 +52,9 @@ pub struct Located {
     pub line_col: Option<(usize, usize)>,
     /// Byte offset and length in the source, for snippets.
     pub span: Option<(usize, usize)>,
+    /// The document it is in, when not the spec file itself (a topic a
+    /// ConfigMap contributed).
+    pub elsewhere: Option<Arc<SourceText>>,
 }
 
 /// Why a spec could not be read at all.
@@ -50,33 +71,8 @@ pub struct ParseFailure {
 /// Parses `text` (named `name` in messages) into a spec. Duplicate keys,
 /// unknown keys and wrong types are errors with their location.
 pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
-    // Error snippets show lines around the problem; a literal secret on any
-    // of them must not be shown, so snippets come from a masked copy (same
-    // length, so every location stays right).
-    let source = Arc::new(mask_literal_secrets(text));
-    let fail_at = |message: String, help: Option<String>, line_col: Option<(usize, usize)>, len: usize| {
-        let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default() };
-        let span = line_col.map(|(l, c)| (byte_offset(text, l, c), len.max(1)));
-        Box::new(ParseFailure {
-            name: name.to_owned(),
-            source: source.clone(),
-            problem: Located { finding, line_col, span },
-        })
-    };
-    let fail = |message, help, marker: Option<Marker>, len| {
-        fail_at(message, help, marker.map(|m| (m.line(), m.column())), len)
-    };
-    if let Err((message, help, line, column)) = check_structure(text) {
-        return Err(fail_at(message, Some(help), Some((line, column)), 1));
-    }
-    let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
-    let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
-        Ok(root) => root,
-        Err(e) => {
-            let (message, help, marker, len) = describe_load_error(&e);
-            return Err(fail(message, help, marker, len));
-        }
-    };
+    let (source, root) = load_root(name, text)?;
+    let fail = |message, help, marker: Option<Marker>, len| failure(name, &source, text, message, help, marker, len);
     // Cluster blocks are an internally tagged enum, which serde buffers and so
     // loses every location inside; deserialise each block as its own type
     // first so a wrong type or missing key there is reported where it is.
@@ -97,19 +93,90 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
         }
         return Err(failure);
     }
-    match marked_yaml::from_node::<Spec>(&root) {
-        Ok(spec) => Ok(LoadedSpec { name: name.to_owned(), source, spec, root, line_starts: line_starts(text) }),
+    let spec = typed::<Spec>(name, &source, text, &root)?;
+    let document = Document::new(name, source.clone(), text, root);
+    Ok(LoadedSpec { name: name.to_owned(), source, spec, document })
+}
+
+/// Parses `text` as a document of type `T`, named `name` in messages, with
+/// the same checks and locations as a spec: what a ConfigMap's
+/// `topics.yaml` is read with.
+pub(crate) fn parse_document<T: serde::de::DeserializeOwned>(
+    name: &str,
+    text: &str,
+) -> Result<(T, Document), Box<ParseFailure>> {
+    let (source, root) = load_root(name, text)?;
+    let value = typed::<T>(name, &source, text, &root)?;
+    Ok((value, Document::new(name, source, text, root)))
+}
+
+/// The document's nodes, after the structural checks, and its text with
+/// literal secrets masked (error snippets show lines around the problem,
+/// and a literal secret on any of them must not be shown; same length, so
+/// every location stays right).
+fn load_root(name: &str, text: &str) -> Result<(Arc<String>, Node), Box<ParseFailure>> {
+    let source = Arc::new(mask_literal_secrets(text));
+    if let Err((message, help, line, column)) = check_structure(text) {
+        return Err(failure_at(name, &source, text, message, Some(help), Some((line, column)), 1));
+    }
+    let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
+    match marked_yaml::parse_yaml_with_options(0, text, options) {
+        Ok(root) => Ok((source, root)),
         Err(e) => {
-            let (message, help) = describe_type_error(&e);
-            let (marker, len) = refine_marker(&root, &e);
-            let mut failure = fail(message, help, marker, len);
-            if failure.problem.finding.message.contains("literal secret") {
-                // Keep file:line:col but never show the line: it holds the secret.
-                failure.problem.span = None;
-            }
-            Err(failure)
+            let (message, help, marker, len) = describe_load_error(&e);
+            Err(failure(name, &source, text, message, help, marker, len))
         }
     }
+}
+
+/// `root` deserialised as `T`; a wrong type or unknown key is an error at
+/// its location.
+fn typed<T: serde::de::DeserializeOwned>(
+    name: &str,
+    source: &Arc<String>,
+    text: &str,
+    root: &Node,
+) -> Result<T, Box<ParseFailure>> {
+    marked_yaml::from_node::<T>(root).map_err(|e| {
+        let (message, help) = describe_type_error(&e);
+        let (marker, len) = refine_marker(root, &e);
+        let mut failure = failure(name, source, text, message, help, marker, len);
+        if failure.problem.finding.message.contains("literal secret") {
+            // Keep file:line:col but never show the line: it holds the secret.
+            failure.problem.span = None;
+        }
+        failure
+    })
+}
+
+fn failure(
+    name: &str,
+    source: &Arc<String>,
+    text: &str,
+    message: String,
+    help: Option<String>,
+    marker: Option<Marker>,
+    len: usize,
+) -> Box<ParseFailure> {
+    failure_at(name, source, text, message, help, marker.map(|m| (m.line(), m.column())), len)
+}
+
+fn failure_at(
+    name: &str,
+    source: &Arc<String>,
+    text: &str,
+    message: String,
+    help: Option<String>,
+    line_col: Option<(usize, usize)>,
+    len: usize,
+) -> Box<ParseFailure> {
+    let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default() };
+    let span = line_col.map(|(l, c)| (byte_offset(text, l, c), len.max(1)));
+    Box::new(ParseFailure {
+        name: name.to_owned(),
+        source: source.clone(),
+        problem: Located { finding, line_col, span, elsewhere: None },
+    })
 }
 
 /// Nesting deeper than this is refused before the spec is parsed: a spec
@@ -494,6 +561,29 @@ impl LoadedSpec {
     /// does not exist (a default that was never written) points at its
     /// deepest existing parent.
     pub(crate) fn locate(&self, finding: Finding) -> Located {
+        self.document.locate(finding)
+    }
+}
+
+impl Document {
+    fn new(name: &str, source: Arc<String>, text: &str, root: Node) -> Document {
+        Document {
+            text: Arc::new(SourceText { name: name.to_owned(), text: source }),
+            root,
+            line_starts: line_starts(text),
+        }
+    }
+
+    /// A finding located in this document, named as it is when it is not
+    /// the spec file.
+    pub(crate) fn locate_elsewhere(&self, finding: Finding) -> Located {
+        Located { elsewhere: Some(self.text.clone()), ..self.locate(finding) }
+    }
+
+    /// Resolves a finding's YAML path to a location in the document. A path
+    /// that does not exist (a default that was never written) points at its
+    /// deepest existing parent.
+    pub(crate) fn locate(&self, finding: Finding) -> Located {
         let mut node = &self.root;
         let mut marker = node.span().start().copied();
         let mut len = 1;
@@ -527,14 +617,15 @@ impl LoadedSpec {
         }
         let line_col = marker.map(|m| (m.line(), m.column()));
         let span = line_col.map(|(l, c)| (self.byte_offset(l, c), len.max(1)));
-        Located { finding, line_col, span }
+        Located { finding, line_col, span, elsewhere: None }
     }
 
     /// [`byte_offset`] from the line index: O(column), not O(file).
     fn byte_offset(&self, line: usize, column: usize) -> usize {
-        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(self.source.len());
-        let col_bytes: usize = self.source[start..].chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
-        (start + col_bytes).min(self.source.len())
+        let source = &self.text.text;
+        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(source.len());
+        let col_bytes: usize = source[start..].chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+        (start + col_bytes).min(source.len())
     }
 }
 

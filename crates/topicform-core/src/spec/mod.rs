@@ -3,6 +3,7 @@
 //! through a lookup function; the caller reads the file).
 
 pub mod broker_env;
+pub mod contributed;
 pub mod expand;
 pub mod finding;
 pub mod kafka_configs;
@@ -14,13 +15,14 @@ pub mod tiers;
 pub mod validate;
 pub mod values;
 
+pub use contributed::{parse_contribution, Conflict, Contributed};
 pub use finding::{Finding, Pointer, Severity};
-pub use load::{parse, LoadedSpec, Located, ParseFailure};
+pub use load::{parse, LoadedSpec, Located, ParseFailure, SourceText};
 pub use model::Spec;
 pub use resolve::{DesiredTopic, ResolvedEnvironment};
 pub use validate::{is_internal_topic, UnsetVars, VarLookup};
 
-use model::{Cluster, EventHubsCluster};
+use model::{Cluster, EventHubsCluster, KubernetesSource};
 
 impl LoadedSpec {
     /// Validates the spec and the environments in `envs` (all when empty),
@@ -37,6 +39,18 @@ impl LoadedSpec {
         self.spec.environments.keys().map(String::as_str).collect()
     }
 
+    /// Where environment `env_name` reads contributed topics from, if
+    /// anywhere: its `from:`, else the spec's, `${VAR}` expanded (an unset
+    /// variable is left as written; [`LoadedSpec::resolve`] names it).
+    pub fn kubernetes_source(&self, env_name: &str, vars: VarLookup) -> Option<KubernetesSource> {
+        let env = self.spec.environments.get(env_name)?;
+        let mut source = env.from.as_ref().or(self.spec.from.as_ref())?.kubernetes.clone();
+        for ns in &mut source.namespaces {
+            *ns = expand::expand(ns, vars).unwrap_or_else(|_| ns.clone());
+        }
+        Some(source)
+    }
+
     /// Resolves environment `env` for use against a cluster: validates it
     /// (unset variables are errors), expands `${VAR}` and merges the topics.
     /// On failure returns every located finding (warnings included).
@@ -45,7 +59,43 @@ impl LoadedSpec {
         env_name: &str,
         vars: VarLookup,
     ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
-        let findings = self.validate(&[env_name], vars, UnsetVars::Fail);
+        self.resolve_with(env_name, vars, &[])
+    }
+
+    /// [`resolve`](Self::resolve), with the topics `contributions` declare
+    /// merged in (see [`contributed`]): each finding points into the
+    /// document that wrote it, and refused declarations come back in
+    /// [`ResolvedEnvironment::conflicts`].
+    pub fn resolve_with(
+        &self,
+        env_name: &str,
+        vars: VarLookup,
+        contributions: &[Contributed],
+    ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
+        let merged = contributed::merge(&self.spec, contributions);
+        let locate = |finding: Finding| match topic_of(&finding).and_then(|t| merged.defined_by.get(t)) {
+            Some(i) => contributions[*i].document.locate_elsewhere(finding),
+            None => self.locate(finding),
+        };
+        let mut findings: Vec<Located> =
+            validate::validate(&merged.spec, &[env_name], vars, UnsetVars::Fail).into_iter().map(locate).collect();
+        for c in contributions {
+            // Its own names, consumers and written values, wherever the
+            // merge put its topics.
+            let own = Spec {
+                version: 1,
+                defaults: Default::default(),
+                environments: Default::default(),
+                topics: c.contribution.topics.clone(),
+                from: None,
+            };
+            findings.extend(
+                validate::validate(&own, &[], vars, UnsetVars::Fail)
+                    .into_iter()
+                    .map(|f| c.document.locate_elsewhere(f)),
+            );
+        }
+        let findings = sort_located(findings);
         if findings.iter().any(|l| l.finding.is_error()) {
             return Err(findings);
         }
@@ -57,21 +107,45 @@ impl LoadedSpec {
         // Validation refused a lock that does not parse.
         let lock = env.lock.as_deref().and_then(|l| l.parse().ok());
         let service_managed = matches!(cluster, Cluster::Eventhubs(_));
-        let mut topics = Vec::with_capacity(self.spec.topics.len());
-        for name in self.spec.topics.keys() {
-            let eff = resolve::effective(&self.spec, env_name, env, name, vars);
+        let mut topics = Vec::with_capacity(merged.spec.topics.len());
+        for name in merged.spec.topics.keys() {
+            let eff = resolve::effective(&merged.spec, env_name, env, name, vars);
             match resolve::desired_topic(name, &eff, service_managed) {
-                Ok(t) => topics.push(t),
-                Err(why) => {
-                    return Err(vec![self.locate(Finding::error(Pointer::key(["topics", name.as_str()]), why))])
-                }
+                Ok(t) => topics.push(DesiredTopic { owner: merged.owners.get(name).cloned(), ..t }),
+                Err(why) => return Err(vec![locate(Finding::error(Pointer::key(["topics", name.as_str()]), why))]),
             }
         }
-        Ok((
-            ResolvedEnvironment { name: env_name.to_owned(), cluster, prune: env.prune, cluster_id, lock, topics },
-            findings,
-        ))
+        let environment = ResolvedEnvironment {
+            name: env_name.to_owned(),
+            cluster,
+            prune: env.prune,
+            cluster_id,
+            lock,
+            topics,
+            conflicts: merged.conflicts,
+            former_owners: Default::default(),
+        };
+        Ok((environment, findings))
     }
+}
+
+/// The topic a finding is about, when it points under `topics.NAME`.
+fn topic_of(finding: &Finding) -> Option<&str> {
+    match finding.at.path.as_slice() {
+        [finding::Seg::Key(topics), finding::Seg::Key(name), ..] if topics == "topics" => Some(name),
+        _ => None,
+    }
+}
+
+/// Errors first; then the spec file's findings by line, then each other
+/// document's; each finding once (a value two documents' checks both
+/// reach).
+fn sort_located(mut found: Vec<Located>) -> Vec<Located> {
+    let key =
+        |l: &Located| (std::cmp::Reverse(l.finding.severity), l.elsewhere.as_ref().map(|d| d.name.clone()), l.line_col);
+    found.sort_by_key(key);
+    found.dedup_by(|a, b| key(a) == key(b) && a.finding.message == b.finding.message);
+    found
 }
 
 impl EventHubsCluster {

@@ -26,6 +26,57 @@ pub struct Spec {
     /// The managed topics, by name.
     #[serde(default)]
     pub topics: IndexMap<String, Topic>,
+    /// Where else topics are declared: ConfigMaps that services' releases
+    /// carry. Their topics merge with these, under the same `defaults` and
+    /// environment overrides. An environment's own `from:` replaces this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<TopicSources>,
+}
+
+/// Places outside the spec file that declare topics.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TopicSources {
+    /// ConfigMaps selected by label, each with a `topics.yaml` key holding
+    /// `topics:` as this file writes them (the service chart's `topics:`
+    /// value renders one).
+    pub kubernetes: KubernetesSource,
+}
+
+/// Which ConfigMaps contribute topics.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesSource {
+    /// Namespaces to read. Default: topicform's own (the pod's, or the
+    /// kubeconfig context's). `${VAR}` is expanded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Label selector, as `kubectl get -l` takes it. Default
+    /// `topicform.dev/topics=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+}
+
+impl KubernetesSource {
+    /// The label the service chart puts on its topics ConfigMap.
+    pub const DEFAULT_SELECTOR: &'static str = "topicform.dev/topics=true";
+    /// The ConfigMap key that holds the topics.
+    pub const DATA_KEY: &'static str = "topics.yaml";
+
+    /// The selector, or the default.
+    pub fn selector(&self) -> &str {
+        self.selector.as_deref().unwrap_or(Self::DEFAULT_SELECTOR)
+    }
+}
+
+/// What one ConfigMap contributes (its `topics.yaml`): topics, written as
+/// under the spec's own `topics:`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Contribution {
+    /// The contributed topics, by name.
+    #[serde(default)]
+    pub topics: IndexMap<String, Topic>,
 }
 
 /// Partitions, replication and configs: the settings that merge from
@@ -108,6 +159,10 @@ pub struct Environment {
         pattern = r"^(auto|none|kafka(:.+)?|kubernetes(:[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?)?)$"
     ))]
     pub lock: Option<String>,
+    /// Where else this environment's topics are declared; replaces the
+    /// top-level `from:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<TopicSources>,
 }
 
 /// Where the topics live.

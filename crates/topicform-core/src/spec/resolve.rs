@@ -93,6 +93,10 @@ pub struct DesiredTopic {
     pub replication_factor: Option<u16>,
     /// Normalised config values (durations in ms).
     pub config: BTreeMap<String, String>,
+    /// Who contributed the topic (`ConfigMap NAMESPACE/NAME`); `None` for
+    /// the spec file's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// One environment, ready to plan: variables expanded, topics merged.
@@ -108,8 +112,15 @@ pub struct ResolvedEnvironment {
     pub cluster_id: Option<String>,
     /// The environment's `lock:`, if it names one.
     pub lock: Option<super::lock::LockChoice>,
-    /// Desired topics in spec order.
+    /// Desired topics: the spec's in its order, then contributed ones.
     pub topics: Vec<DesiredTopic>,
+    /// Contributed declarations refused because an older owner declared
+    /// the topic differently.
+    pub conflicts: Vec<super::contributed::Conflict>,
+    /// Topic -> the owner that contributed it, as the last run recorded
+    /// (the status object): a topic on the cluster whose owner no longer
+    /// declares it is orphaned. Empty unless the caller fills it in.
+    pub former_owners: BTreeMap<String, String>,
 }
 
 impl ResolvedEnvironment {
@@ -144,5 +155,5 @@ pub(crate) fn desired_topic(
     for (k, v) in &eff.config {
         config.insert(k.clone(), values::normalise(k, &v.value)?);
     }
-    Ok(DesiredTopic { name: name.to_owned(), partitions, replication_factor, config })
+    Ok(DesiredTopic { name: name.to_owned(), partitions, replication_factor, config, owner: None })
 }

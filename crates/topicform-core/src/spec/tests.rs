@@ -313,3 +313,94 @@ fn an_environment_names_its_lock_and_a_bad_one_is_located() {
     assert!(found[0].0.contains("not a Kubernetes namespace"), "{found:?}");
     assert_eq!((found[0].1, found[0].2), (5, 11), "at the value");
 }
+
+fn contribution(owner: &str, created: &str, text: &str) -> Contributed {
+    let document = format!("configmap/{}/topics.yaml", owner.trim_start_matches("ConfigMap "));
+    parse_contribution(owner, created, &document, text).unwrap()
+}
+
+#[test]
+fn contributed_topics_merge_under_the_spec_defaults_and_overrides_and_name_their_owner() {
+    let spec = SPEC.replace(
+        "    topics:\n      audit.log:",
+        "    topics:\n      orders.placed: { partitions: 9 }\n      audit.log:",
+    ) + "from: { kubernetes: {} }\n";
+    let loaded = parse("t.yaml", &spec).unwrap();
+    let shop = contribution(
+        "ConfigMap shop/orders",
+        "2026-12-01T00:00:00Z",
+        "topics:\n  orders.placed: { config: { retention.ms: 1d } }\n  orders.shipped: {}\n",
+    );
+    let (env, warnings) = loaded.resolve_with("local", &no_vars, &[shop]).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let placed = topic(&env, "orders.placed");
+    // Environment override (9) over the contributed topic; env defaults' segment.ms.
+    assert_eq!(placed.partitions, 9);
+    assert_eq!(placed.config["retention.ms"], "86400000");
+    assert_eq!(placed.config["segment.ms"], "3600000");
+    assert_eq!(placed.owner.as_deref(), Some("ConfigMap shop/orders"));
+    assert_eq!(topic(&env, "user.created").owner, None);
+    assert_eq!(
+        env.topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["user.created", "audit.log", "orders.placed", "orders.shipped"]
+    );
+}
+
+#[test]
+fn a_contributed_topics_findings_point_into_its_configmap() {
+    let loaded = parse("t.yaml", SPEC).unwrap();
+    let bad = contribution(
+        "ConfigMap shop/orders",
+        "2026-12-01T00:00:00Z",
+        "topics:\n  orders.placed:\n    partitions: 0\n  __offsets: {}\n",
+    );
+    let found = loaded.resolve_with("local", &no_vars, &[bad]).unwrap_err();
+    let shown: Vec<_> = found
+        .iter()
+        .map(|l| (l.elsewhere.as_ref().map(|d| d.name.as_str()), l.line_col, l.finding.message.as_str()))
+        .collect();
+    assert!(
+        shown.contains(&(
+            Some("configmap/shop/orders/topics.yaml"),
+            Some((3, 17)),
+            "partitions must be between 1 and 2147483647, not 0"
+        )),
+        "{shown:#?}"
+    );
+    assert!(
+        shown.contains(&(Some("configmap/shop/orders/topics.yaml"), Some((4, 3)), "`__offsets` is an internal topic")),
+        "{shown:#?}"
+    );
+    // Each once, though the merged spec and the ConfigMap's own checks both see it.
+    assert_eq!(shown.iter().filter(|s| s.2.starts_with("partitions must be")).count(), 1, "{shown:#?}");
+}
+
+#[test]
+fn conflicts_come_back_with_the_environment_and_the_older_declaration_stands() {
+    let loaded = parse("t.yaml", SPEC).unwrap();
+    let old = contribution("ConfigMap a/one", "2026-12-01T00:00:00Z", "topics:\n  orders: { partitions: 4 }\n");
+    let new = contribution("ConfigMap b/two", "2026-12-02T00:00:00Z", "topics:\n  orders: { partitions: 8 }\n");
+    let (env, _) = loaded.resolve_with("local", &no_vars, &[new, old]).unwrap();
+    assert_eq!(topic(&env, "orders").partitions, 4);
+    assert_eq!(env.conflicts.len(), 1);
+    assert_eq!(
+        (env.conflicts[0].kept.as_str(), env.conflicts[0].refused.as_str()),
+        ("ConfigMap a/one", "ConfigMap b/two")
+    );
+}
+
+#[test]
+fn an_override_of_an_undeclared_topic_is_only_a_warning_where_topics_are_contributed() {
+    let spec = format!("{SPEC}from: {{ kubernetes: {{ namespaces: [shop, Bad_NS] }} }}\n")
+        .replace("audit.log: { partitions: 2,", "contributed.one: { partitions: 2,");
+    let found = parse("t.yaml", &spec).unwrap().validate(&[], &no_vars, UnsetVars::Warn);
+    let messages: Vec<_> = found.iter().map(|l| (l.finding.severity, l.finding.message.as_str())).collect();
+    assert!(
+        messages.contains(&(
+            Severity::Warning,
+            "environment `local` overrides `contributed.one`, which the spec does not declare"
+        )),
+        "{messages:#?}"
+    );
+    assert!(messages.contains(&(Severity::Error, "`Bad_NS` is not a Kubernetes namespace name")), "{messages:#?}");
+}

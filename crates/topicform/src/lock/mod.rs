@@ -181,6 +181,8 @@ mod tests {
             cluster_id: None,
             lock: lock.map(|l| l.parse().unwrap()),
             topics: vec![],
+            conflicts: vec![],
+            former_owners: Default::default(),
         }
     }
 

@@ -22,6 +22,7 @@ pub(super) fn check_spec(spec: &Spec, out: &mut Vec<Finding>) {
     check_version(spec, out);
     check_topic_names(spec, out);
     check_override_names(spec, out);
+    check_sources(spec, out);
     for (base, settings) in written_settings(spec) {
         check_written_values(&base, &settings, out);
     }
@@ -78,16 +79,57 @@ fn check_topic_names(spec: &Spec, out: &mut Vec<Finding>) {
     }
 }
 
-/// Every environment's topic overrides name topics of the spec.
+/// Every environment's topic overrides name topics of the spec. Where
+/// topics are also contributed (`from:`), one the spec does not name may
+/// be a contributed topic: a warning then, since only a run sees them.
 fn check_override_names(spec: &Spec, out: &mut Vec<Finding>) {
     for (name, env) in &spec.environments {
+        let contributed = env.from.is_some() || spec.from.is_some();
         for topic in env.topics.keys().filter(|t| !spec.topics.contains_key(*t)) {
-            out.push(
+            let at = Pointer::key(["environments", name.as_str(), "topics", topic.as_str()]);
+            out.push(if contributed {
+                Finding::warning(
+                    at,
+                    format!("environment `{name}` overrides `{topic}`, which the spec does not declare"),
+                )
+                .help("it applies only while a ConfigMap of `from:` contributes the topic; otherwise fix the name")
+            } else {
                 Finding::error(
-                    Pointer::key(["environments", name.as_str(), "topics", topic.as_str()]),
+                    at,
                     format!("environment `{name}` overrides `{topic}`, which is not a topic of the spec"),
                 )
-                .help("add it under the top-level `topics:` or fix the name"),
+                .help("add it under the top-level `topics:` or fix the name")
+            });
+        }
+    }
+}
+
+/// `from:` names namespaces Kubernetes accepts and a selector.
+fn check_sources(spec: &Spec, out: &mut Vec<Finding>) {
+    static NAMESPACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").unwrap());
+    let top = spec.from.as_ref().map(|f| (vec!["from".to_owned()], f));
+    let per_env = spec.environments.iter().filter_map(|(name, env)| {
+        env.from.as_ref().map(|f| (vec!["environments".to_owned(), name.clone(), "from".to_owned()], f))
+    });
+    for (base, from) in top.into_iter().chain(per_env) {
+        let at = |rest: &[&str]| {
+            Pointer::value(base.iter().map(String::as_str).chain(["kubernetes"]).chain(rest.iter().copied()))
+        };
+        for (i, ns) in from.kubernetes.namespaces.iter().enumerate() {
+            if !ns.contains("${") && !NAMESPACE.is_match(ns) {
+                let mut p = at(&["namespaces"]);
+                p.path.push(Seg::Index(i));
+                out.push(
+                    Finding::error(p, format!("`{ns}` is not a Kubernetes namespace name")).help(
+                        "lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit",
+                    ),
+                );
+            }
+        }
+        if from.kubernetes.selector.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            out.push(
+                Finding::error(at(&["selector"]), "empty label selector")
+                    .help("leave `selector` out for the default, `topicform.dev/topics=true`"),
             );
         }
     }
