@@ -21,13 +21,15 @@ pub use args::{Cli, Command, LogFormat};
 use topicform::apply::Signal;
 use topicform::backend::{ConnectedBackend, Scope};
 use topicform::error::SpecProblem;
+use topicform::k8s::contributions::{self, Contributions};
+use topicform::k8s::status::StatusChoice;
 use topicform::k8s::status::{RunOutcome, StatusWriter};
 use topicform::lock::ApplyLock;
 use topicform::ops::{self, ExportFilter};
 use topicform::render::{self, PlanFormat};
 use topicform::{Error, Result};
 use topicform_core::plan::{Plan, PlanOptions};
-use topicform_core::spec::{Located, ResolvedEnvironment, UnsetVars};
+use topicform_core::spec::{Conflict, Located, ResolvedEnvironment, UnsetVars};
 
 /// What a successful command tells `main` to exit with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +149,46 @@ fn load_environment(
     Ok((loaded, env))
 }
 
+/// [`load_environment`] for plan and apply: where the spec reads topics
+/// from Kubernetes (`from:`), the ConfigMaps' topics are merged in.
+async fn load_contributed_environment(
+    target: &args::Target,
+    timeout: Duration,
+) -> Result<(topicform_core::spec::LoadedSpec, ResolvedEnvironment, Option<Contributions>)> {
+    let loaded = ops::load_spec(&target.file)?;
+    let name = ops::environment_name(&loaded, target.env.as_deref())?;
+    let contributions = match loaded.kubernetes_source(name, &env_var) {
+        Some(source) => Some(contributions::fetch(&source, timeout).await?),
+        None => None,
+    };
+    let documents = contributions.as_ref().map_or(&[][..], |c| c.documents.as_slice());
+    let (env, warnings) = ops::resolve_env_with(&loaded, Some(name), &env_var, documents)?;
+    report_findings(&loaded.name, &loaded.source, &warnings);
+    Ok((loaded, env, contributions))
+}
+
+/// Connects the status writer `--status` asks for; where topics are
+/// contributed, tells it the ConfigMaps and reads the owners the last run
+/// recorded into `env` (what tells an orphan).
+async fn connect_status(
+    choice: &StatusChoice,
+    lease_namespace: Option<&str>,
+    env: &mut ResolvedEnvironment,
+    contributions: Option<&Contributions>,
+    source: &str,
+    command: &'static str,
+    timeout: Duration,
+) -> Option<StatusWriter> {
+    let mut status =
+        StatusWriter::connect(choice, lease_namespace, contributions.is_some(), &env.name, source, command, timeout)
+            .await?;
+    if let Some(contributions) = contributions {
+        env.former_owners = status.former_owners().await;
+        status.set_contributors(contributions.references.clone());
+    }
+    Some(status)
+}
+
 /// Loads the spec, resolves the environment (printing its warnings) and
 /// connects to its cluster: the common start of plan, apply and export.
 fn open_environment(
@@ -159,15 +201,17 @@ fn open_environment(
 }
 
 async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
-    let (loaded, env) = load_environment(&a.target)?;
     let timeout = Duration::from_secs(a.connect.timeout.max(1));
-    let status = StatusWriter::connect(&a.status, None, &env.name, &loaded.source, "plan", timeout).await;
+    let (loaded, mut env, contributions) = load_contributed_environment(&a.target, timeout).await?;
+    let status =
+        connect_status(&a.status, None, &mut env, contributions.as_ref(), &loaded.source, "plan", timeout).await;
     let planned = show_plan(&a, &env).await;
     record(status.as_ref(), planned.as_ref().map(RunOutcome::planned)).await;
     let plan = planned?;
     if plan.has_refusals() {
         return Err(Error::Refused { count: plan.summary.refused });
     }
+    conflicts_refused(&plan.conflicts)?;
     Ok(if a.detailed_exitcode && plan.has_changes() { Outcome::ChangesPending } else { Outcome::Success })
 }
 
@@ -193,6 +237,20 @@ async fn show_plan(a: &PlanArgs, env: &ResolvedEnvironment) -> Result<Plan> {
         ));
     }
     Ok(plan)
+}
+
+/// Contributed declarations refused (ResourceConflict) fail the command
+/// once everything else is done, as `kubectl apply` does for the objects
+/// it could not apply.
+fn conflicts_refused(conflicts: &[Conflict]) -> Result<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    for conflict in conflicts {
+        tracing::error!(topic = %conflict.topic, kept = %conflict.kept, refused = %conflict.refused, "ResourceConflict: {}", conflict.describe());
+    }
+    let described: String = conflicts.iter().map(|c| format!("\n  - {}", c.describe())).collect();
+    Err(Error::Conflicts { count: conflicts.len(), conflicts: described })
 }
 
 /// Records what the run did where `--status` said, if anywhere; the
@@ -221,8 +279,8 @@ fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
 }
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
-    let (loaded, env) = load_environment(&a.target)?;
     let timeout = Duration::from_secs(a.connect.timeout.max(1));
+    let (loaded, mut env, contributions) = load_contributed_environment(&a.target, timeout).await?;
     let saved = a.plan.as_deref().map(ops::read_plan).transpose()?;
     // Held from before the cluster is read until the report: the plan this
     // run applies is the cluster as no other apply is changing it. A dry
@@ -235,19 +293,31 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
         }
     };
     let lease_namespace = lock.as_ref().and_then(ApplyLock::lease_namespace);
-    let status =
-        StatusWriter::connect(&a.status, lease_namespace.as_deref(), &env.name, &loaded.source, "apply", timeout).await;
+    let status = connect_status(
+        &a.status,
+        lease_namespace.as_deref(),
+        &mut env,
+        contributions.as_ref(),
+        &loaded.source,
+        "apply",
+        timeout,
+    )
+    .await;
     // A signal before the writes start releases the Lease on the way out.
     let early_stop = lock.as_ref().and_then(ApplyLock::releaser).and_then(signals::release_on_signal);
     let (result, outcome) = apply_locked(&a, &env, saved, lock.as_ref(), early_stop.as_ref()).await;
     if let Some(handler) = early_stop {
         handler.abort();
     }
+    let conflicts = outcome.as_ref().map(|o| o.conflicts.clone()).unwrap_or_default();
     record(status.as_ref(), outcome.ok_or_else(|| result.as_ref().expect_err("a run without an outcome failed"))).await;
     if let Some(lock) = lock {
         lock.release().await;
     }
-    result
+    // Everything else applied; the refused declarations fail the run.
+    let outcome = result?;
+    conflicts_refused(&conflicts)?;
+    Ok(outcome)
 }
 
 /// `apply`'s work under the lock: plan, show, confirm, apply, report. The

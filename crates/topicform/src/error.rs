@@ -235,6 +235,24 @@ pub enum Error {
         forbidden: bool,
     },
 
+    /// A ConfigMap the spec's `from:` selects cannot contribute topics.
+    #[error("{owner} cannot contribute topics: {problem}")]
+    #[diagnostic(code(topicform::contribution), help("{fix}"))]
+    Contribution { owner: String, problem: String, fix: String },
+
+    /// Contributed declarations refused because an older owner declared
+    /// the topic differently (everything else was planned or applied).
+    #[error("{count} contributed topic declaration(s) refused (ResourceConflict):{conflicts}")]
+    #[diagnostic(
+        code(topicform::resource_conflict),
+        help("make the newer declaration match the older one, or drop it (a consumer may name the topic without settings); the older owner's declaration stands")
+    )]
+    Conflicts {
+        count: usize,
+        /// One `\n  - description` line each.
+        conflicts: String,
+    },
+
     /// A signal stopped apply before every change was sent.
     #[error("apply was interrupted by {signal}: {applied} change(s) applied, {failed} failed, {not_sent} not sent")]
     #[diagnostic(

@@ -11,7 +11,9 @@ use crate::backend::{ConnectedBackend, Scope};
 use crate::{Error, Result};
 use topicform_core::plan::{self, ClusterState, Plan, PlanOptions};
 use topicform_core::spec::model::{ConfigValue, Environment, Spec, Topic, TopicSettings};
-use topicform_core::spec::{is_internal_topic, values, LoadedSpec, Located, ResolvedEnvironment, VarLookup};
+use topicform_core::spec::{
+    is_internal_topic, values, Contributed, LoadedSpec, Located, ResolvedEnvironment, VarLookup,
+};
 
 /// Reads and parses the spec at `path`.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
@@ -56,12 +58,30 @@ pub fn resolve_env(
     env: Option<&str>,
     vars: VarLookup,
 ) -> Result<(ResolvedEnvironment, Vec<Located>)> {
+    resolve_env_with(loaded, env, vars, &[])
+}
+
+/// [`resolve_env`] with the topics ConfigMaps contribute merged in.
+pub fn resolve_env_with(
+    loaded: &LoadedSpec,
+    env: Option<&str>,
+    vars: VarLookup,
+    contributed: &[Contributed],
+) -> Result<(ResolvedEnvironment, Vec<Located>)> {
+    let name = environment_name(loaded, env)?;
+    loaded
+        .resolve_with(name, vars, contributed)
+        .map_err(|found| Error::invalid_spec(&loaded.name, &loaded.source, &found))
+}
+
+/// The environment `env` names, refused when the spec has no such one.
+pub fn environment_name<'a>(loaded: &LoadedSpec, env: Option<&'a str>) -> Result<&'a str> {
     let known = loaded.environment_names().join(", ");
     let name = env.ok_or_else(|| Error::NoEnvironment { known: known.clone() })?;
     if !loaded.spec.environments.contains_key(name) {
         return Err(Error::UnknownEnvironment { name: name.to_owned(), file: loaded.name.clone(), known });
     }
-    loaded.resolve(name, vars).map_err(|found| Error::invalid_spec(&loaded.name, &loaded.source, &found))
+    Ok(name)
 }
 
 /// Refuses a cluster whose id differs from the environment's pin.

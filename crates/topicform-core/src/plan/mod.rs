@@ -309,9 +309,6 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         notes.push(format!("--allow-delete has no effect: environment `{}` does not set `prune: true`", env.name));
     }
 
-    for conflict in &env.conflicts {
-        notes.push(format!("ResourceConflict: {}", conflict.describe()));
-    }
     let summary = Summary { unmanaged: unmanaged.len(), conflicts: env.conflicts.len(), ..Summary::of(&topics) };
     let state_fingerprint = observed.fingerprint(topics.iter().map(|t| t.topic.as_str()));
     Plan {

@@ -1,10 +1,12 @@
 //! Kubernetes, when topicform runs in it or next to it: the client (a pod's
 //! service account or a kubeconfig), the status object and the Events of
-//! each run ([`status`]). The Lease lock is in [`crate::lock::lease`].
+//! each run ([`status`]), the topics services contribute through labelled
+//! ConfigMaps ([`contributions`]). The Lease lock is in [`crate::lock::lease`].
 //!
 //! Outside Kubernetes nothing here runs: it is reached only through
 //! `--lock kubernetes…`, `--status kubernetes…`, or `auto` inside a pod.
 
+pub mod contributions;
 pub mod status;
 
 use std::path::Path;
@@ -99,6 +101,12 @@ pub(crate) fn api_error(what: String, namespace: &str, rbac: &str, e: kube::Erro
     };
     let forbidden = is_status(&e, 403);
     Error::Kubernetes { what, cause: crate::secret::scrub(&cause).into_owned(), fix, forbidden }
+}
+
+/// A time as the API server writes it (RFC 3339, UTC, whole seconds), so
+/// that two compare as text.
+pub(crate) fn rfc3339(t: k8s_openapi::jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Whether `e` is the API server's answer `code`.

@@ -21,6 +21,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use serde::Serialize;
 use topicform_core::plan::{Action, Plan};
+use topicform_core::spec::Conflict;
 
 use super::Kube;
 use crate::apply::{ApplyReport, Status};
@@ -29,8 +30,9 @@ use crate::Error;
 /// Where the status goes (`--status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusChoice {
-    /// Inside a pod: its namespace. With a Kubernetes Lease lock: the
-    /// Lease's namespace. Otherwise nowhere.
+    /// Inside a pod, or where the spec reads topics from Kubernetes: the
+    /// pod's (or kubeconfig context's) namespace. With a Kubernetes Lease
+    /// lock: the Lease's namespace. Otherwise nowhere.
     Auto,
     None,
     /// This namespace, or the kubeconfig context's.
@@ -77,6 +79,9 @@ pub enum Reason {
     /// The cluster (or Azure Resource Manager) failed a request, or could
     /// not be reached.
     KafkaError,
+    /// A contributed declaration was refused: an older owner declares the
+    /// topic differently. Everything else was planned or applied.
+    ResourceConflict,
 }
 
 impl Reason {
@@ -100,6 +105,11 @@ pub struct RunOutcome {
     /// The plan's counts, when there was a plan.
     pub plan: Option<String>,
     pub cluster_id: Option<String>,
+    /// Contributed topic (and orphan) -> owner, when there was a plan: what
+    /// the next run tells orphans by.
+    pub owners: Option<BTreeMap<String, String>>,
+    /// Refused declarations, each an Event on the ConfigMap refused.
+    pub conflicts: Vec<Conflict>,
 }
 
 /// Names shown in a message before "and N more".
@@ -128,11 +138,27 @@ impl RunOutcome {
             }
             _ => format!("in sync: {} topic(s)", plan.summary.unchanged),
         };
+        RunOutcome::of(plan, reason, message)
+    }
+
+    /// The outcome of a run that had `plan`: conflicts, when there are any
+    /// and nothing worse happened, are its reason, and its message leads.
+    fn of(plan: &Plan, reason: Reason, message: String) -> RunOutcome {
+        let (reason, message) = match (reason, plan.conflicts.as_slice()) {
+            (Reason::Applied | Reason::InSync | Reason::Drift, [_, ..]) => {
+                let described: Vec<String> = plan.conflicts.iter().map(Conflict::describe).collect();
+                let refused = format!("{} declaration(s) refused: {}", described.len(), named(&described));
+                (Reason::ResourceConflict, format!("{refused}; otherwise {message}"))
+            }
+            _ => (reason, message),
+        };
         RunOutcome {
             reason,
             message,
             plan: Some(crate::render::summary_line(plan)),
             cluster_id: plan.cluster_id.clone(),
+            owners: Some(plan.owners()),
+            conflicts: plan.conflicts.clone(),
         }
     }
 
@@ -168,18 +194,20 @@ impl RunOutcome {
         } else {
             (Reason::InSync, format!("in sync: {} topic(s)", plan.summary.unchanged))
         };
-        RunOutcome {
-            reason,
-            message,
-            plan: Some(crate::render::summary_line(plan)),
-            cluster_id: plan.cluster_id.clone(),
-        }
+        RunOutcome::of(plan, reason, message)
     }
 
     /// A run that ended in an error before or instead of a report.
     pub fn failed(error: &Error) -> RunOutcome {
         let message = crate::secret::scrub(&error.to_string()).into_owned();
-        RunOutcome { reason: Reason::KafkaError, message, plan: None, cluster_id: None }
+        RunOutcome {
+            reason: Reason::KafkaError,
+            message,
+            plan: None,
+            cluster_id: None,
+            owners: None,
+            conflicts: vec![],
+        }
     }
 }
 
@@ -222,6 +250,8 @@ pub struct StatusWriter {
     environment: String,
     spec_digest: String,
     command: &'static str,
+    /// Contributing ConfigMaps by owner name: a refused one gets an Event.
+    contributors: BTreeMap<String, ObjectReference>,
 }
 
 impl StatusWriter {
@@ -231,6 +261,7 @@ impl StatusWriter {
     pub async fn connect(
         choice: &StatusChoice,
         lease_namespace: Option<&str>,
+        reads_kubernetes: bool,
         environment: &str,
         spec_source: &str,
         command: &'static str,
@@ -240,7 +271,7 @@ impl StatusWriter {
             StatusChoice::None => return None,
             StatusChoice::Kubernetes { namespace } => namespace.clone(),
             StatusChoice::Auto if lease_namespace.is_some() => lease_namespace.map(str::to_owned),
-            StatusChoice::Auto if super::in_pod() => None,
+            StatusChoice::Auto if reads_kubernetes || super::in_pod() => None,
             StatusChoice::Auto => return None,
         };
         match Kube::connect(namespace.as_deref(), timeout).await {
@@ -249,6 +280,7 @@ impl StatusWriter {
                 environment: environment.to_owned(),
                 spec_digest: digest(spec_source),
                 command,
+                contributors: BTreeMap::new(),
             }),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot write the run's status to Kubernetes");
@@ -259,6 +291,35 @@ impl StatusWriter {
 
     pub fn namespace(&self) -> &str {
         &self.kube.namespace
+    }
+
+    /// The ConfigMaps that contributed topics, so a refused one gets an
+    /// Event of its own.
+    pub fn set_contributors(&mut self, contributors: BTreeMap<String, ObjectReference>) {
+        self.contributors = contributors;
+    }
+
+    /// The owners the last run recorded (topic -> `ConfigMap NS/NAME`):
+    /// how this run tells an orphan from a topic nobody declared. Empty,
+    /// with a warning, when the status cannot be read.
+    pub async fn former_owners(&self) -> BTreeMap<String, String> {
+        let api: Api<ConfigMap> = Api::namespaced(self.kube.client.clone(), &self.kube.namespace);
+        let name = object_name(&self.environment);
+        let read = tokio::time::timeout(Duration::from_secs(10), api.get_opt(&name)).await;
+        let data = match read {
+            Ok(Ok(cm)) => cm.and_then(|cm| cm.data).unwrap_or_default(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read the owners the last run recorded; no topic is reported orphaned");
+                return BTreeMap::new();
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "cannot read the owners the last run recorded (no answer in 10 s); no topic is reported orphaned"
+                );
+                return BTreeMap::new();
+            }
+        };
+        data.get(OWNERS_KEY).and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default()
     }
 
     /// Writes the status object and one Event; failures are warnings.
@@ -280,7 +341,7 @@ impl StatusWriter {
             super::api_error(format!("{what} ConfigMap {}/{name}", self.kube.namespace), &self.kube.namespace, rbac, e)
         };
         let previous = api.get_opt(name).await.map_err(|e| err("read", e))?;
-        let now = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let now = super::rfc3339(Timestamp::now());
         let ready = if outcome.reason.is_ready() { "True" } else { "False" };
         let previous_data = previous.and_then(|cm| cm.data).unwrap_or_default();
         // The condition's transition time moves only when Ready changes.
@@ -310,8 +371,9 @@ impl StatusWriter {
             ("runBy".to_owned(), super::holder_identity()),
             ("conditions".to_owned(), serde_json::to_string_pretty(&condition).expect("JSON")),
         ]);
-        // Keep the last plan and cluster id when this run got no plan.
-        for (key, value) in [("plan", &outcome.plan), ("clusterId", &outcome.cluster_id)] {
+        let owners = outcome.owners.as_ref().map(|o| serde_json::to_string_pretty(o).expect("JSON"));
+        // Keep the last plan, cluster id and owners when this run got no plan.
+        for (key, value) in [("plan", &outcome.plan), ("clusterId", &outcome.cluster_id), (OWNERS_KEY, &owners)] {
             if let Some(v) = value.as_ref().or(previous_data.get(key)) {
                 data.insert(key.to_owned(), v.clone());
             }
@@ -354,9 +416,34 @@ impl StatusWriter {
         };
         recorder.publish(&event, &reference).await.map_err(|e| {
             super::api_error(format!("create an Event in {}", self.kube.namespace), &self.kube.namespace, rbac, e)
-        })
+        })?;
+        for conflict in &outcome.conflicts {
+            self.publish_conflict(&recorder, conflict).await;
+        }
+        Ok(())
+    }
+
+    /// A Warning `ResourceConflict` Event on the refused ConfigMap, so
+    /// `kubectl describe configmap` of the service's release shows why its
+    /// topic was not taken; a failure is a warning.
+    async fn publish_conflict(&self, recorder: &Recorder, conflict: &Conflict) {
+        let Some(reference) = self.contributors.get(&conflict.refused) else { return };
+        let event = Event {
+            type_: EventType::Warning,
+            reason: Reason::ResourceConflict.to_string(),
+            note: Some(truncate(&conflict.describe(), 1000)),
+            action: "Merge".into(),
+            secondary: None,
+        };
+        if let Err(e) = recorder.publish(&event, reference).await {
+            let namespace = reference.namespace.clone().unwrap_or_default();
+            tracing::warn!(error = %e, "cannot record the ResourceConflict Event on {} (create on events.events.k8s.io in `{namespace}`)", conflict.refused);
+        }
     }
 }
+
+/// The status data key of the owners map (JSON).
+const OWNERS_KEY: &str = "owners";
 
 /// `sha256:<hex>` of the spec file as read.
 fn digest(source: &str) -> String {

@@ -243,7 +243,7 @@ fn taken(mut lease: Lease, holder: &str) -> Lease {
 /// `topicform@ci-7/4242 since 2026-12-02T10:00:00Z (renewed 2026-…)`.
 fn describe_holder(spec: &LeaseSpec) -> String {
     let holder = spec.holder_identity.clone().unwrap_or_else(|| "nobody".into());
-    let at = |t: &Option<MicroTime>| t.as_ref().map(|t| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let at = |t: &Option<MicroTime>| t.as_ref().map(|t| crate::k8s::rfc3339(t.0));
     match (at(&spec.acquire_time), at(&spec.renew_time)) {
         (Some(since), Some(renewed)) => format!("{holder} since {since} (last renewed {renewed})"),
         (Some(since), None) => format!("{holder} since {since}"),

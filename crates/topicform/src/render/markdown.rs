@@ -38,7 +38,13 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
             };
             if t.action == Action::Refused {
                 for r in &t.reasons {
-                    let _ = writeln!(out, "| {sign} | `{}` | refused | | {} |", t.topic, escape(r));
+                    let _ = writeln!(
+                        out,
+                        "| {sign} | `{}`{} | refused | | {} |",
+                        t.topic,
+                        escape(&super::owner_suffix(t)),
+                        escape(r)
+                    );
                 }
                 continue;
             }
@@ -68,7 +74,14 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
                     }
                     Change::DeleteTopic => ("delete topic".into(), String::new(), String::new()),
                 };
-                let _ = writeln!(out, "| {sign} | `{}` | {what} | {} | {} |", t.topic, escape(&cur), escape(&new));
+                let _ = writeln!(
+                    out,
+                    "| {sign} | `{}`{} | {what} | {} | {} |",
+                    t.topic,
+                    escape(&super::owner_suffix(t)),
+                    escape(&cur),
+                    escape(&new)
+                );
             }
         }
         let _ = writeln!(out);
@@ -91,6 +104,12 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
             let _ = writeln!(out, "- `{u}`");
         }
         let _ = writeln!(out, "\n</details>\n");
+    }
+    for (topic, owner) in &plan.orphaned {
+        let _ = writeln!(out, "> orphaned: `{topic}`: {owner} contributed it and no longer declares it\n");
+    }
+    for c in &plan.conflicts {
+        let _ = writeln!(out, "> ⛔ ResourceConflict: {}\n", escape(&c.describe()));
     }
     for note in &plan.notes {
         let _ = writeln!(out, "> {note}\n");

@@ -46,8 +46,14 @@ pub fn plan_json(plan: &Plan) -> String {
 /// Summary line shared by text and Markdown.
 pub(crate) fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
+    let conflicts = if s.conflicts > 0 { format!(", {} conflict(s)", s.conflicts) } else { String::new() };
     format!(
-        "{} to create, {} to update, {} to delete, {} unchanged, {} refused, {} unmanaged",
+        "{} to create, {} to update, {} to delete, {} unchanged, {} refused, {} unmanaged{conflicts}",
         s.create, s.update, s.delete, s.unchanged, s.refused, s.unmanaged
     )
+}
+
+/// ` (from ConfigMap NS/NAME)` for a contributed topic, else nothing.
+pub(crate) fn owner_suffix(t: &topicform_core::plan::TopicPlan) -> String {
+    t.owner.as_deref().map(|o| format!(" (from {o})")).unwrap_or_default()
 }

@@ -86,13 +86,30 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
             );
         }
     }
+    for c in &plan.conflicts {
+        let _ = writeln!(out, "{} {} (ResourceConflict)", p.red("! conflict"), c.topic);
+        let _ = writeln!(out, "    {}", c.describe());
+    }
     if !plan.unmanaged.is_empty() {
         let _ = writeln!(out, "  {} {}", p.dim("unmanaged:"), plan.unmanaged.join(", "));
+    }
+    for (topic, owner) in &plan.orphaned {
+        let _ = writeln!(
+            out,
+            "  {} {topic} {}",
+            p.yellow("orphaned:"),
+            p.dim(&format!(
+                "({owner} contributed it and no longer declares it; deleted only with prune: true and --allow-delete)"
+            ))
+        );
     }
     for note in &plan.notes {
         let _ = writeln!(out, "  {} {note}", p.dim("note:"));
     }
-    if plan.topics.iter().any(|t| t.action != Action::Unchanged) || !plan.unmanaged.is_empty() || !plan.notes.is_empty()
+    if plan.topics.iter().any(|t| t.action != Action::Unchanged)
+        || !plan.unmanaged.is_empty()
+        || !plan.notes.is_empty()
+        || !plan.conflicts.is_empty()
     {
         let _ = writeln!(out);
     }
@@ -115,7 +132,8 @@ fn write_create(out: &mut String, p: &Paint, t: &TopicPlan) {
                 || ", replication managed by the service".to_owned(),
                 |r| format!(", replication factor {r}"),
             );
-            let _ = writeln!(out, "{} {} ({partitions} partitions{rf})", p.green("+ create "), t.topic);
+            let from = p.dim(&super::owner_suffix(t));
+            let _ = writeln!(out, "{} {} ({partitions} partitions{rf}){from}", p.green("+ create "), t.topic);
             for (k, v) in config {
                 let _ = writeln!(out, "      {k} = {}", values::display(k, v));
             }
@@ -124,7 +142,7 @@ fn write_create(out: &mut String, p: &Paint, t: &TopicPlan) {
 }
 
 fn write_update(out: &mut String, p: &Paint, t: &TopicPlan) {
-    let _ = writeln!(out, "{} {}", p.yellow("~ update "), t.topic);
+    let _ = writeln!(out, "{} {}{}", p.yellow("~ update "), t.topic, p.dim(&super::owner_suffix(t)));
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).set_header(vec![
         "key",
@@ -153,7 +171,7 @@ fn write_update(out: &mut String, p: &Paint, t: &TopicPlan) {
 }
 
 fn write_refused(out: &mut String, p: &Paint, t: &TopicPlan) {
-    let _ = writeln!(out, "{} {}", p.red("! refused"), t.topic);
+    let _ = writeln!(out, "{} {}{}", p.red("! refused"), t.topic, p.dim(&super::owner_suffix(t)));
     for r in &t.reasons {
         let _ = writeln!(out, "    {r}");
     }
