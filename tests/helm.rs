@@ -904,3 +904,75 @@ fn the_role_grants_exactly_what_topicform_uses() {
     assert!(kind(&docs, "Role").is_empty() && kind(&docs, "RoleBinding").is_empty());
     assert_eq!(kind(&docs, "Job")[0]["spec"]["template"]["spec"]["automountServiceAccountToken"], "false");
 }
+
+// ---- contributed topics -------------------------------------------------------
+
+/// The service chart's `topics:` becomes the labelled ConfigMap a spec with
+/// `from: kubernetes` reads; topicform parses it as the values wrote it.
+#[test]
+fn service_topics_render_a_configmap_topicform_reads() {
+    let docs = render("service", &["-f", "helm/service/ci/topics-values.yaml"]);
+    let cm = named(&docs, "ConfigMap", "service-topics");
+    assert_eq!(cm["metadata"]["labels"]["topicform.dev/topics"], "true");
+    let text = cm["data"]["topics.yaml"].as_str().unwrap();
+    let parsed = topicform_core::spec::parse_contribution("ConfigMap etelios/service-topics", "", "topics.yaml", text)
+        .unwrap_or_else(|e| panic!("{:?}\n{text}", e.problem));
+    let placed = &parsed.contribution.topics["orders.placed"];
+    assert_eq!(placed.partitions, Some(6));
+    // A large number stays a number through Helm's toYaml.
+    assert_eq!(placed.config["retention.ms"].0, "604800000");
+    assert_eq!(placed.consumers, ["billing-service"]);
+    assert_eq!(parsed.contribution.topics["orders.audit"].config["retention.ms"].0, "30d");
+
+    // No topics, no ConfigMap.
+    let docs = render("service", &["-f", "helm/service/ci/local-values.yaml"]);
+    assert!(kind(&docs, "ConfigMap").is_empty());
+}
+
+/// The chart's schema for `topics:` has exactly the keys of the spec's
+/// topics, so a key added to the spec cannot be missing from the chart.
+#[test]
+fn the_chart_topics_schema_has_the_spec_topic_keys() {
+    let spec_schema = topicform_core::spec_schema();
+    let topic = &spec_schema["$defs"]["Topic"]["properties"];
+    let chart: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("helm/service/values.schema.json")).unwrap())
+            .unwrap();
+    let chart_topic = &chart["properties"]["topics"]["additionalProperties"]["properties"];
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(chart_topic), keys(topic));
+}
+
+/// Reading contributed topics adds `list` on ConfigMaps here, and a Role
+/// in each further namespace with that and Events.
+#[test]
+fn contributed_topics_grant_list_where_they_are_read() {
+    let args = [
+        "--set-file",
+        &spec_arg("spec"),
+        "-f",
+        "helm/topicform/ci/job-values.yaml",
+        "--set",
+        "kubernetes.contributedTopics.enabled=true",
+        "--set",
+        "kubernetes.contributedTopics.namespaces={shop,etelios}",
+    ];
+    let docs = render("topicform", &args);
+    let roles = kind(&docs, "Role");
+    assert_eq!(roles.len(), 2, "own namespace, and shop (etelios is the release's)");
+    assert_eq!(
+        roles[0]["rules"][1],
+        json!({ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "patch"] })
+    );
+    let shop = roles.iter().find(|r| r["metadata"]["namespace"] == "shop").unwrap();
+    assert_eq!(
+        shop["rules"],
+        json!([
+            { "apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"] },
+            { "apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"] },
+        ])
+    );
+    let binding = kind(&docs, "RoleBinding").into_iter().find(|b| b["metadata"]["namespace"] == "shop").unwrap();
+    assert_eq!(binding["subjects"][0]["namespace"], "etelios");
+    assert_eq!(binding["roleRef"]["name"], shop["metadata"]["name"]);
+}

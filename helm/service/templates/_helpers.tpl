@@ -90,4 +90,5 @@ app.kubernetes.io/part-of: {{ .Release.Name }}
 {{ include "service.hpa" . }}
 {{ include "service.pdb" . }}
 {{ include "service.testPod" . }}
+{{ include "service.topics" . }}
 {{- end -}}

@@ -290,3 +290,21 @@ stringData:
   {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* The topics this service owns, for a topicform spec with `from: kubernetes`. */}}
+{{- define "service.topics" -}}
+{{- with .Values.topics }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "service.fullname" $ }}-topics
+  namespace: {{ $.Release.Namespace }}
+  labels:
+    {{- include "service.labels" $ | nindent 4 }}
+    topicform.dev/topics: "true"
+data:
+  topics.yaml: |
+    {{- toYaml (dict "topics" .) | nindent 4 }}
+{{- end }}
+{{- end -}}

@@ -36,10 +36,11 @@ rules:
     resources: ["leases"]
     verbs: ["get", "create", "update"]
   # The status object of each environment (server-side apply; creating it
-  # that way is authorized as create).
+  # that way is authorized as create){{ if .Values.kubernetes.contributedTopics.enabled }}, and the
+  # ConfigMaps services contribute topics through (list){{ end }}.
   - apiGroups: [""]
     resources: ["configmaps"]
-    verbs: ["get", "create", "patch"]
+    verbs: {{ if .Values.kubernetes.contributedTopics.enabled }}["get", "list", "create", "patch"]{{ else }}["get", "create", "patch"]{{ end }}
   # One Event per run, on that status object (a new one each run: no patch).
   - apiGroups: ["events.k8s.io"]
     resources: ["events"]
@@ -65,6 +66,47 @@ subjects:
   - kind: ServiceAccount
     name: {{ include "topicform.serviceAccountName" . }}
     namespace: {{ .Release.Namespace }}
+{{- end }}
+{{- if and .Values.kubernetes.enabled .Values.kubernetes.contributedTopics.enabled }}
+{{- range .Values.kubernetes.contributedTopics.namespaces }}
+{{- if ne . $.Release.Namespace }}
+---
+# Reading the topics this namespace's releases contribute, and an Event on
+# a ConfigMap whose declaration was refused (ResourceConflict).
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ include "topicform.fullname" $ }}-topics
+  namespace: {{ . }}
+  labels:
+    {{- include "topicform.labels" $ | nindent 4 }}
+  {{- with include "topicform.prereqAnnotations" (list $ dict) }}{{ . | nindent 2 }}{{ end }}
+rules:
+  - apiGroups: [""]
+    resources: ["configmaps"]
+    verbs: ["list"]
+  - apiGroups: ["events.k8s.io"]
+    resources: ["events"]
+    verbs: ["create"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ include "topicform.fullname" $ }}-topics
+  namespace: {{ . }}
+  labels:
+    {{- include "topicform.labels" $ | nindent 4 }}
+  {{- with include "topicform.prereqAnnotations" (list $ dict) }}{{ . | nindent 2 }}{{ end }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ include "topicform.fullname" $ }}-topics
+subjects:
+  - kind: ServiceAccount
+    name: {{ include "topicform.serviceAccountName" $ }}
+    namespace: {{ $.Release.Namespace }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
