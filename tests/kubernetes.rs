@@ -116,6 +116,15 @@ fn holder(lease: &Lease) -> String {
     lease.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default()
 }
 
+/// Waits until `condition` holds, up to `limit`.
+fn eventually(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// An apply on a terminal, stopped at its confirmation prompt until the
 /// test answers: it holds the lock all that time.
 struct PromptingApply(Terminal);
@@ -453,4 +462,140 @@ fn outside_kubernetes_nothing_changes_and_asking_for_it_is_a_clear_error() {
     assert!(stderr.contains("cannot find a Kubernetes API server"), "{stderr}");
     let (code, stderr) = no_kube(&["apply", "-e", "test", "--auto-approve", "--lock", "none"], &pinned);
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+impl TestNamespace {
+    /// Creates a ConfigMap as the service chart renders one: labelled,
+    /// with `topics.yaml`.
+    fn contribute(&self, name: &str, topics_yaml: &str) {
+        runtime().block_on(async {
+            let api: Api<ConfigMap> = Api::namespaced(client().await, &self.name);
+            let cm = serde_json::from_value(serde_json::json!({
+                "metadata": { "name": name, "labels": { "topicform.dev/topics": "true" } },
+                "data": { "topics.yaml": topics_yaml },
+            }))
+            .unwrap();
+            api.create(&PostParams::default(), &cm).await.unwrap();
+        });
+        // Owners are ordered by creationTimestamp, in whole seconds.
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+
+    /// Deletes a ConfigMap: its release was uninstalled.
+    fn uninstall(&self, name: &str) {
+        runtime().block_on(async {
+            let api: Api<ConfigMap> = Api::namespaced(client().await, &self.name);
+            api.delete(name, &DeleteParams::default()).await.unwrap();
+        });
+    }
+
+    /// (reason, note) of the Events about object `name`.
+    fn events_about(&self, name: &str) -> Vec<(String, String)> {
+        runtime().block_on(async {
+            let api: Api<Event> = Api::namespaced(client().await, &self.name);
+            let events = api.list(&ListParams::default()).await.unwrap().items;
+            events
+                .into_iter()
+                .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+                .map(|e| (e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
+                .collect()
+        })
+    }
+}
+
+/// `plan -o json` with the test cluster's kubeconfig.
+fn plan_with_kubeconfig(spec: &Path, extra: &[&str]) -> serde_json::Value {
+    let (code, stdout, stderr) = run(&[&["plan", "-e", "test", "-o", "json"], extra].concat(), spec);
+    assert!(code == Some(0) || code == Some(1), "{stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
+}
+
+/// Services' releases contribute topics through labelled ConfigMaps: two
+/// are merged with the spec's own, a third that declares one of them
+/// differently is refused (ResourceConflict) with both owners named, and an
+/// uninstalled one's topics are orphaned: kept, until the spec's
+/// `prune: true` and `--allow-delete` both say otherwise. On a broker of its
+/// own (the prune tests'), since pruning deletes every unmanaged topic.
+#[test]
+fn contributed_topics_merge_conflict_and_orphan() {
+    let broker = support::start_broker("test-prune", support::test_port(100));
+    let ns = TestNamespace::new("contrib");
+    let p = unique_prefix("contrib");
+    let ws = Workspace::new();
+    let from = format!("    from: {{ kubernetes: {{ namespaces: [{}] }} }}\n    prune: true\n", ns.name);
+    let spec = ws.spec(&support::kafka_spec(&broker, &from, &format!("  {p}central: {{}}\n")));
+    let status = format!("kubernetes:{}", ns.name);
+    let apply = |extra: &[&str]| {
+        run(&[&["apply", "-e", "test", "--auto-approve", "--lock", "none", "--status", &status], extra].concat(), &spec)
+    };
+
+    ns.contribute(
+        "orders-topics",
+        &format!("topics:\n  {p}orders: {{ partitions: 2 }}\n  {p}shared: {{ partitions: 1, consumers: [orders] }}\n"),
+    );
+    ns.contribute(
+        "payments-topics",
+        &format!(
+            "topics:\n  {p}payments: {{ config: {{ retention.ms: 1d }} }}\n  {p}shared: {{ consumers: [payments] }}\n"
+        ),
+    );
+    let plan = plan_with_kubeconfig(&spec, &[]);
+    let owner = |t: &str| support::topic_plan(&plan, &format!("{p}{t}"))["owner"].clone();
+    assert_eq!(owner("central"), serde_json::Value::Null, "the spec's own topic");
+    assert_eq!(owner("orders"), format!("ConfigMap {}/orders-topics", ns.name));
+    assert_eq!(owner("shared"), format!("ConfigMap {}/orders-topics", ns.name), "the one that defines it");
+    assert_eq!(owner("payments"), format!("ConfigMap {}/payments-topics", ns.name));
+    let (code, stdout, stderr) = apply(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Apply: 4 succeeded"), "{stdout}");
+
+    // A third release declares `orders` with other settings: refused, the
+    // older declaration stands, everything else is still applied.
+    ns.contribute("late-topics", &format!("topics:\n  {p}orders: {{ partitions: 5 }}\n  {p}late: {{}}\n"));
+    let (code, stdout, stderr) = apply(&[]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let late = format!("ConfigMap {}/late-topics", ns.name);
+    let orders = format!("ConfigMap {}/orders-topics", ns.name);
+    assert!(stderr.contains("1 contributed topic declaration(s) refused (ResourceConflict)"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{late} declares `{p}orders` differently from {orders} (partitions: 2 vs 5)")),
+        "{stderr}"
+    );
+    assert!(stdout.contains("Apply: 1 succeeded"), "`late` was created all the same: {stdout}");
+    let plan = plan_with_kubeconfig(&spec, &[]);
+    assert_eq!(support::topic_plan(&plan, &format!("{p}orders"))["action"], "unchanged", "still 2 partitions");
+    assert_eq!(plan["summary"]["conflicts"], 1);
+    let data = ns.status("test").data.unwrap();
+    assert_eq!((data["ready"].as_str(), data["reason"].as_str()), ("False", "ResourceConflict"), "{data:?}");
+    eventually("the ResourceConflict Event on the refused ConfigMap", Duration::from_secs(30), || {
+        ns.events_about("late-topics")
+            .iter()
+            .any(|(reason, note)| reason == "ResourceConflict" && note.contains(&orders))
+    });
+    ns.uninstall("late-topics");
+
+    // Uninstalled: its topics are orphaned, named with their old owner,
+    // and kept without --allow-delete.
+    ns.uninstall("payments-topics");
+    let plan = plan_with_kubeconfig(&spec, &[]);
+    let payments = format!("ConfigMap {}/payments-topics", ns.name);
+    assert_eq!(plan["orphaned"][format!("{p}payments")], payments.as_str(), "{plan:#}");
+    assert!(plan["unmanaged"].as_array().unwrap().contains(&serde_json::json!(format!("{p}payments"))));
+    assert_eq!(support::topic_plan(&plan, &format!("{p}shared"))["owner"], orders.as_str(), "still declared by orders");
+    let (code, stdout, stderr) = apply(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains(&format!("orphaned: {p}payments")), "{stderr}");
+    assert!(
+        plan_with_kubeconfig(&spec, &[])["orphaned"].get(format!("{p}payments")).is_some(),
+        "still remembered while it exists"
+    );
+
+    // Both opt-ins: deleted, and forgotten.
+    let (code, stdout, stderr) = apply(&["--allow-delete"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains(&format!("- delete  {p}payments")), "{stderr}");
+    let plan = plan_with_kubeconfig(&spec, &[]);
+    assert!(!plan["unmanaged"].as_array().unwrap().contains(&serde_json::json!(format!("{p}payments"))), "{plan:#}");
+    assert!(plan.get("orphaned").is_none(), "{plan:#}");
+    assert!(!ns.status("test").data.unwrap()["owners"].contains("payments"));
 }
