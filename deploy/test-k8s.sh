@@ -282,6 +282,51 @@ expect "the failed drift Job's log names the drifted setting" drift_logged
 expect "the status ConfigMap says Drift (the CronJob's plan)" test "$(status_of reason)" = Drift
 expect "kubectl shows the drift's Event (Warning Drift)" eventually 30 event_seen Warning Drift
 
+# -------------------------------------------------------- contributed topics
+echo "== contributed topics"
+# Services' releases carry their own topics (the service chart's `topics:`);
+# the spec reads them with `from: kubernetes`. Releases of topics only: no pods.
+service_release() { # service_release NAME TOPICS: install (or upgrade) a service release with these topics
+  helm upgrade --install "$1" "$charts/service" -n "$ns" --set image.repository=localhost/topicform/example-service \
+    --set-string image.tag=test --set replicaCount=0 --set test.enabled=false --set "broker.brokers=$broker" \
+    --set-json "topics=$2" --wait
+}
+spec_with "$work/spec-v4.yaml" 'doc["from"] = {"kubernetes": {}}'
+contributed_values=("${drift_values[@]}" --set-file "topicform.spec=$work/spec-v4.yaml"
+  --set topicform.kubernetes.contributedTopics.enabled=true)
+expect "a service release carries its topics (orders)" service_release orders '{"e2e.orders": {"partitions": 2}}'
+expect "a second one, also naming the first's topic as a reader (payments)" \
+  service_release payments '{"e2e.payments": {"partitions": 1}, "e2e.orders": {"consumers": ["payments"]}}'
+expect "the apply Job (from: kubernetes) runs with the chart's Role" \
+  helm upgrade platform "$charts/platform" -n "$ns" "${contributed_values[@]}" --wait --wait-for-jobs --timeout 5m
+both_contributed() { [[ "$(partitions_of e2e.orders)" == 2 && "$(partitions_of e2e.payments)" == 1 ]]; }
+expect "both releases' topics reached the broker" both_contributed
+owners_recorded() { status_of owners | grep -q '"e2e.payments": "ConfigMap '"$ns"'/payments-service-topics"'; }
+expect "the status object records each contributed topic's owner" owners_recorded
+drift_run() { # drift_run NAME: a run of the drift CronJob (plan), its outcome
+  kubectl -n "$ns" create job "$1" --from="cronjob/$cronjob" >/dev/null && job_outcome "$1"
+}
+expect "a third release declaring e2e.orders differently (late)" service_release late '{"e2e.orders": {"partitions": 5}}'
+expect "its plan fails (ResourceConflict)" test "$(drift_run conflict-plan)" = Failed
+conflict_logged() {
+  kubectl -n "$ns" logs job/conflict-plan | grep -q "ConfigMap $ns/late-service-topics declares \`e2e.orders\` differently from ConfigMap $ns/orders-service-topics (partitions: 2 vs 5)"
+}
+expect "the log names both owners and the difference" conflict_logged
+expect "the status ConfigMap says ResourceConflict" test "$(status_of reason)" = ResourceConflict
+conflict_event() {
+  kubectl -n "$ns" get events.events.k8s.io --field-selector regarding.name=late-service-topics \
+    -o jsonpath='{range .items[*]}{.type}/{.reason}{"\n"}{end}' | grep -qx Warning/ResourceConflict
+}
+expect "kubectl describe of the refused ConfigMap shows Warning ResourceConflict" eventually 30 conflict_event
+expect "the older declaration stands (e2e.orders keeps 2 partitions)" test "$(partitions_of e2e.orders)" = 2
+expect "helm uninstall late" helm uninstall late -n "$ns" --wait
+expect "helm uninstall payments" helm uninstall payments -n "$ns" --wait
+expect "with the conflict gone and payments uninstalled, the plan is in sync" test "$(drift_run orphan-plan)" = Complete
+orphan_logged() { kubectl -n "$ns" logs job/orphan-plan | grep -q "orphaned: e2e.payments (ConfigMap $ns/payments-service-topics contributed it"; }
+expect "the plan reports e2e.payments orphaned, naming its former owner" orphan_logged
+expect "the orphan is not deleted" test "$(partitions_of e2e.payments)" = 1
+expect "helm uninstall orders" helm uninstall orders -n "$ns" --wait
+
 # ------------------------------------------------------------------ security
 echo "== pod security"
 # Enforcement is on: a pod without the restricted securityContext is refused.

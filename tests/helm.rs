@@ -976,3 +976,48 @@ fn contributed_topics_grant_list_where_they_are_read() {
     assert_eq!(binding["subjects"][0]["namespace"], "etelios");
     assert_eq!(binding["roleRef"]["name"], shop["metadata"]["name"]);
 }
+
+/// `mode: controller`: a Deployment of `topicform controller` with probes
+/// instead of the apply Job, and list + watch on the ConfigMaps it watches.
+#[test]
+fn controller_mode_runs_a_probed_deployment_and_no_apply_job() {
+    let docs =
+        render("topicform", &["--set-file", &spec_arg("spec"), "-f", "helm/topicform/ci/controller-values.yaml"]);
+    assert!(kind(&docs, "Job").is_empty(), "no apply Job beside the controller");
+    let deployment = kind(&docs, "Deployment")[0];
+    assert_eq!(deployment["spec"]["replicas"], "2");
+    assert_eq!(deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"], "controller");
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Always");
+    assert_eq!(pod["automountServiceAccountToken"], "true");
+    let container = &pod["containers"][0];
+    let args: Vec<&str> = container["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(
+        args,
+        [
+            "controller",
+            "-f",
+            "/etc/topicform/topicform.yaml",
+            "-e",
+            "local",
+            "--interval",
+            "120",
+            "--probe-address",
+            "0.0.0.0:8081",
+            "--timeout",
+            "30",
+            "--log-format",
+            "json",
+            "--log-level",
+            "info",
+            "--prune-config"
+        ]
+    );
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["ports"][0]["containerPort"], "8081");
+    let roles = kind(&docs, "Role");
+    assert_eq!(roles[0]["rules"][1]["verbs"], json!(["get", "list", "watch", "create", "patch"]));
+    let shop = roles.iter().find(|r| r["metadata"]["namespace"] == "shop").unwrap();
+    assert_eq!(shop["rules"][0]["verbs"], json!(["list", "watch"]));
+}

@@ -60,6 +60,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Consumer-group lag: the end of each partition minus the committed offset.
     Lag(LagArgs),
+    /// Keep the cluster in sync: apply on every change of the spec or of a
+    /// contributing ConfigMap, and every --interval; one replica leads
+    /// through the cluster's Lease.
+    Controller(ControllerArgs),
     /// Print the JSON Schema of the spec.
     Schema,
     /// Print shell completions.
@@ -202,6 +206,42 @@ pub struct ApplyArgs {
     pub status: topicform::k8s::status::StatusChoice,
 
     /// Widening flags.
+    #[command(flatten)]
+    pub widen: WidenArgs,
+
+    /// Connection options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `controller`.
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    /// Spec and environment.
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Reconcile at least this often, changes or not.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..))]
+    pub interval: u64,
+
+    /// Leader election: `kubernetes[:NAMESPACE[/NAME]]` (the cluster's
+    /// Lease, the one every apply takes, so no apply runs beside the
+    /// controller), or `none` (one replica only). Default: the
+    /// environment's `lock:` when it names Kubernetes, else `kubernetes`.
+    #[arg(long, value_name = "LOCK")]
+    pub lock: Option<topicform::lock::LockChoice>,
+
+    /// Where to record each run (a status ConfigMap and an Event), as for apply.
+    #[arg(long, value_name = "WHERE", default_value = "auto")]
+    pub status: topicform::k8s::status::StatusChoice,
+
+    /// Serve /healthz and /readyz here (e.g. `0.0.0.0:8080`).
+    #[arg(long, value_name = "ADDR")]
+    pub probe_address: Option<std::net::SocketAddr>,
+
+    /// Widening flags, as for apply: deletes still need the environment's
+    /// `prune: true`.
     #[command(flatten)]
     pub widen: WidenArgs,
 

@@ -21,7 +21,7 @@ pub use args::{Cli, Command, LogFormat};
 use topicform::apply::Signal;
 use topicform::backend::{ConnectedBackend, Scope};
 use topicform::error::SpecProblem;
-use topicform::k8s::contributions::{self, Contributions};
+use topicform::k8s::contributions::Contributions;
 use topicform::k8s::status::StatusChoice;
 use topicform::k8s::status::{RunOutcome, StatusWriter};
 use topicform::lock::ApplyLock;
@@ -50,6 +50,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Env(a) => cmd_env(a),
         Command::Check(a) => cmd_check(a).await,
         Command::Lag(a) => cmd_lag(a).await,
+        Command::Controller(a) => cmd_controller(a).await,
         Command::Schema => {
             print_stdout(&schema_json())?;
             Ok(Outcome::Success)
@@ -156,13 +157,8 @@ async fn load_contributed_environment(
     timeout: Duration,
 ) -> Result<(topicform_core::spec::LoadedSpec, ResolvedEnvironment, Option<Contributions>)> {
     let loaded = ops::load_spec(&target.file)?;
-    let name = ops::environment_name(&loaded, target.env.as_deref())?;
-    let contributions = match loaded.kubernetes_source(name, &env_var) {
-        Some(source) => Some(contributions::fetch(&source, timeout).await?),
-        None => None,
-    };
-    let documents = contributions.as_ref().map_or(&[][..], |c| c.documents.as_slice());
-    let (env, warnings) = ops::resolve_env_with(&loaded, Some(name), &env_var, documents)?;
+    let (env, warnings, contributions) =
+        ops::resolve_contributed(&loaded, target.env.as_deref(), &env_var, timeout).await?;
     report_findings(&loaded.name, &loaded.source, &warnings);
     Ok((loaded, env, contributions))
 }
@@ -411,6 +407,38 @@ async fn apply_locked(
         return (Err(Error::ApplyFailed { failed: report.failed(), total: report.outcomes.len() }), outcome);
     }
     (Ok(Outcome::Success), outcome)
+}
+
+async fn cmd_controller(a: args::ControllerArgs) -> Result<Outcome> {
+    use topicform::lock::LockChoice;
+    let loaded = ops::load_spec(&a.target.file)?;
+    let env_name = ops::environment_name(&loaded, a.target.env.as_deref())?.to_owned();
+    let env_lock = loaded.spec.environments[&env_name].lock.as_deref().and_then(|l| l.parse::<LockChoice>().ok());
+    let election = match a.lock.clone().or(env_lock) {
+        Some(LockChoice::None) => None,
+        Some(LockChoice::Kubernetes { namespace, name }) => Some((namespace, name)),
+        Some(LockChoice::Auto) | None => Some((None, None)),
+        Some(LockChoice::Kafka { .. }) => {
+            return Err(Error::Lock {
+                reason: "the controller elects its leader with a Kubernetes Lease, not a Kafka group".into(),
+                fix: "pass --lock kubernetes[:NAMESPACE[/NAME]], or --lock none for a single replica".into(),
+            })
+        }
+    };
+    let settings = topicform::controller::Settings {
+        spec: a.target.file.clone(),
+        environment: env_name,
+        interval: Duration::from_secs(a.interval),
+        options: plan_options(&a.widen),
+        election,
+        status: a.status.clone(),
+        timeout: Duration::from_secs(a.connect.timeout.max(1)),
+        probes: a.probe_address,
+    };
+    let stop = signals::stop_controller_on_signals();
+    topicform::controller::run(settings, &env_var, stop).await?;
+    logging::status("controller stopped");
+    Ok(Outcome::Success)
 }
 
 async fn cmd_export(a: ExportArgs) -> Result<Outcome> {

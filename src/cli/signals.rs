@@ -60,3 +60,35 @@ pub fn release_on_signal(
         std::process::exit(i32::from(received.exit_code()));
     }))
 }
+
+/// The controller's signals: the first SIGINT or SIGTERM turns the
+/// returned flag true (the run in flight sends no new batch, the Lease is
+/// released, the process exits 0, as Kubernetes expects of a deleted pod);
+/// a second exits at once.
+pub fn stop_controller_on_signals() -> tokio::sync::watch::Receiver<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        tracing::warn!("cannot watch for SIGINT/SIGTERM; a signal stops the controller at once");
+        return stopped;
+    };
+    tokio::spawn(async move {
+        let mut signals = 0;
+        loop {
+            let received = tokio::select! {
+                _ = int.recv() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+            };
+            signals += 1;
+            if signals > 1 {
+                eprintln!("{}: exiting now; changes in flight may or may not have landed", received.name());
+                std::process::exit(i32::from(received.exit_code()));
+            }
+            tracing::warn!(
+                signal = received.name(),
+                "stopping: the run in flight sends no new batch; then the Lease is released"
+            );
+            let _ = stop.send(true);
+        }
+    });
+    stopped
+}

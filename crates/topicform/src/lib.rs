@@ -18,7 +18,9 @@
 //! - [`lock`]: one apply at a time per cluster: a Kubernetes Lease, or
 //!   Kafka's group coordinator.
 //! - [`k8s`]: Kubernetes when it is there: the client, the status object
-//!   and Events of each run.
+//!   and Events of each run, the topics services contribute.
+//! - [`controller`]: apply, kept running: leader election through the
+//!   Lease, reconciles on change and on an interval, probes.
 //! - [`lag`]: consumer-group lag through the Kafka protocol.
 //! - [`render`]: plans and specs as text, JSON, Markdown and YAML.
 //! - [`secret`]: secret references read at the last moment, never printed.
@@ -28,6 +30,7 @@ pub mod apply;
 pub mod auth;
 pub mod backend;
 pub mod check;
+pub mod controller;
 pub mod error;
 pub mod k8s;
 pub mod kafka;

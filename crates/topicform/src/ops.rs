@@ -74,6 +74,26 @@ pub fn resolve_env_with(
         .map_err(|found| Error::invalid_spec(&loaded.name, &loaded.source, &found))
 }
 
+/// Resolves environment `env` for plan, apply and the controller: where
+/// the spec reads topics from Kubernetes (`from:`), the ConfigMaps' topics
+/// are fetched and merged in. Returns the contributions too (their owners'
+/// objects, for Events).
+pub async fn resolve_contributed(
+    loaded: &LoadedSpec,
+    env: Option<&str>,
+    vars: VarLookup<'_>,
+    timeout: std::time::Duration,
+) -> Result<(ResolvedEnvironment, Vec<Located>, Option<crate::k8s::contributions::Contributions>)> {
+    let name = environment_name(loaded, env)?;
+    let contributions = match loaded.kubernetes_source(name, vars) {
+        Some(source) => Some(crate::k8s::contributions::fetch(&source, timeout).await?),
+        None => None,
+    };
+    let documents = contributions.as_ref().map_or(&[][..], |c| c.documents.as_slice());
+    let (env, warnings) = resolve_env_with(loaded, Some(name), vars, documents)?;
+    Ok((env, warnings, contributions))
+}
+
 /// The environment `env` names, refused when the spec has no such one.
 pub fn environment_name<'a>(loaded: &LoadedSpec, env: Option<&'a str>) -> Result<&'a str> {
     let known = loaded.environment_names().join(", ");

@@ -140,14 +140,18 @@ true
 {{- end -}}
 {{- end -}}
 
-{{/* The pod template of apply and drift Jobs; `args` is the topicform command line. */}}
+{{/* The pod template of apply and drift Jobs; `args` is the topicform command line; a third element `true`: the controller's (restarted, probed). */}}
 {{- define "topicform.podTemplate" -}}
 {{- $ctx := index . 0 -}}
 {{- $args := index . 1 -}}
+{{- $controller := gt (len .) 2 -}}
 {{- $v := $ctx.Values -}}
 metadata:
   labels:
     {{- include "topicform.selectorLabels" $ctx | nindent 4 }}
+    {{- if $controller }}
+    app.kubernetes.io/component: controller
+    {{- end }}
     {{- if $v.azure.workloadIdentity.clientId }}
     azure.workload.identity/use: "true"
     {{- end }}
@@ -160,7 +164,7 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
-  restartPolicy: Never
+  restartPolicy: {{ if $controller }}Always{{ else }}Never{{ end }}
   serviceAccountName: {{ include "topicform.serviceAccountName" $ctx }}
   # The token only for topicform's own use of the API (kubernetes.enabled);
   # workload identity mounts its own.
@@ -202,6 +206,18 @@ spec:
         {{- toYaml $v.securityContext | nindent 8 }}
       resources:
         {{- toYaml $v.resources | nindent 8 }}
+      {{- if $controller }}
+      ports:
+        - name: probes
+          containerPort: {{ $v.controller.probePort }}
+      readinessProbe:
+        httpGet: { path: /readyz, port: probes }
+        periodSeconds: 5
+      livenessProbe:
+        httpGet: { path: /healthz, port: probes }
+        periodSeconds: 20
+        failureThreshold: 3
+      {{- end }}
       volumeMounts:
         - name: spec
           mountPath: /etc/topicform
@@ -237,6 +253,10 @@ spec:
 {{ include "topicform.rbac" . }}
 {{ include "topicform.configMap" . }}
 {{ include "topicform.secret" . }}
+{{- if eq .Values.mode "controller" }}
+{{ include "topicform.controller" . }}
+{{- else }}
 {{ include "topicform.job" . }}
+{{- end }}
 {{ include "topicform.cronJob" . }}
 {{- end -}}

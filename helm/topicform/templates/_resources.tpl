@@ -40,7 +40,7 @@ rules:
   # ConfigMaps services contribute topics through (list){{ end }}.
   - apiGroups: [""]
     resources: ["configmaps"]
-    verbs: {{ if .Values.kubernetes.contributedTopics.enabled }}["get", "list", "create", "patch"]{{ else }}["get", "create", "patch"]{{ end }}
+    verbs: {{ if not .Values.kubernetes.contributedTopics.enabled }}["get", "create", "patch"]{{ else if eq .Values.mode "controller" }}["get", "list", "watch", "create", "patch"]{{ else }}["get", "list", "create", "patch"]{{ end }}
   # One Event per run, on that status object (a new one each run: no patch).
   - apiGroups: ["events.k8s.io"]
     resources: ["events"]
@@ -84,7 +84,7 @@ metadata:
 rules:
   - apiGroups: [""]
     resources: ["configmaps"]
-    verbs: ["list"]
+    verbs: {{ if eq $.Values.mode "controller" }}["list", "watch"]{{ else }}["list"]{{ end }}
   - apiGroups: ["events.k8s.io"]
     resources: ["events"]
     verbs: ["create"]
@@ -175,6 +175,31 @@ spec:
   ttlSecondsAfterFinished: {{ .Values.job.ttlSecondsAfterFinished }}
   template:
     {{- include "topicform.applyPodTemplate" . | nindent 4 }}
+{{- end -}}
+
+{{- define "topicform.controllerArgs" -}}
+{{- $args := list "controller" "-f" "/etc/topicform/topicform.yaml" "-e" (include "topicform.environment" .) "--interval" (toString .Values.controller.interval) "--probe-address" (printf "0.0.0.0:%v" .Values.controller.probePort) "--timeout" (toString .Values.apply.timeout) "--log-format" .Values.logFormat "--log-level" .Values.logLevel -}}
+{{- toJson (concat $args .Values.apply.extraArgs) -}}
+{{- end -}}
+
+{{/* mode: controller. The spec is mounted from its ConfigMap, which the kubelet updates in place: the controller sees the change without a restart. */}}
+{{- define "topicform.controller" -}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "topicform.fullname" . | trunc 52 | trimSuffix "-" }}-controller
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+spec:
+  replicas: {{ .Values.controller.replicas }}
+  selector:
+    matchLabels:
+      {{- include "topicform.selectorLabels" . | nindent 6 }}
+      app.kubernetes.io/component: controller
+  template:
+    {{- include "topicform.podTemplate" (list . (include "topicform.controllerArgs" . | fromJsonArray) true) | nindent 4 }}
 {{- end -}}
 
 {{- define "topicform.cronJob" -}}
