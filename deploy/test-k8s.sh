@@ -327,6 +327,28 @@ expect "the plan reports e2e.payments orphaned, naming its former owner" orphan_
 expect "the orphan is not deleted" test "$(partitions_of e2e.payments)" = 1
 expect "helm uninstall orders" helm uninstall orders -n "$ns" --wait
 
+# ---------------------------------------------------------------- controller
+echo "== controller"
+controller_values=("${contributed_values[@]}" --set topicform.mode=controller --set topicform.controller.replicas=2
+  --set topicform.controller.interval=60)
+expect "helm upgrade to mode controller: both replicas ready (one leads, one stands by)" \
+  helm upgrade platform "$charts/platform" -n "$ns" "${controller_values[@]}" --wait --timeout 5m
+controller_pods() { kubectl -n "$ns" get pods -l app.kubernetes.io/component=controller --field-selector=status.phase=Running -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
+lease_holder() { kubectl -n "$ns" get lease -l app.kubernetes.io/managed-by=topicform -o jsonpath='{.items[0].spec.holderIdentity}'; }
+leader_pod() { lease_holder | sed -n 's|^topicform@\([^/]*\)/.*|\1|p'; }
+a_pod_leads() { controller_pods | grep -qx "$(leader_pod)"; }
+expect "a controller pod holds the cluster's Lease" eventually 60 a_pod_leads
+expect "a service release installed after it carries a topic (shipping)" service_release shipping '{"e2e.shipping": {"partitions": 3}}'
+shipping_created() { [[ "$(partitions_of e2e.shipping)" == 3 ]]; }
+expect "the controller sees the ConfigMap and creates its topic" eventually 60 shipping_created
+leader=$(leader_pod)
+expect "kubectl delete pod of the leader" kubectl -n "$ns" delete pod "$leader" --wait=false
+handed_over() { local now; now=$(leader_pod); [[ -n "$now" && "$now" != "$leader" ]]; }
+expect "the standby takes the Lease over (the deleted leader released it)" eventually 30 handed_over
+new_leader_ran() { [[ "$(status_of command)" == controller && "$(status_of runBy)" == "topicform@$(leader_pod)/"* ]]; }
+expect "the new leader reconciles at once (the status names it)" eventually 60 new_leader_ran
+expect "helm uninstall shipping" helm uninstall shipping -n "$ns" --wait
+
 # ------------------------------------------------------------------ security
 echo "== pod security"
 # Enforcement is on: a pod without the restricted securityContext is refused.

@@ -518,7 +518,7 @@ fn plan_with_kubeconfig(spec: &Path, extra: &[&str]) -> serde_json::Value {
 /// own (the prune tests'), since pruning deletes every unmanaged topic.
 #[test]
 fn contributed_topics_merge_conflict_and_orphan() {
-    let broker = support::start_broker("test-prune", support::test_port(100));
+    let (_one_at_a_time, broker) = prune_broker();
     let ns = TestNamespace::new("contrib");
     let p = unique_prefix("contrib");
     let ws = Workspace::new();
@@ -598,4 +598,156 @@ fn contributed_topics_merge_conflict_and_orphan() {
     assert!(!plan["unmanaged"].as_array().unwrap().contains(&serde_json::json!(format!("{p}payments"))), "{plan:#}");
     assert!(plan.get("orphaned").is_none(), "{plan:#}");
     assert!(!ns.status("test").data.unwrap()["owners"].contains("payments"));
+}
+
+/// The prune broker's tests, one at a time: pruning deletes every topic
+/// another test has not declared.
+static PRUNE_BROKER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn prune_broker() -> (std::sync::MutexGuard<'static, ()>, String) {
+    let guard = PRUNE_BROKER.lock().unwrap_or_else(|e| e.into_inner());
+    (guard, support::start_broker("test-prune", support::test_port(100)))
+}
+
+/// A `topicform controller` process, its output in a file.
+struct Controller {
+    child: std::process::Child,
+    log: PathBuf,
+    probes: u16,
+}
+
+impl Controller {
+    fn start(spec: &Path, ns: &TestNamespace, probes: u16) -> Controller {
+        let log = spec.with_extension(format!("controller-{probes}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(assert_cmd::cargo::cargo_bin("topicform"))
+            .args(["controller", "-e", "test", "--interval", "3600", "--timeout", "5", "--log-format", "json"])
+            .args([
+                "--lock",
+                &format!("kubernetes:{}/controller", ns.name),
+                "--status",
+                &format!("kubernetes:{}", ns.name),
+            ])
+            .args(["--probe-address", &format!("127.0.0.1:{probes}"), "-f"])
+            .arg(spec)
+            .env("KUBECONFIG", kubeconfig())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Controller { child, log, probes }
+    }
+
+    fn log(&self) -> String {
+        let bytes = std::fs::read(&self.log).unwrap_or_default();
+        support::secrets::assert_clean("the controller's log", &bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The HTTP status of `GET path` on the probe port, if it answers.
+    fn probe(&self, path: &str) -> Option<u16> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.probes)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n").ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        answer.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGTERM, as Kubernetes sends a deleted pod; the exit code.
+    fn terminate(mut self) -> (Option<i32>, String) {
+        // SAFETY: kill(2) on our own child, not yet waited for.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let started = Instant::now();
+        while self.running() {
+            assert!(started.elapsed() < Duration::from_secs(30), "the controller did not stop:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (self.child.wait().unwrap().code(), self.log())
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The controller converges after a ConfigMap change, keeps running (and
+/// catches up) while the broker is gone for a while, and hands leadership
+/// to a standby replica when it is stopped as Kubernetes stops a pod.
+#[test]
+fn the_controller_converges_survives_a_broker_outage_and_hands_over() {
+    let (_one_at_a_time, broker) = prune_broker();
+    let ns = TestNamespace::new("controller");
+    let p = unique_prefix("ctl");
+    let ws = Workspace::new();
+    let from = format!("    from: {{ kubernetes: {{ namespaces: [{}] }} }}\n", ns.name);
+    let spec = ws.spec(&support::kafka_spec(&broker, &from, &format!("  {p}base: {{}}\n")));
+    let exists = |topic: &str| {
+        let plan = plan_with_kubeconfig(&spec, &[]);
+        plan["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["topic"] == format!("{p}{topic}") && t["action"] == "unchanged")
+    };
+    let (port_a, port_b) = (support::test_port(450), support::test_port(451));
+
+    let mut a = Controller::start(&spec, &ns, port_a);
+    eventually("the first reconcile", Duration::from_secs(60), || exists("base"));
+    assert_eq!(a.probe("/readyz"), Some(200), "{}", a.log());
+    assert_eq!(a.probe("/healthz"), Some(200));
+    let data = ns.status("test").data.unwrap();
+    assert_eq!((data["command"].as_str(), data["ready"].as_str()), ("controller", "True"), "{data:?}");
+
+    // A ConfigMap change is seen (a watch), not left for the interval (1 h).
+    ns.contribute("added-topics", &format!("topics:\n  {p}added: {{ partitions: 2 }}\n"));
+    eventually("the contributed topic, after the ConfigMap change", Duration::from_secs(30), || exists("added"));
+
+    // The broker goes away for a while: runs fail (KafkaError), the
+    // controller stays up and healthy, and catches up once it is back.
+    let stop_broker = Command::new("bash")
+        .arg(repo().join("deploy/local/kafka.sh"))
+        .arg("stop")
+        .env("KAFKA_INSTANCE", "test-prune")
+        .status()
+        .unwrap();
+    assert!(stop_broker.success());
+    ns.contribute("during-topics", &format!("topics:\n  {p}during: {{}}\n"));
+    eventually("KafkaError in the status", Duration::from_secs(60), || {
+        ns.status("test").data.unwrap()["reason"] == "KafkaError"
+    });
+    assert!(a.running(), "{}", a.log());
+    assert_eq!(a.probe("/healthz"), Some(200));
+    support::start_broker("test-prune", support::test_port(100));
+    eventually("the topic added while the broker was away", Duration::from_secs(120), || exists("during"));
+    assert!(a.log().contains("reconcile failed"), "{}", a.log());
+
+    // A standby waits; stopping the leader hands the Lease over at once.
+    let mut b = Controller::start(&spec, &ns, port_b);
+    eventually("the standby is ready", Duration::from_secs(30), || b.probe("/readyz") == Some(200));
+    let leader = holder(&ns.leases()[0]);
+    assert!(b.running());
+    let (code, log_a) = a.terminate();
+    assert_eq!(code, Some(0), "{log_a}");
+    let stopped = Instant::now();
+    eventually("the standby takes the Lease", Duration::from_secs(20), || {
+        let now = holder(&ns.leases()[0]);
+        !now.is_empty() && now != leader
+    });
+    assert!(stopped.elapsed() < Duration::from_secs(10), "released, not expired: {:?}", stopped.elapsed());
+    ns.contribute("after-topics", &format!("topics:\n  {p}after: {{}}\n"));
+    eventually("the new leader reconciles", Duration::from_secs(60), || exists("after"));
+    let (code, log_b) = b.terminate();
+    assert_eq!(code, Some(0), "{log_b}");
+    assert_eq!(holder(&ns.leases()[0]), "", "released on the way out");
 }
