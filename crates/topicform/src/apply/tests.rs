@@ -96,7 +96,7 @@ impl Backend for Recorder {
 }
 
 fn topic(name: &str, action: Action, changes: Vec<Change>) -> TopicPlan {
-    TopicPlan { topic: name.into(), action, changes, reasons: vec![], warnings: vec![], drift: vec![] }
+    TopicPlan { topic: name.into(), owner: None, action, changes, reasons: vec![], warnings: vec![], drift: vec![] }
 }
 
 fn create(name: &str) -> TopicPlan {
@@ -118,6 +118,8 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         summary: Summary::default(),
         topics,
         unmanaged: vec![],
+        orphaned: Default::default(),
+        conflicts: vec![],
         notes: vec![],
     }
 }

@@ -411,7 +411,11 @@ impl StatusWriter {
             type_: if outcome.reason.is_ready() { EventType::Normal } else { EventType::Warning },
             reason: outcome.reason.to_string(),
             note: Some(truncate(&message, 1000)),
-            action: if self.command == "apply" { "Apply".into() } else { "Plan".into() },
+            action: match self.command {
+                "apply" => "Apply".into(),
+                "controller" => "Reconcile".into(),
+                _ => "Plan".into(),
+            },
             secondary: None,
         };
         recorder.publish(&event, &reference).await.map_err(|e| {

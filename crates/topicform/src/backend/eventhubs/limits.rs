@@ -231,6 +231,7 @@ mod tests {
             topics: topics
                 .into_iter()
                 .map(|(t, action, changes)| TopicPlan {
+                    owner: None,
                     topic: t.into(),
                     action,
                     changes,
@@ -240,6 +241,8 @@ mod tests {
                 })
                 .collect(),
             unmanaged: vec![],
+            orphaned: Default::default(),
+            conflicts: vec![],
             notes: vec![],
         }
     }

@@ -8,6 +8,7 @@ use crate::apply::{ApplyReport, Outcome, Status};
 
 fn topic(name: &str, action: Action, reasons: &[&str]) -> TopicPlan {
     TopicPlan {
+        owner: None,
         topic: name.into(),
         action,
         changes: vec![],
@@ -26,6 +27,7 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         unchanged: count(Action::Unchanged),
         refused: count(Action::Refused),
         unmanaged: 0,
+        conflicts: 0,
     };
     Plan {
         format_version: 1,
@@ -37,6 +39,8 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         summary,
         topics,
         unmanaged: vec![],
+        orphaned: Default::default(),
+        conflicts: vec![],
         notes: vec![],
     }
 }
@@ -125,4 +129,33 @@ fn labels_and_notes_fit_what_the_api_accepts() {
     assert_eq!(truncate("short", 1000), "short");
     assert_eq!(object_name("dev"), "topicform-status-dev");
     assert!(digest("version: 1\n").starts_with("sha256:"));
+}
+
+#[test]
+fn a_refused_contribution_is_a_resource_conflict_after_the_rest_and_owners_are_kept() {
+    let mut p = plan(vec![
+        TopicPlan { owner: Some("ConfigMap shop/a".into()), ..topic("a", Action::Create, &[]) },
+        topic("b", Action::Unchanged, &[]),
+    ]);
+    p.conflicts.push(Conflict {
+        topic: "a".into(),
+        kept: "ConfigMap shop/a".into(),
+        refused: "ConfigMap shop/b".into(),
+        differences: vec!["partitions: 3 vs 6".into()],
+    });
+    let report = report(&[("a", Status::Applied)]);
+    let outcome = RunOutcome::applied(&p, &report);
+    assert_eq!(outcome.reason, Reason::ResourceConflict);
+    assert!(!outcome.reason.is_ready());
+    assert!(
+        outcome.message.starts_with("1 declaration(s) refused: ConfigMap shop/b declares `a` differently")
+            && outcome.message.ends_with("; otherwise 1 created"),
+        "{}",
+        outcome.message
+    );
+    assert_eq!(outcome.owners.unwrap()["a"], "ConfigMap shop/a");
+    // A refusal or a failure says more than the conflict.
+    p.topics[1] = topic("b", Action::Refused, &["partitions cannot decrease"]);
+    p.summary.refused = 1;
+    assert_eq!(RunOutcome::planned(&p).reason, Reason::Refused);
 }
