@@ -12,9 +12,42 @@ use topicform::apply::{Interrupt, Signal};
 pub fn stop_on_signals() -> Interrupt {
     let interrupt = Interrupt::default();
     let watched = interrupt.clone();
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let watching = on_first_signal(move |received| {
+        watched.raise(received);
+        tracing::warn!(
+            signal = received.name(),
+            "stopping: no new changes are sent; waiting up to {} s for the ones in flight (send it again to exit now)",
+            topicform::apply::IN_FLIGHT_GRACE.as_secs()
+        );
+    });
+    if !watching {
         tracing::warn!("cannot watch for SIGINT/SIGTERM; a signal stops apply at once");
-        return interrupt;
+    }
+    interrupt
+}
+
+/// The controller's signals: the first SIGINT or SIGTERM turns the
+/// returned flag true (the run in flight sends no new batch, the Lease is
+/// released, the process exits 0, as Kubernetes expects of a deleted pod);
+/// a second exits at once.
+pub fn stop_controller_on_signals() -> tokio::sync::watch::Receiver<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let watching = on_first_signal(move |received| {
+        tracing::warn!(signal = received.name(), "stopping: the run in flight sends no new batch; then the Lease is released");
+        let _ = stop.send(true);
+    });
+    if !watching {
+        tracing::warn!("cannot watch for SIGINT/SIGTERM; a signal stops the controller at once");
+    }
+    stopped
+}
+
+/// Calls `first` on the first SIGINT or SIGTERM; a second exits at once,
+/// as users of kubectl and terraform expect. False when the signals cannot
+/// be watched (their default action then stays).
+fn on_first_signal(mut first: impl FnMut(Signal) + Send + 'static) -> bool {
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return false;
     };
     tokio::spawn(async move {
         // Counted here: a stop raised otherwise (the lock lost) is not the
@@ -26,19 +59,14 @@ pub fn stop_on_signals() -> Interrupt {
                 _ = term.recv() => Signal::Terminate,
             };
             signals += 1;
-            watched.raise(received);
             if signals > 1 {
                 eprintln!("{}: exiting now; changes in flight may or may not have landed", received.name());
                 std::process::exit(i32::from(received.exit_code()));
             }
-            tracing::warn!(
-                signal = received.name(),
-                "stopping: no new changes are sent; waiting up to {} s for the ones in flight (send it again to exit now)",
-                topicform::apply::IN_FLIGHT_GRACE.as_secs()
-            );
+            first(received);
         }
     });
-    interrupt
+    true
 }
 
 /// Until aborted (when writes are about to start): on SIGINT or SIGTERM,
@@ -61,34 +89,3 @@ pub fn release_on_signal(
     }))
 }
 
-/// The controller's signals: the first SIGINT or SIGTERM turns the
-/// returned flag true (the run in flight sends no new batch, the Lease is
-/// released, the process exits 0, as Kubernetes expects of a deleted pod);
-/// a second exits at once.
-pub fn stop_controller_on_signals() -> tokio::sync::watch::Receiver<bool> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
-        tracing::warn!("cannot watch for SIGINT/SIGTERM; a signal stops the controller at once");
-        return stopped;
-    };
-    tokio::spawn(async move {
-        let mut signals = 0;
-        loop {
-            let received = tokio::select! {
-                _ = int.recv() => Signal::Interrupt,
-                _ = term.recv() => Signal::Terminate,
-            };
-            signals += 1;
-            if signals > 1 {
-                eprintln!("{}: exiting now; changes in flight may or may not have landed", received.name());
-                std::process::exit(i32::from(received.exit_code()));
-            }
-            tracing::warn!(
-                signal = received.name(),
-                "stopping: the run in flight sends no new batch; then the Lease is released"
-            );
-            let _ = stop.send(true);
-        }
-    });
-    stopped
-}
