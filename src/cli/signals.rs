@@ -1,7 +1,8 @@
 //! SIGINT and SIGTERM while apply writes: the first asks the apply engine to
 //! stop after the batch in flight (so the report says what was done), the
 //! second exits at once, as users of kubectl and terraform expect. Before
-//! the writes, with a Lease held: release it, then exit.
+//! the writes, with a Lease held: release it, then exit. The controller's
+//! first signal stops it the same way, then releases its Lease (exit 0).
 
 use tokio::signal::unix::{signal, SignalKind};
 use topicform::apply::{Interrupt, Signal};
