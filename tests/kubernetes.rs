@@ -719,9 +719,9 @@ fn the_controller_converges_survives_a_broker_outage_and_hands_over() {
         .arg(repo().join("deploy/local/kafka.sh"))
         .arg("stop")
         .env("KAFKA_INSTANCE", "test-prune")
-        .status()
+        .output()
         .unwrap();
-    assert!(stop_broker.success());
+    assert!(stop_broker.status.success(), "{}", String::from_utf8_lossy(&stop_broker.stderr));
     ns.contribute("during-topics", &format!("topics:\n  {p}during: {{}}\n"));
     eventually("KafkaError in the status", Duration::from_secs(60), || {
         ns.status("test").data.unwrap()["reason"] == "KafkaError"
