@@ -291,7 +291,13 @@ service_release() { # service_release NAME TOPICS: install (or upgrade) a servic
     --set-string image.tag=test --set replicaCount=0 --set test.enabled=false --set "broker.brokers=$broker" \
     --set-json "topics=$2" --wait
 }
-spec_with "$work/spec-v4.yaml" 'doc["from"] = {"kubernetes": {}}'
+# The spec the cluster is at (v3) reading the services' topics too.
+python3 - "$work/spec-v3.yaml" "$work/spec-v4.yaml" <<'PY'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+doc["from"] = {"kubernetes": {}}
+yaml.safe_dump(doc, open(sys.argv[2], "w"), sort_keys=False)
+PY
 contributed_values=("${drift_values[@]}" --set-file "topicform.spec=$work/spec-v4.yaml"
   --set topicform.kubernetes.contributedTopics.enabled=true)
 expect "a service release carries its topics (orders)" service_release orders '{"e2e.orders": {"partitions": 2}}'
@@ -382,6 +388,8 @@ restricted_dry_run() {
 expect "kafka-local chart: restricted" restricted_dry_run dry-kafka "$charts/kafka-local"
 expect "topicform chart: restricted" restricted_dry_run dry-topicform "$charts/topicform" --set environment=local \
   --set-file "spec=$spec" --set drift.enabled=true
+expect "topicform chart, mode controller: restricted" restricted_dry_run dry-controller "$charts/topicform" \
+  --set environment=local --set-file "spec=$spec" --set mode=controller
 expect "service chart: restricted" restricted_dry_run dry-service "$charts/service" --set image.repository=x --set-string image.tag=1 \
   --set broker.brokers="$broker" --set broker.securityProtocol=PLAINTEXT
 
