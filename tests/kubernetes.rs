@@ -713,6 +713,21 @@ fn the_controller_converges_survives_a_broker_outage_and_hands_over() {
     ns.contribute("added-topics", &format!("topics:\n  {p}added: {{ partitions: 2 }}\n"));
     eventually("the contributed topic, after the ConfigMap change", Duration::from_secs(30), || exists("added"));
 
+    // A run that finds what the last one found records it, without a new
+    // Event every interval.
+    ns.contribute("nothing-topics", "topics: {}\n");
+    eventually("an InSync run", Duration::from_secs(30), || ns.status("test").data.unwrap()["reason"] == "InSync");
+    let events_before = ns.events_about("topicform-status-test").len();
+    let last_run = ns.status("test").data.unwrap()["lastRunTime"].clone();
+    ns.contribute("nothing-more-topics", "topics: {}\n");
+    eventually("a run after the empty ConfigMap", Duration::from_secs(30), || {
+        ns.status("test").data.unwrap()["lastRunTime"] != last_run
+    });
+    assert_eq!(ns.status("test").data.unwrap()["reason"], "InSync");
+    // The Event would follow the status write at once.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(ns.events_about("topicform-status-test").len(), events_before, "no Event for the same news");
+
     // The broker goes away for a while: runs fail (KafkaError), the
     // controller stays up and healthy, and catches up once it is back.
     let stop_broker = Command::new("bash")

@@ -34,7 +34,10 @@ pub fn stop_on_signals() -> Interrupt {
 pub fn stop_controller_on_signals() -> tokio::sync::watch::Receiver<bool> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let watching = on_first_signal(move |received| {
-        tracing::warn!(signal = received.name(), "stopping: the run in flight sends no new batch; then the Lease is released");
+        tracing::warn!(
+            signal = received.name(),
+            "stopping: the run in flight sends no new batch; then the Lease is released"
+        );
         let _ = stop.send(true);
     });
     if !watching {
@@ -89,4 +92,3 @@ pub fn release_on_signal(
         std::process::exit(i32::from(received.exit_code()));
     }))
 }
-

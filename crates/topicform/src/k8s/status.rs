@@ -352,6 +352,11 @@ impl StatusWriter {
             _ => now.clone(),
         };
         let message = crate::secret::scrub(&outcome.message).into_owned();
+        // The controller runs every few minutes: an Event says what
+        // happened, not that the same thing is still true.
+        let repeated = self.command == "controller"
+            && previous_data.get("reason").map(String::as_str) == Some(outcome.reason.to_string().as_str())
+            && previous_data.get("message") == Some(&message);
         let condition = serde_json::json!([{
             "type": "Ready",
             "status": ready,
@@ -395,6 +400,9 @@ impl StatusWriter {
             .patch(name, &PatchParams::apply("topicform").force(), &Patch::Apply(&desired))
             .await
             .map_err(|e| err("write", e))?;
+        if repeated {
+            return Ok(());
+        }
         let reference = ObjectReference {
             api_version: Some("v1".into()),
             kind: Some("ConfigMap".into()),
