@@ -548,6 +548,7 @@ fn contributed_topics_merge_conflict_and_orphan() {
     let (code, stdout, stderr) = apply(&[]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("Apply: 4 succeeded"), "{stdout}");
+    let digest_of_two = ns.status("test").data.unwrap()["specDigest"].clone();
 
     // A third release declares `orders` with other settings: refused, the
     // older declaration stands, everything else is still applied.
@@ -567,6 +568,7 @@ fn contributed_topics_merge_conflict_and_orphan() {
     assert_eq!(plan["summary"]["conflicts"], 1);
     let data = ns.status("test").data.unwrap();
     assert_eq!((data["ready"].as_str(), data["reason"].as_str()), ("False", "ResourceConflict"), "{data:?}");
+    assert_ne!(data["specDigest"], digest_of_two, "the same spec file, one more ConfigMap: another input");
     eventually("the ResourceConflict Event on the refused ConfigMap", Duration::from_secs(30), || {
         ns.events_about("late-topics")
             .iter()

@@ -180,7 +180,7 @@ async fn connect_status(
             .await?;
     if let Some(contributions) = contributions {
         env.former_owners = status.former_owners().await;
-        status.set_contributors(contributions.references.clone());
+        status.set_contributions(contributions);
     }
     Some(status)
 }

@@ -32,6 +32,13 @@ pub struct Contributed {
     pub(crate) document: Document,
 }
 
+impl Contributed {
+    /// The document's text as read (literal secrets masked).
+    pub fn text(&self) -> &str {
+        &self.document.text.text
+    }
+}
+
 /// Parses one ConfigMap's `topics.yaml`. `document` names it in findings
 /// (`configmap/NAMESPACE/NAME/topics.yaml:LINE:COL`).
 pub fn parse_contribution(

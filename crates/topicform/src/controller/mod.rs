@@ -288,7 +288,7 @@ async fn plan_and_apply(
         ops::resolve_contributed(loaded, Some(&settings.environment), vars, settings.timeout).await?;
     if let (Some(status), Some(contributions)) = (status, contributions.as_ref()) {
         env.former_owners = status.former_owners().await;
-        status.set_contributors(contributions.references.clone());
+        status.set_contributions(contributions);
     }
     let backend = ConnectedBackend::connect(&env, settings.timeout)?;
     let (plan, _) = ops::make_plan(&backend, &env, settings.options).await?;

@@ -249,6 +249,8 @@ pub struct StatusWriter {
     kube: Kube,
     environment: String,
     spec_digest: String,
+    /// The spec file's text, for the digest with contributions.
+    spec_source: String,
     command: &'static str,
     /// Contributing ConfigMaps by owner name: a refused one gets an Event.
     contributors: BTreeMap<String, ObjectReference>,
@@ -279,6 +281,7 @@ impl StatusWriter {
                 kube,
                 environment: environment.to_owned(),
                 spec_digest: digest(spec_source),
+                spec_source: spec_source.to_owned(),
                 command,
                 contributors: BTreeMap::new(),
             }),
@@ -293,10 +296,19 @@ impl StatusWriter {
         &self.kube.namespace
     }
 
-    /// The ConfigMaps that contributed topics, so a refused one gets an
-    /// Event of its own.
-    pub fn set_contributors(&mut self, contributors: BTreeMap<String, ObjectReference>) {
-        self.contributors = contributors;
+    /// The ConfigMaps that contributed topics: a refused one gets an Event
+    /// of its own, and their texts join the spec's in the digest (the
+    /// input of the run is all of them).
+    pub fn set_contributions(&mut self, contributions: &crate::k8s::contributions::Contributions) {
+        self.contributors = contributions.references.clone();
+        let mut documents: Vec<(&str, &str)> =
+            contributions.documents.iter().map(|d| (d.owner.as_str(), d.text())).collect();
+        documents.sort();
+        let mut input = self.spec_source.clone();
+        for (owner, text) in documents {
+            input.push_str(&format!("\n---\n# {owner}\n{text}"));
+        }
+        self.spec_digest = digest(&input);
     }
 
     /// The owners the last run recorded (topic -> `ConfigMap NS/NAME`):
