@@ -242,9 +242,7 @@ fn conflicts_refused(conflicts: &[Conflict]) -> Result<()> {
     if conflicts.is_empty() {
         return Ok(());
     }
-    for conflict in conflicts {
-        tracing::error!(topic = %conflict.topic, kept = %conflict.kept, refused = %conflict.refused, "ResourceConflict: {}", conflict.describe());
-    }
+    ops::log_conflicts(conflicts);
     let described: String = conflicts.iter().map(|c| format!("\n  - {}", c.describe())).collect();
     Err(Error::Conflicts { count: conflicts.len(), conflicts: described })
 }
@@ -255,17 +253,6 @@ async fn record(status: Option<&StatusWriter>, outcome: std::result::Result<RunO
     if let Some(status) = status {
         let outcome = outcome.unwrap_or_else(RunOutcome::failed);
         status.record(&outcome).await;
-    }
-}
-
-/// With JSON logs (a Kubernetes Job's) the plan is not printed, so each
-/// refusal is an error event of its own: the log says which topic and why,
-/// not only how many.
-fn log_refusals(plan: &topicform_core::plan::Plan) {
-    for topic in plan.topics.iter().filter(|t| t.action == topicform_core::plan::Action::Refused) {
-        for reason in &topic.reasons {
-            tracing::error!(topic = %topic.topic, reason = %reason, "refused");
-        }
     }
 }
 
@@ -347,7 +334,7 @@ async fn apply_locked(
     }
     if plan.has_refusals() {
         if logging::format() == LogFormat::Json {
-            log_refusals(&plan);
+            ops::log_refusals(&plan);
         }
         return (Err(Error::Refused { count: plan.summary.refused }), Some(RunOutcome::planned(&plan)));
     }

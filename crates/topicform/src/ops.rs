@@ -151,6 +151,23 @@ pub async fn make_plan(
     Ok((plan, state))
 }
 
+/// Each refused topic's reasons as error events, so JSON logs (a Job's, the
+/// controller's) say which topic and why, not only how many.
+pub fn log_refusals(plan: &Plan) {
+    for topic in plan.topics.iter().filter(|t| t.action == plan::Action::Refused) {
+        for reason in &topic.reasons {
+            tracing::error!(topic = %topic.topic, reason = %reason, "refused");
+        }
+    }
+}
+
+/// Each refused contributed declaration as an error event, both owners named.
+pub fn log_conflicts(conflicts: &[topicform_core::spec::Conflict]) {
+    for c in conflicts {
+        tracing::error!(topic = %c.topic, kept = %c.kept, refused = %c.refused, "ResourceConflict: {}", c.describe());
+    }
+}
+
 /// Reads a plan written by `plan --out` (before connecting: a file that is
 /// not a plan is refused at once).
 pub fn read_plan(path: &Path) -> Result<Plan> {

@@ -154,13 +154,13 @@ async fn lead(
     health: &Health,
     stop: &mut watch::Receiver<bool>,
 ) -> Ended {
-    let mut changes = triggers::Triggers::start(settings).await;
+    let mut changes = triggers::Triggers::start(settings);
     let mut backoff = Backoff::default();
     loop {
         // Stopped or lost mid-run: no new batch is sent, the one in flight
         // is waited for (the apply engine's interrupt), then the loop ends.
         let interrupt = Interrupt::default();
-        let forwarder = tokio::spawn(forward_stop(stop.clone(), lease.map(LeaseLock::lost), interrupt.clone()));
+        let forwarder = tokio::spawn(forward_stop(stop.clone(), lost_or_never(lease), interrupt.clone()));
         let done = reconcile(settings, vars, lease, &interrupt).await;
         forwarder.abort();
         health.reconciled(&done);
@@ -174,13 +174,7 @@ async fn lead(
             changes.watch(sources).await;
         }
         let wait = if done.failed() { backoff.next(settings.interval) } else { backoff.reset(settings.interval) };
-        let lost = lease.map(LeaseLock::lost);
-        let lost = async move {
-            match lost {
-                Some(lost) => lost.await,
-                None => std::future::pending().await,
-            }
-        };
+        let lost = lost_or_never(lease);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             why = changes.next() => {
@@ -194,18 +188,23 @@ async fn lead(
     }
 }
 
-/// Raises `interrupt` when the controller is stopped or loses its Lease.
-async fn forward_stop(
-    mut stop: watch::Receiver<bool>,
-    lost: Option<impl std::future::Future<Output = ()>>,
-    interrupt: Interrupt,
-) {
-    let lost = async move {
+/// Completes when `lease` is lost; never without a Lease.
+fn lost_or_never(lease: Option<&LeaseLock>) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let lost = lease.map(LeaseLock::lost);
+    async move {
         match lost {
             Some(lost) => lost.await,
             None => std::future::pending().await,
         }
-    };
+    }
+}
+
+/// Raises `interrupt` when the controller is stopped or loses its Lease.
+async fn forward_stop(
+    mut stop: watch::Receiver<bool>,
+    lost: impl std::future::Future<Output = ()>,
+    interrupt: Interrupt,
+) {
     tokio::select! {
         _ = stop.wait_for(|s| *s) => { interrupt.raise(Signal::Terminate); }
         _ = lost => { interrupt.raise(Signal::LockLost); }
@@ -292,15 +291,9 @@ async fn plan_and_apply(
     }
     let backend = ConnectedBackend::connect(&env, settings.timeout)?;
     let (plan, _) = ops::make_plan(&backend, &env, settings.options).await?;
-    for conflict in &plan.conflicts {
-        tracing::error!(topic = %conflict.topic, "ResourceConflict: {}", conflict.describe());
-    }
+    ops::log_conflicts(&plan.conflicts);
     if plan.has_refusals() {
-        for t in plan.topics.iter().filter(|t| t.action == topicform_core::plan::Action::Refused) {
-            for reason in &t.reasons {
-                tracing::error!(topic = %t.topic, reason = %reason, "refused");
-            }
-        }
+        ops::log_refusals(&plan);
         return Ok(RunOutcome::planned(&plan));
     }
     if !plan.has_changes() {

@@ -32,7 +32,7 @@ pub(crate) struct Triggers {
 
 impl Triggers {
     /// Starts watching the spec file.
-    pub(crate) async fn start(settings: &Settings) -> Triggers {
+    pub(crate) fn start(settings: &Settings) -> Triggers {
         let (sender, receiver) = mpsc::channel(64);
         let spec_poller = tokio::spawn(poll_spec(settings.spec.clone(), sender.clone()));
         Triggers { sender, receiver, watched: None, spec_poller, timeout: settings.timeout }
