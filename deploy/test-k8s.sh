@@ -43,6 +43,34 @@ expect() {
   shift
   if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; printf '%s\n' "$out" | tail -n 40; fi
 }
+# diagnose: what the cluster looked like, printed after a failed install or
+# upgrade, so that a failure in CI explains itself (CI keeps no cluster).
+diagnose() {
+  echo "---- diagnose: nodes, pods, jobs, events (namespace $ns), component logs"
+  kubectl get nodes -o wide 2>&1 | tail -n 5
+  kubectl get node -o jsonpath='{range .items[*].status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' 2>&1
+  kubectl get pods -A -o wide 2>&1 | tail -n 30
+  kubectl -n "$ns" get jobs,leases -o wide 2>&1 | tail -n 20
+  local pod
+  for pod in $(kubectl -n "$ns" get pods -o jsonpath='{range .items[?(@.status.phase!="Running")]}{.metadata.name}{"\n"}{end}' 2>/dev/null | grep -v '^$' | tail -n 4); do
+    echo "-- pod $pod"
+    kubectl -n "$ns" describe pod "$pod" 2>&1 | sed -n '/^Containers:/,$p' | tail -n 40
+    kubectl -n "$ns" logs "$pod" --all-containers --tail 30 2>&1
+  done
+  kubectl -n "$ns" get events --sort-by=.lastTimestamp 2>&1 | tail -n 30
+  local log
+  for log in kubelet kube-controller-manager kube-scheduler containerd; do
+    echo "-- $log.log (errors, last 15)"
+    grep -E '^E|level=error|error' "$CACHE_K8S/log/$log.log" 2>/dev/null | tail -n 15
+  done
+  echo "---- end of diagnose"
+}
+# expect_or_diagnose WHAT CMD...: expect, and diagnose when it failed.
+expect_or_diagnose() {
+  local before=$failed
+  expect "$@"
+  if ((failed > before)); then diagnose; fi
+}
 # refuse WHAT CMD...: CMD must fail.
 refuse() {
   local what=$1 out
@@ -72,6 +100,7 @@ broker=$node_ip:$port
 ns=tf-e2e
 spec=$repo/examples/etelios/topicform.yaml
 work=$(mktemp -d)
+CACHE_K8S=${TOPICFORM_K8S_STATE:-$TOPICFORM_CACHE/k8s}
 
 cleanup() {
   if [[ "${TOPICFORM_K8S_KEEP:-}" != 1 ]]; then
@@ -153,7 +182,7 @@ for i in 0 1 2 3 4; do platform_values+=(--set "services[$i].image.repository=lo
 
 # ------------------------------------------------------------------- install
 echo "== install"
-expect "helm install of the platform (pre-install hook Job applies the spec)" \
+expect_or_diagnose "helm install of the platform (pre-install hook Job applies the spec)" \
   helm install platform "$charts/platform" -n "$ns" "${platform_values[@]}" --set-file "topicform.spec=$spec" \
   --wait --timeout 5m
 spec_topics "$spec" | LC_ALL=C sort >"$work/spec-topics"
@@ -171,7 +200,7 @@ env_matches() {
   diff -u "$work/env-expected" "$work/env-$deploy"
 }
 for svc in auth-service hr-service notification-service analytics-service inventory-service; do
-  deploy=$(kubectl -n "$ns" get deploy -l "app.kubernetes.io/name=$svc" -o jsonpath='{.items[0].metadata.name}')
+  deploy=$(kubectl -n "$ns" get deploy -l "app.kubernetes.io/name=$svc" -o jsonpath='{.items[*].metadata.name}')
   expect "$svc runs with exactly the variables of topicform env" env_matches "$deploy"
 done
 expect "helm test (topicform check --from-env in a pod per service)" helm test platform -n "$ns" --timeout 5m
@@ -208,7 +237,7 @@ print([r["revision"] for r in json.load(sys.stdin) if r["status"] == "deployed"]
 # ------------------------------------------------------------------- upgrade
 echo "== upgrade"
 spec_with "$work/spec-v2.yaml" 'topics["user.created"]["partitions"] = 4; topics["e2e.added"] = {"description": "added by deploy/test-k8s.sh", "partitions": 2}'
-expect "helm upgrade with a changed spec (the pre-upgrade hook runs again)" \
+expect_or_diagnose "helm upgrade with a changed spec (the pre-upgrade hook runs again)" \
   helm upgrade platform "$charts/platform" -n "$ns" "${platform_values[@]}" --set-file "topicform.spec=$work/spec-v2.yaml" \
   --wait --timeout 5m
 on_broker() { topics_on_broker | grep -qx "$1"; }
@@ -236,17 +265,17 @@ expect "kubectl shows the refusal's Event (Warning Refused)" eventually 30 event
 # -------------------------------------------------------------- mode: job
 echo "== mode job"
 job_values=("${platform_values[@]}" --set topicform.mode=job --set-file "topicform.spec=$work/spec-v2.yaml")
-expect "helm upgrade to mode job runs the apply Job" \
+expect_or_diagnose "helm upgrade to mode job runs the apply Job" \
   helm upgrade platform "$charts/platform" -n "$ns" "${job_values[@]}" --wait --wait-for-jobs --timeout 5m
 apply_jobs >"$work/jobs-1"
-expect "unchanged upgrade in mode job" \
+expect_or_diagnose "unchanged upgrade in mode job" \
   helm upgrade platform "$charts/platform" -n "$ns" "${job_values[@]}" --wait --wait-for-jobs --timeout 5m
 same_jobs() { apply_jobs | diff -u "$work/jobs-1" -; }
 expect "an unchanged upgrade does not re-run the Job (same Job, same uid)" same_jobs
 expect "the Job ran once (one pod)" \
   test "$(kubectl -n "$ns" get pods -l "job-name=$(tail -n 1 "$work/jobs-1" | cut -d' ' -f1)" -o name | wc -l)" = 1
 spec_with "$work/spec-v3.yaml" 'topics["user.created"]["partitions"] = 4; topics["e2e.added"] = {"description": "added by deploy/test-k8s.sh", "partitions": 3}'
-expect "a changed spec and Job settings in mode job upgrade without an immutable-field error" \
+expect_or_diagnose "a changed spec and Job settings in mode job upgrade without an immutable-field error" \
   helm upgrade platform "$charts/platform" -n "$ns" "${platform_values[@]}" --set topicform.mode=job \
   --set-file "topicform.spec=$work/spec-v3.yaml" --set topicform.job.backoffLimit=3 --wait --wait-for-jobs --timeout 5m
 expect "the changed spec reached the broker (e2e.added: 3 partitions)" test "$(partitions_of e2e.added)" = 3
@@ -255,9 +284,9 @@ expect "the changed spec reached the broker (e2e.added: 3 partitions)" test "$(p
 echo "== drift"
 drift_values=("${platform_values[@]}" --set topicform.mode=job --set-file "topicform.spec=$work/spec-v3.yaml"
   --set topicform.job.backoffLimit=3 --set topicform.drift.enabled=true)
-expect "helm upgrade enabling the drift CronJob" \
+expect_or_diagnose "helm upgrade enabling the drift CronJob" \
   helm upgrade platform "$charts/platform" -n "$ns" "${drift_values[@]}" --wait --wait-for-jobs --timeout 5m
-cronjob=$(kubectl -n "$ns" get cronjob -o jsonpath='{.items[0].metadata.name}')
+cronjob=$(kubectl -n "$ns" get cronjob -o jsonpath='{.items[*].metadata.name}')
 job_outcome() { # job_outcome NAME: Complete or Failed, once the Job has finished (3 min at most)
   local type
   for _ in $(seq 1 180); do
@@ -303,7 +332,7 @@ contributed_values=("${drift_values[@]}" --set-file "topicform.spec=$work/spec-v
 expect "a service release carries its topics (orders)" service_release orders '{"e2e.orders": {"partitions": 2}}'
 expect "a second one, also naming the first's topic as a reader (payments)" \
   service_release payments '{"e2e.payments": {"partitions": 1}, "e2e.orders": {"consumers": ["payments"]}}'
-expect "the apply Job (from: kubernetes) runs with the chart's Role" \
+expect_or_diagnose "the apply Job (from: kubernetes) runs with the chart's Role" \
   helm upgrade platform "$charts/platform" -n "$ns" "${contributed_values[@]}" --wait --wait-for-jobs --timeout 5m
 both_contributed() { [[ "$(partitions_of e2e.orders)" == 2 && "$(partitions_of e2e.payments)" == 1 ]]; }
 expect "both releases' topics reached the broker" both_contributed
@@ -337,10 +366,10 @@ expect "helm uninstall orders" helm uninstall orders -n "$ns" --wait
 echo "== controller"
 controller_values=("${contributed_values[@]}" --set topicform.mode=controller --set topicform.controller.replicas=2
   --set topicform.controller.interval=60)
-expect "helm upgrade to mode controller: both replicas ready (one leads, one stands by)" \
+expect_or_diagnose "helm upgrade to mode controller: both replicas ready (one leads, one stands by)" \
   helm upgrade platform "$charts/platform" -n "$ns" "${controller_values[@]}" --wait --timeout 5m
 controller_pods() { kubectl -n "$ns" get pods -l app.kubernetes.io/component=controller --field-selector=status.phase=Running -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
-lease_holder() { kubectl -n "$ns" get lease -l app.kubernetes.io/managed-by=topicform -o jsonpath='{.items[0].spec.holderIdentity}'; }
+lease_holder() { kubectl -n "$ns" get lease -l app.kubernetes.io/managed-by=topicform -o jsonpath='{.items[*].spec.holderIdentity}'; }
 leader_pod() { lease_holder | sed -n 's|^topicform@\([^/]*\)/.*|\1|p'; }
 a_pod_leads() { controller_pods | grep -qx "$(leader_pod)"; }
 expect "a controller pod holds the cluster's Lease" eventually 60 a_pod_leads
