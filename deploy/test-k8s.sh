@@ -59,7 +59,7 @@ diagnose() {
   done
   kubectl -n "$ns" get events --sort-by=.lastTimestamp 2>&1 | tail -n 30
   local log
-  for log in kubelet kube-controller-manager kube-scheduler containerd; do
+  for log in kubelet kube-proxy kube-controller-manager kube-scheduler containerd; do
     echo "-- $log.log (errors, last 15)"
     grep -E '^E|level=error|error' "$CACHE_K8S/log/$log.log" 2>/dev/null | tail -n 15
   done

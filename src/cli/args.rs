@@ -73,6 +73,31 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Validate(_) => "validate",
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Export(_) => "export",
+            Command::Env(_) => "env",
+            Command::Check(_) => "check",
+            Command::Lag(_) => "lag",
+            Command::Controller(_) => "controller",
+            Command::Schema => "schema",
+            Command::Completions { .. } => "completions",
+        }
+    }
+
+    /// Whether the command runs until stopped (its work is traced per
+    /// reconcile or per refresh, each a trace of its own, not as one span
+    /// that would only be exported at exit).
+    pub fn runs_until_stopped(&self) -> bool {
+        matches!(self, Command::Controller(_)) || matches!(self, Command::Lag(a) if a.serve.is_some())
+    }
+}
+
 /// Which spec and environment.
 #[derive(Debug, Args)]
 pub struct Target {
@@ -350,6 +375,16 @@ pub struct LagArgs {
     /// Timeout of each request, in seconds (1-3000).
     #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3000))]
     pub timeout: u64,
+
+    /// Serve the lag as Prometheus metrics on ADDR (`/metrics`, with
+    /// kafka_exporter's names) until stopped, instead of printing it once.
+    #[arg(long, value_name = "ADDR", conflicts_with = "output")]
+    pub serve: Option<std::net::SocketAddr>,
+
+    /// With --serve: seconds between two readings (scrapes in between get
+    /// the last reading).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", requires = "serve", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub interval: u64,
 }
 
 /// `lag` output formats.

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::OnceLock;
 
 use topicform::secret::scrub;
+use topicform::telemetry::Telemetry;
 
 use super::LogFormat;
 
@@ -18,7 +19,15 @@ pub fn format() -> LogFormat {
 /// Sets up the log subscriber and the error renderer. Errors never wrap (the
 /// terminal wraps them): CI logs keep `file:line:col: message` on one line,
 /// and a secret a server relayed stays whole on one line for the scrubber.
-pub fn init(format: LogFormat, level: &str) {
+///
+/// With `telemetry`, its layer sees topicform's spans; the log layer sees
+/// events only, so log lines look the same with telemetry on or off, and
+/// with it off no span is ever created.
+pub fn init(format: LogFormat, level: &str, telemetry: Option<&Telemetry>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
     let _ = FORMAT.set(format);
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(miette::MietteHandlerOpts::new().terminal_links(false).wrap_lines(false).build())
@@ -28,11 +37,14 @@ pub fn init(format: LogFormat, level: &str) {
     // RUST_LOG, when set, is taken as it is.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(own_level_filter(level)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| ScrubbedStderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let events_only = tracing_subscriber::filter::filter_fn(|meta| meta.is_event());
+    let logs = tracing_subscriber::fmt::layer().with_writer(|| ScrubbedStderr);
+    let logs = match format {
+        LogFormat::Text => logs.boxed(),
+        LogFormat::Json => logs.json().boxed(),
+    };
+    let spans = telemetry.and_then(Telemetry::layer);
+    tracing_subscriber::registry().with(logs.with_filter(filter).with_filter(events_only)).with(spans).init();
 }
 
 /// `debug` → `warn,topicform=debug`; a full directive (with `=` or `,`) as given.

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod logging;
 mod signals;
+pub mod telemetry;
 mod term;
 
 use std::io::Write;
@@ -27,6 +28,7 @@ use topicform::k8s::status::{RunOutcome, StatusWriter};
 use topicform::lock::ApplyLock;
 use topicform::ops::{self, ExportFilter};
 use topicform::render::{self, PlanFormat};
+use topicform::telemetry::{phase, phase_sync, set_environment};
 use topicform::{Error, Result};
 use topicform_core::plan::{Plan, PlanOptions};
 use topicform_core::spec::{Conflict, Located, ResolvedEnvironment, UnsetVars};
@@ -40,8 +42,16 @@ pub enum Outcome {
     ChangesPending,
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line, as one trace unless the command runs until
+/// stopped (the controller and `lag --serve` trace each run of their own).
 pub async fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command.runs_until_stopped() {
+        true => run_command(cli).await,
+        false => telemetry::traced(cli.command.name(), run_command(cli)).await,
+    }
+}
+
+async fn run_command(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Validate(a) => cmd_validate(a),
         Command::Plan(a) => cmd_plan(a).await,
@@ -144,9 +154,13 @@ fn plan_options(w: &WidenArgs) -> PlanOptions {
 fn load_environment(
     target: &args::Target,
 ) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment)> {
-    let loaded = ops::load_spec(&target.file)?;
-    let (env, warnings) = ops::resolve_env(&loaded, target.env.as_deref(), &env_var)?;
+    let (loaded, env, warnings) = phase_sync("load", || {
+        let loaded = ops::load_spec(&target.file)?;
+        let (env, warnings) = ops::resolve_env(&loaded, target.env.as_deref(), &env_var)?;
+        Ok::<_, Error>((loaded, env, warnings))
+    })?;
     report_findings(&loaded.name, &loaded.source, &warnings);
+    set_environment(&env.name);
     Ok((loaded, env))
 }
 
@@ -156,10 +170,14 @@ async fn load_contributed_environment(
     target: &args::Target,
     timeout: Duration,
 ) -> Result<(topicform_core::spec::LoadedSpec, ResolvedEnvironment, Option<Contributions>)> {
-    let loaded = ops::load_spec(&target.file)?;
-    let (env, warnings, contributions) =
-        ops::resolve_contributed(&loaded, target.env.as_deref(), &env_var, timeout).await?;
+    let (loaded, (env, warnings, contributions)) = phase("load", async {
+        let loaded = ops::load_spec(&target.file)?;
+        let resolved = ops::resolve_contributed(&loaded, target.env.as_deref(), &env_var, timeout).await?;
+        Ok::<_, Error>((loaded, resolved))
+    })
+    .await?;
     report_findings(&loaded.name, &loaded.source, &warnings);
+    set_environment(&env.name);
     Ok((loaded, env, contributions))
 }
 
@@ -192,8 +210,13 @@ fn open_environment(
     timeout: u64,
 ) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment, ConnectedBackend)> {
     let (loaded, env) = load_environment(target)?;
-    let backend = ConnectedBackend::connect(&env, Duration::from_secs(timeout.max(1)))?;
+    let backend = connect(&env, timeout)?;
     Ok((loaded, env, backend))
+}
+
+/// The clients of `env`'s cluster (they connect on first use).
+fn connect(env: &ResolvedEnvironment, timeout: u64) -> Result<ConnectedBackend> {
+    phase_sync("connect", || ConnectedBackend::connect(env, Duration::from_secs(timeout.max(1))))
 }
 
 async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
@@ -213,7 +236,7 @@ async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
 
 /// `plan`'s work: read the cluster, make the plan, print (and save) it.
 async fn show_plan(a: &PlanArgs, env: &ResolvedEnvironment) -> Result<Plan> {
-    let backend = ConnectedBackend::connect(env, Duration::from_secs(a.connect.timeout.max(1)))?;
+    let backend = connect(env, a.connect.timeout)?;
     let spinner = term::spinner("reading the cluster");
     let (plan, _) = ops::make_plan(&backend, env, plan_options(&a.widen)).await?;
     drop(spinner);
@@ -272,7 +295,7 @@ async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
         true => None,
         false => {
             let choice = topicform::lock::choose(a.lock.as_ref(), &env);
-            topicform::lock::acquire(&env, &choice, Duration::from_secs(a.lock_timeout), timeout).await?
+            phase("lock", topicform::lock::acquire(&env, &choice, Duration::from_secs(a.lock_timeout), timeout)).await?
         }
     };
     let lease_namespace = lock.as_ref().and_then(ApplyLock::lease_namespace);
@@ -313,7 +336,7 @@ async fn apply_locked(
     lock: Option<&ApplyLock>,
     early_stop: Option<&tokio::task::JoinHandle<()>>,
 ) -> (Result<Outcome>, Option<RunOutcome>) {
-    let backend = match ConnectedBackend::connect(env, Duration::from_secs(a.connect.timeout.max(1))) {
+    let backend = match connect(env, a.connect.timeout) {
         Ok(backend) => backend,
         Err(e) => return (Err(e), None),
     };
@@ -346,7 +369,7 @@ async fn apply_locked(
         return (Ok(Outcome::Success), Some(RunOutcome::planned(&plan)));
     }
     if !a.auto_approve {
-        if let Err(e) = term::confirm(&format!("Apply these changes to environment `{}`?", env.name)) {
+        if let Err(e) = phase_sync("confirm", || term::confirm(&format!("Apply these changes to environment `{}`?", env.name))) {
             return (Err(e), Some(RunOutcome::planned(&plan)));
         }
     }
@@ -372,7 +395,7 @@ async fn apply_locked(
             interrupt.raise(Signal::LockLost);
         });
     }
-    let report = match backend.apply(&plan, progress.as_ref(), &interrupt).await {
+    let report = match phase("apply", backend.apply(&plan, progress.as_ref(), &interrupt)).await {
         Ok(report) => report,
         Err(e) => return (Err(e), None),
     };

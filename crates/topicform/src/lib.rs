@@ -39,5 +39,6 @@ pub mod lock;
 pub mod ops;
 pub mod render;
 pub mod secret;
+pub mod telemetry;
 
 pub use error::{Error, Result};

@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use regex::Regex;
 
 use crate::backend::{ConnectedBackend, Scope};
+use crate::telemetry;
 use crate::{Error, Result};
 use topicform_core::plan::{self, ClusterState, Plan, PlanOptions};
 use topicform_core::spec::model::{ConfigValue, Environment, Spec, Topic, TopicSettings};
@@ -124,7 +125,7 @@ pub async fn make_plan(
 ) -> Result<(Plan, ClusterState)> {
     let scope =
         Scope { topics: Some(env.topics.iter().map(|t| t.name.clone()).collect()), config_keys: env.config_keys() };
-    let state = backend.observe(&scope).await?;
+    let state = telemetry::phase("observe", backend.observe(&scope)).await?;
     tracing::info!(
         environment = %env.name,
         cluster_id = state.cluster_id.as_deref().unwrap_or(""),
@@ -133,11 +134,18 @@ pub async fn make_plan(
         "observed the cluster"
     );
     check_cluster_id(env, &state)?;
-    let mut plan = plan::plan(env, &state, &backend.capabilities(), options);
-    // What the cluster itself would refuse (a config value only the broker
-    // knows is wrong, a partition count over its limit) is refused here,
-    // before apply could make half the changes.
-    plan.refuse(backend.refusals(&plan).await);
+    let plan = telemetry::phase("plan", async {
+        let mut plan = plan::plan(env, &state, &backend.capabilities(), options);
+        // What the cluster itself would refuse (a config value only the
+        // broker knows is wrong, a partition count over its limit) is
+        // refused here, before apply could make half the changes.
+        plan.refuse(backend.refusals(&plan).await);
+        Ok::<_, Error>(plan)
+    })
+    .await?;
+    if let Some(m) = telemetry::metrics() {
+        m.plan(&plan);
+    }
     let s = &plan.summary;
     tracing::info!(
         create = s.create,

@@ -33,6 +33,8 @@ mod report;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use tracing::Instrument;
+
 pub use interrupt::{Interrupt, Signal};
 pub use report::{ApplyReport, Outcome, Status};
 use topicform_core::plan::{Change, ObservedTopic, Plan};
@@ -102,6 +104,16 @@ impl Step {
             Step::AddPartitions => "adding partitions",
             Step::AlterConfigs => "altering configs",
             Step::Delete => "deleting topics",
+        }
+    }
+
+    /// The name in traces and metrics (`topicform.change.action`).
+    pub fn action(self) -> &'static str {
+        match self {
+            Step::Create => "create",
+            Step::AddPartitions => "add_partitions",
+            Step::AlterConfigs => "alter_config",
+            Step::Delete => "delete",
         }
     }
 }
@@ -220,6 +232,9 @@ fn skip_deletes(deletes: Vec<String>, failed: usize, report: &mut ApplyReport) {
     if !deletes.is_empty() {
         tracing::warn!(topics = deletes.len(), failed, "deletes skipped: earlier changes failed");
     }
+    if let Some(m) = crate::telemetry::metrics() {
+        m.changes(Step::Delete.action(), "not_sent", deletes.len() as u64);
+    }
     let reason = format!("not sent: {failed} earlier change(s) failed; fix them and apply again");
     for topic in deletes {
         let change = topic.change();
@@ -249,7 +264,7 @@ impl<B: Backend> Runner<'_, B> {
             return;
         }
         if let Some(signal) = self.interrupt.signal() {
-            self.record_unsent(&items, signal);
+            self.record_unsent(step, &items, signal);
             return;
         }
         tracing::info!(step = step.label(), topics = items.len(), "applying");
@@ -257,8 +272,9 @@ impl<B: Backend> Runner<'_, B> {
         let mut answered: Vec<(T, Status)> = Vec::with_capacity(items.len());
         let mut batches = items.chunks(self.batch_size);
         for batch in batches.by_ref() {
+            let span = batch_span(step, batch.len());
             let answers = tokio::select! {
-                answers = send(self.backend, batch) => Some(answers),
+                answers = send(self.backend, batch).instrument(span.clone()) => Some(answers),
                 _ = self.interrupt.grace_expired(IN_FLIGHT_GRACE) => None,
             };
             let Some(answers) = answers else {
@@ -270,7 +286,13 @@ impl<B: Backend> Runner<'_, B> {
                 answered.extend(batch.iter().map(|item| (item.clone(), Status::Failed { error: error.clone() })));
                 break;
             };
-            answered.extend(statuses(batch, answers));
+            let answers = statuses(batch, answers);
+            let failed = answers.iter().filter(|(_, status)| *status != Status::Applied).count();
+            span.record("topicform.batch.failed", failed);
+            if failed > 0 {
+                crate::telemetry::mark_failed(&span, &format!("{failed} of {} refused or failed", batch.len()));
+            }
+            answered.extend(answers);
             self.progress.advance(batch.len());
             if self.interrupt.signal().is_some() {
                 break;
@@ -290,12 +312,13 @@ impl<B: Backend> Runner<'_, B> {
             .filter(|(_, status)| *status == Status::Applied)
             .map(|(item, _)| (item.topic().to_owned(), item.partitions()))
             .collect();
+        count_outcomes(step, answered.iter().map(|(_, status)| status));
         for (item, status) in answered {
             self.report.outcomes.push(Outcome { topic: item.topic().to_owned(), change: item.change(), status });
         }
         let unsent: Vec<T> = batches.flatten().cloned().collect();
         if let Some(signal) = self.interrupt.signal() {
-            self.record_unsent(&unsent, signal);
+            self.record_unsent(step, &unsent, signal);
         }
         if !landed.is_empty() && self.interrupt.signal().is_none() {
             // What was sent is in the report; not seeing it yet is no reason
@@ -350,7 +373,10 @@ impl<B: Backend> Runner<'_, B> {
         }
     }
 
-    fn record_unsent<T: StepItem>(&mut self, items: &[T], signal: Signal) {
+    fn record_unsent<T: StepItem>(&mut self, step: Step, items: &[T], signal: Signal) {
+        if let Some(m) = crate::telemetry::metrics() {
+            m.changes(step.action(), "not_sent", items.len() as u64);
+        }
         let reason = format!("not sent: interrupted by {}", signal.name());
         for item in items {
             self.report.outcomes.push(Outcome {
@@ -360,6 +386,34 @@ impl<B: Backend> Runner<'_, B> {
             });
         }
     }
+}
+
+/// The span of one write request: its step, its size, how many of its
+/// topics the cluster refused.
+fn batch_span(step: Step, size: usize) -> tracing::Span {
+    tracing::info_span!(
+        "batch",
+        otel.name = format!("apply {} batch", step.action()),
+        topicform.change.action = step.action(),
+        topicform.batch.size = size,
+        topicform.batch.failed = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    )
+}
+
+/// Counts a step's answered changes by outcome (applied, failed).
+fn count_outcomes<'s>(step: Step, statuses: impl Iterator<Item = &'s Status>) {
+    let Some(m) = crate::telemetry::metrics() else { return };
+    let (mut applied, mut failed) = (0, 0);
+    for status in statuses {
+        match status {
+            Status::Applied => applied += 1,
+            _ => failed += 1,
+        }
+    }
+    m.changes(step.action(), "applied", applied);
+    m.changes(step.action(), "failed", failed);
 }
 
 /// Each item of `batch` with the backend's answer for it; an item without

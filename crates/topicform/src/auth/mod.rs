@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
+use tracing::Instrument;
 
 use crate::secret::SecretString;
 use crate::{Error, Result};
@@ -172,7 +173,20 @@ impl Credential {
 
     /// A new token for `scope`, bypassing the cache.
     pub(crate) async fn fetch(&self, scope: &str) -> Result<AccessToken> {
-        self.inner.source.fetch(&self.inner.http, scope).await
+        // The span says which credential and audience, never the token.
+        let span = tracing::info_span!(
+            "token",
+            otel.name = "token",
+            topicform.credential = self.inner.source.kind(),
+            topicform.token.scope = scope,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        );
+        let result = self.inner.source.fetch(&self.inner.http, scope).instrument(span.clone()).await;
+        if let Err(e) = &result {
+            crate::telemetry::mark_failed(&span, e);
+        }
+        result
     }
 }
 

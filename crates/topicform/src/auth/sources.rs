@@ -14,12 +14,14 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::{
     endpoint_url, kind_name, AccessToken, AzureIdentity, AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET,
     AZURE_FEDERATED_TOKEN_FILE, AZURE_IMDS_HOST, AZURE_TENANT_ID, DEFAULT_AUTHORITY_HOST,
 };
 use crate::secret::{self, SecretString};
+use crate::telemetry::request::HttpCall;
 use crate::{Error, Result};
 use topicform_core::spec::model::{AzureCredentialKind, OAuthBearer, SecretRef};
 
@@ -68,6 +70,19 @@ pub enum Source {
         /// Client secret, read when the credential was built.
         secret: SecretString,
     },
+}
+
+impl Source {
+    /// The kind of credential, for traces: no id, no path, no URL.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Source::ClientSecret { .. } => "clientSecret",
+            Source::WorkloadIdentity { .. } => "workloadIdentity",
+            Source::ManagedIdentity { .. } => "managedIdentity",
+            Source::AzureCli { .. } => "azureCli",
+            Source::Oidc { .. } => "oidc",
+        }
+    }
 }
 
 impl fmt::Display for Source {
@@ -238,8 +253,24 @@ impl Source {
     }
 
     async fn post(&self, http: &reqwest::Client, url: &reqwest::Url, form: &[(&str, &str)]) -> Result<Value> {
-        let response = http.post(url.clone()).form(form).send().await.map_err(|e| self.transport_error(url, &e))?;
-        self.read_json(response).await
+        self.send(http.post(url.clone()).form(form), "POST", url).await
+    }
+
+    /// Sends a token request as a span of its own (method, host, status;
+    /// never the form, which holds the secret or the assertion).
+    async fn send(&self, request: reqwest::RequestBuilder, method: &str, url: &reqwest::Url) -> Result<Value> {
+        let call = HttpCall::start("entra", method, url);
+        match request.send().instrument(call.span().clone()).await {
+            Ok(response) => {
+                call.finish(Some(response.status().as_u16()), None);
+                self.read_json(response).await
+            }
+            Err(e) => {
+                let error = self.transport_error(url, &e);
+                call.finish(None, Some(&error.to_string()));
+                Err(error)
+            }
+        }
     }
 
     async fn imds(
@@ -255,15 +286,9 @@ impl Source {
         if let Some(id) = client_id {
             query.push(("client_id", id));
         }
-        let response = http
-            .get(endpoint.clone())
-            .query(&query)
-            .header("Metadata", "true")
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| self.transport_error(endpoint, &e))?;
-        self.read_json(response).await
+        let request =
+            http.get(endpoint.clone()).query(&query).header("Metadata", "true").timeout(Duration::from_secs(10));
+        self.send(request, "GET", endpoint).await
     }
 
     async fn azure_cli(&self, tenant_id: Option<&str>, scope: &str) -> Result<Value> {

@@ -22,6 +22,7 @@ use super::{Backend, Scope};
 use crate::apply::{ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
 use crate::kafka::admin::{self, Mode, Request};
 use crate::kafka::{describe_error, is_retriable, retry, Client, Connection, Retry};
+use crate::telemetry::request;
 use crate::{Error, Result};
 
 /// Topics per CreateTopics / DescribeConfigs / ... request. Large enough that
@@ -56,9 +57,12 @@ impl KafkaBackend {
     async fn metadata(&self) -> Result<Metadata> {
         let admin = self.admin.clone();
         let timeout = self.timeout;
-        let result = tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout))
-            .await
-            .expect("metadata task panicked");
+        let result = request::kafka("Metadata", 0, async move {
+            tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout))
+                .await
+                .expect("metadata task panicked")
+        })
+        .await;
         match result {
             Ok(md) => Ok(md),
             Err(e) => Err(crate::check::explain_failure(&self.connection, describe_error(&e), timeout).await),
@@ -119,8 +123,8 @@ impl KafkaBackend {
         let mut out = HashMap::with_capacity(topics.len());
         for chunk in topics.chunks(BATCH) {
             let specs: Vec<ResourceSpecifier> = chunk.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
-            let results =
-                retry("DescribeConfigs", self.timeout, || self.admin.describe_configs(&specs, &self.options())).await?;
+            let describe = retry("DescribeConfigs", self.timeout, || self.admin.describe_configs(&specs, &self.options()));
+            let results = request::kafka("DescribeConfigs", chunk.len(), describe).await?;
             for (requested, result) in chunk.iter().zip(results) {
                 let resource = result.map_err(|code| Error::Kafka {
                     operation: format!("DescribeConfigs of `{requested}`"),
@@ -188,9 +192,13 @@ impl KafkaBackend {
     /// One admin request on a blocking thread (librdkafka's C API blocks).
     async fn send(&self, request: Request, mode: Mode) -> Result<Vec<admin::TopicOutcome>, admin::RequestError> {
         let (admin, timeout) = (self.admin.clone(), self.timeout);
-        tokio::task::spawn_blocking(move || admin::run(&admin, &request, mode, timeout))
-            .await
-            .expect("admin request task panicked")
+        let (api, topics) = (request.name(), request.len());
+        request::kafka(api, topics, async move {
+            tokio::task::spawn_blocking(move || admin::run(&admin, &request, mode, timeout))
+                .await
+                .expect("admin request task panicked")
+        })
+        .await
     }
 
     /// Sends `request` with `validate_only` and returns the topics the broker

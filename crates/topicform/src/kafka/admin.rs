@@ -118,6 +118,12 @@ pub(crate) struct RequestError {
     pub message: String,
 }
 
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Each topic's outcome.
 pub(crate) type TopicOutcome = (String, Result<(), TopicError>);
 

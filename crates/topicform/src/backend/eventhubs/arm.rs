@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::auth::TokenProvider;
+use crate::telemetry::request::HttpCall;
 use crate::{Error, Result};
 
 /// The ARM api-version topicform speaks (the contract in
@@ -369,6 +371,33 @@ impl ArmClient {
         body: Option<&Value>,
         accept: &[StatusCode],
     ) -> Result<Reply> {
+        // One span per operation (`arm PUT eventhub`), its attempts inside.
+        let span = tracing::info_span!(
+            "arm",
+            otel.name = format!("arm {op}"),
+            topicform.arm.operation = op,
+            topicform.arm.resource = resource,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        );
+        let result = self.attempts(op, resource, method, url, body, accept).instrument(span.clone()).await;
+        if let Err(e) = &result {
+            crate::telemetry::mark_failed(&span, e);
+        }
+        result
+    }
+
+    /// The attempts of [`call_accepting`](Self::call_accepting), each a
+    /// span of its own, throttling waits timed.
+    async fn attempts(
+        &self,
+        op: &str,
+        resource: &str,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        accept: &[StatusCode],
+    ) -> Result<Reply> {
         let mut attempt = 0;
         let (mut refreshed, mut use_fresh) = (false, false);
         loop {
@@ -384,7 +413,11 @@ impl ArmClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = match request.send().await {
+            let call = HttpCall::start("arm", method.as_str(), &url);
+            if attempt > 1 {
+                call.resent(attempt - 1);
+            }
+            let response = match request.send().instrument(call.span().clone()).await {
                 Ok(r) => r,
                 Err(e) => {
                     let detail = if e.is_timeout() {
@@ -392,6 +425,7 @@ impl ArmClient {
                     } else {
                         format!("request failed: {}", transport_message(&e))
                     };
+                    call.finish(None, Some(&detail));
                     if last {
                         return Err(self.error(op, resource, None, detail, None));
                     }
@@ -401,6 +435,7 @@ impl ArmClient {
                 }
             };
             let status = response.status();
+            call.finish(Some(status.as_u16()), None);
             let headers = response.headers().clone();
             let text = response.text().await.unwrap_or_default();
             let body: Value =
@@ -443,7 +478,7 @@ impl ArmClient {
                     wait_ms = wait.as_millis() as u64,
                     "retrying"
                 );
-                tokio::time::sleep(wait).await;
+                throttled_wait(status, wait, url.host_str().unwrap_or_default()).await;
                 continue;
             }
             let mut detail = describe(code.as_deref(), message.as_deref()).unwrap_or_else(|| {
@@ -537,6 +572,23 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// A transport error with its cause chain (the URL in it carries nothing
+/// Sleeps the wait before a retry as a span of its own; a 429's wait
+/// counts as throttling (`topicform.throttling.duration`).
+async fn throttled_wait(status: StatusCode, wait: Duration, server: &str) {
+    let span = tracing::info_span!(
+        "wait",
+        otel.name = "retry wait",
+        http.response.status_code = status.as_u16(),
+        topicform.wait_ms = wait.as_millis() as u64,
+    );
+    tokio::time::sleep(wait).instrument(span).await;
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        if let Some(m) = crate::telemetry::metrics() {
+            m.throttled("arm", server, wait);
+        }
+    }
+}
+
 /// secret: tokens travel in a header).
 fn transport_message(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
