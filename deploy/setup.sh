@@ -10,9 +10,10 @@
 #      installs openjdk-17-jdk-headless / maven with apt-get when missing
 #   3. runs deploy/local/kafka.sh fetch (Kafka jars from Maven Central into
 #      ${TOPICFORM_CACHE:-<repo>/.cache}); skipped when already cached
-#   4. with --tools: deploy/tools/helm.sh, deploy/tools/terraform.sh and
-#      deploy/tools/kubernetes.sh build helm, kubectl-validate, the Terraform
-#      providers and the test cluster's Kubernetes components from the Go
+#   4. with --tools: deploy/tools/helm.sh, deploy/tools/terraform.sh,
+#      deploy/tools/kubernetes.sh and deploy/tools/otelcol.sh build helm,
+#      kubectl-validate, the Terraform providers, the test cluster's
+#      Kubernetes components and an OpenTelemetry Collector from the Go
 #      module proxy into ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
 #      (and apt-get install containerd, runc, the CNI plugins and etcd)
 #
@@ -93,6 +94,7 @@ if [[ "${1:-}" == --tools ]]; then
   bash "$SCRIPT_DIR/tools/helm.sh" >/dev/null      # helm + kubectl-validate
   bash "$SCRIPT_DIR/tools/terraform.sh" >/dev/null # terraform + providers in a local mirror
   bash "$SCRIPT_DIR/tools/kubernetes.sh" >/dev/null # the test cluster: kube (Go) + containerd, runc, etcd (apt)
+  bash "$SCRIPT_DIR/tools/otelcol.sh" >/dev/null    # the telemetry tests' OTLP backend and scraper (Go)
 fi
 
 log "done"

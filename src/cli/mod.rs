@@ -369,7 +369,9 @@ async fn apply_locked(
         return (Ok(Outcome::Success), Some(RunOutcome::planned(&plan)));
     }
     if !a.auto_approve {
-        if let Err(e) = phase_sync("confirm", || term::confirm(&format!("Apply these changes to environment `{}`?", env.name))) {
+        if let Err(e) =
+            phase_sync("confirm", || term::confirm(&format!("Apply these changes to environment `{}`?", env.name)))
+        {
             return (Err(e), Some(RunOutcome::planned(&plan)));
         }
     }
@@ -508,6 +510,15 @@ async fn cmd_lag(a: args::LagArgs) -> Result<Outcome> {
     let (loaded, env) = load_environment(&a.target)?;
     let connection = topicform::check::Connection::from_cluster(&env.name, &env.cluster)?;
     let groups = topicform::lag::groups_to_measure(&loaded.spec, &env, &a.groups);
+    if let Some(addr) = a.serve {
+        let settings = topicform::lag::serve::Settings {
+            addr,
+            interval: Duration::from_secs(a.interval),
+            timeout: Duration::from_secs(a.timeout.max(1)),
+        };
+        topicform::lag::serve::run(&connection, groups, &settings, signals::stop_serving_on_signals()).await?;
+        return Ok(Outcome::Success);
+    }
     let report = topicform::lag::measure(&connection, groups, Duration::from_secs(a.timeout.max(1))).await?;
     match a.output {
         args::LagFormat::Text => print_stdout(&topicform::lag::render_text(&report))?,

@@ -46,6 +46,22 @@ pub fn stop_controller_on_signals() -> tokio::sync::watch::Receiver<bool> {
     stopped
 }
 
+/// For a server (`lag --serve`): the first SIGINT or SIGTERM completes the
+/// returned future (it stops serving and exits 0, as Kubernetes expects of
+/// a deleted pod); a second exits at once.
+pub fn stop_serving_on_signals() -> impl std::future::Future<Output = ()> {
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    if !on_first_signal(move |received| {
+        tracing::info!(signal = received.name(), "stopping");
+        let _ = stop.send(true);
+    }) {
+        tracing::warn!("cannot watch for SIGINT/SIGTERM; a signal stops the server at once");
+    }
+    async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }
+}
+
 /// Calls `first` on the first SIGINT or SIGTERM; a second exits at once,
 /// as users of kubectl and terraform expect. False when the signals cannot
 /// be watched (their default action then stays).

@@ -21,7 +21,11 @@
 //!   and Events of each run, the topics services contribute.
 //! - [`controller`]: apply, kept running: leader election through the
 //!   Lease, reconciles on change and on an interval, probes.
-//! - [`lag`]: consumer-group lag through the Kafka protocol.
+//! - [`lag`]: consumer-group lag through the Kafka protocol, printed or
+//!   served as Prometheus metrics.
+//! - [`telemetry`]: OpenTelemetry traces and metrics of every run (OTLP,
+//!   configured by `OTEL_*` only).
+//! - [`endpoint`]: the small HTTP server of probes and `/metrics`.
 //! - [`render`]: plans and specs as text, JSON, Markdown and YAML.
 //! - [`secret`]: secret references read at the last moment, never printed.
 //! - [`error`]: the one error type, with codes and help.
@@ -31,6 +35,7 @@ pub mod auth;
 pub mod backend;
 pub mod check;
 pub mod controller;
+pub mod endpoint;
 pub mod error;
 pub mod k8s;
 pub mod kafka;

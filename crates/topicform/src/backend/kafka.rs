@@ -123,7 +123,8 @@ impl KafkaBackend {
         let mut out = HashMap::with_capacity(topics.len());
         for chunk in topics.chunks(BATCH) {
             let specs: Vec<ResourceSpecifier> = chunk.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
-            let describe = retry("DescribeConfigs", self.timeout, || self.admin.describe_configs(&specs, &self.options()));
+            let describe =
+                retry("DescribeConfigs", self.timeout, || self.admin.describe_configs(&specs, &self.options()));
             let results = request::kafka("DescribeConfigs", chunk.len(), describe).await?;
             for (requested, result) in chunk.iter().zip(results) {
                 let resource = result.map_err(|code| Error::Kafka {

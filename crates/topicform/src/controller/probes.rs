@@ -9,7 +9,6 @@
 //!
 //! Both answer with a small JSON body saying what the replica does.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,15 +16,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use hyper::{Response, StatusCode};
 
 use super::Done;
-use crate::{Error, Result};
+use crate::endpoint::{self, AbortOnDrop};
+use crate::Result;
 
 /// What the probes report, updated by the controller's loop.
 #[derive(Default)]
@@ -76,26 +71,9 @@ impl Health {
 
 /// Serves the probes on `addr` until the handle is dropped or aborted.
 pub(crate) async fn serve(addr: SocketAddr, health: Arc<Health>, interval: Duration) -> Result<AbortOnDrop> {
-    let listener = TcpListener::bind(addr).await.map_err(|source| Error::Write {
-        what: format!("the probe endpoint on {addr} (is another process listening there?)"),
-        source,
-    })?;
-    tracing::info!(%addr, "serving /healthz and /readyz");
     let stall = interval * 2 + Duration::from_secs(600);
-    let server = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let health = health.clone();
-            tokio::spawn(async move {
-                let answer = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let health = health.clone();
-                    async move { Ok::<_, Infallible>(respond(&health, req.uri().path(), stall)) }
-                });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), answer).await;
-            });
-        }
-    });
-    Ok(AbortOnDrop(server))
+    endpoint::serve(addr, "the probe endpoint (/healthz, /readyz)", Arc::new(move |path| respond(&health, path, stall)))
+        .await
 }
 
 fn respond(health: &Health, path: &str, stall: Duration) -> Response<Full<Bytes>> {
@@ -106,21 +84,7 @@ fn respond(health: &Health, path: &str, stall: Duration) -> Response<Full<Bytes>
         "/healthz" => StatusCode::OK,
         _ => StatusCode::NOT_FOUND,
     };
-    let mut response = Response::new(Full::new(Bytes::from(health.body())));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
-    response
-}
-
-/// Stops the server when the controller ends.
-pub(crate) struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    endpoint::response(status, "application/json", health.body())
 }
 
 #[cfg(test)]

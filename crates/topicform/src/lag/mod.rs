@@ -3,8 +3,17 @@
 //! through the Kafka protocol, so it works for Apache Kafka and for the Event
 //! Hubs Kafka endpoint alike, the way a service connects. Nothing is joined
 //! or committed: the group's members are never disturbed.
+//!
+//! The ends of all partitions are read at once, in one ListOffsets request
+//! per leader broker (librdkafka's offsets-for-times with "latest"), not one
+//! request per partition: 10,000 partitions cost a handful of round trips,
+//! which matters most through a cloud endpoint. [`prometheus`] renders a
+//! reading as kafka_exporter's metrics, [`serve`] keeps reading and serves it.
 
-use std::collections::BTreeMap;
+pub mod prometheus;
+pub mod serve;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
@@ -12,6 +21,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Serialize;
 
 use crate::kafka::{describe_error, retry_blocking, Client, Connection};
+use crate::telemetry::request;
 use crate::{Error, Result};
 use topicform_core::spec::{ResolvedEnvironment, Spec};
 
@@ -111,14 +121,23 @@ fn measure_blocking(
         fix: String::new(),
     };
     let probe = consumer(connection, &base, "topicform-lag", timeout)?;
-    let metadata = retry_blocking("Metadata", timeout, || probe.fetch_metadata(None, timeout)).map_err(unreachable)?;
+    let metadata = request::kafka_blocking("Metadata", 0, || {
+        retry_blocking("Metadata", timeout, || probe.fetch_metadata(None, timeout))
+    })
+    .map_err(unreachable)?;
     let partitions: BTreeMap<&str, Vec<i32>> = metadata
         .topics()
         .iter()
         .filter(|t| t.error().is_none())
         .map(|t| (t.name(), t.partitions().iter().map(|p| p.id()).collect()))
         .collect();
-    let mut ends: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let wanted: BTreeSet<(String, i32)> = groups
+        .values()
+        .flatten()
+        .filter_map(|topic| partitions.get(topic.as_str()).map(|ids| (topic, ids)))
+        .flat_map(|(topic, ids)| ids.iter().map(move |p| (topic.clone(), *p)))
+        .collect();
+    let ends = end_offsets(&probe, &wanted, timeout).map_err(unreachable)?;
     let mut report =
         LagReport { format_version: FORMAT_VERSION, source: connection.source.clone(), groups: Vec::new() };
     for (group, topics) in groups {
@@ -133,29 +152,22 @@ fn measure_blocking(
             }
         }
         let committed = committed_offsets(&base, connection, group, &tpl, timeout)?;
-        let mut lags = Vec::new();
-        for elem in tpl.elements() {
-            let key = (elem.topic().to_owned(), elem.partition());
-            let end = match ends.get(&key) {
-                Some(end) => *end,
-                None => {
-                    let (_, high) = retry_blocking("ListOffsets", timeout, || {
-                        probe.fetch_watermarks(elem.topic(), elem.partition(), timeout)
-                    })
-                    .map_err(unreachable)?;
-                    ends.insert(key.clone(), high);
-                    high
+        let lags: Vec<PartitionLag> = tpl
+            .elements()
+            .iter()
+            .map(|elem| {
+                let key = (elem.topic().to_owned(), elem.partition());
+                let end = ends.get(&key).copied().unwrap_or_default();
+                let done = committed.get(&key).copied();
+                PartitionLag {
+                    topic: key.0,
+                    partition: key.1,
+                    committed: done,
+                    end,
+                    lag: done.map(|c| (end - c).max(0)),
                 }
-            };
-            let done = committed.get(&key).copied();
-            lags.push(PartitionLag {
-                topic: key.0,
-                partition: key.1,
-                committed: done,
-                end,
-                lag: done.map(|c| (end - c).max(0)),
-            });
-        }
+            })
+            .collect();
         report.groups.push(GroupLag {
             group: group.clone(),
             lag: lags.iter().filter_map(|p| p.lag).sum(),
@@ -164,6 +176,36 @@ fn measure_blocking(
         });
     }
     Ok(report)
+}
+
+/// The end (high watermark) of every partition in `wanted`, read in one
+/// ListOffsets request per leader: offsets-for-times with the timestamp
+/// "latest" (-1), which the protocol answers with the end offset.
+fn end_offsets(
+    probe: &Client<BaseConsumer>,
+    wanted: &BTreeSet<(String, i32)>,
+    timeout: Duration,
+) -> rdkafka::error::KafkaResult<BTreeMap<(String, i32), i64>> {
+    if wanted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut tpl = TopicPartitionList::with_capacity(wanted.len());
+    for (topic, partition) in wanted {
+        tpl.add_partition_offset(topic, *partition, Offset::End)?;
+    }
+    let answered = request::kafka_blocking("ListOffsets", wanted.len(), || {
+        retry_blocking("ListOffsets", timeout, || probe.offsets_for_times(tpl.clone(), timeout))
+    })?;
+    let mut ends = BTreeMap::new();
+    for elem in answered.elements() {
+        elem.error()?;
+        match elem.offset() {
+            Offset::Offset(end) => ends.insert((elem.topic().to_owned(), elem.partition()), end),
+            // "No offset": an empty partition whose log starts at 0.
+            _ => ends.insert((elem.topic().to_owned(), elem.partition()), 0),
+        };
+    }
+    Ok(ends)
 }
 
 /// A consumer that never joins its group nor commits.
@@ -193,13 +235,13 @@ fn committed_offsets(
     let c = consumer(connection, base, group, timeout)?;
     // Right after a broker starts, the group coordinator answers
     // NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a while.
-    let offsets =
-        retry_blocking("OffsetFetch", timeout, || c.committed_offsets(tpl.clone(), timeout)).map_err(|e| {
-            Error::Kafka {
-                operation: format!("reading the committed offsets of group `{group}`"),
-                message: e.to_string(),
-            }
-        })?;
+    let offsets = request::kafka_blocking("OffsetFetch", tpl.count(), || {
+        retry_blocking("OffsetFetch", timeout, || c.committed_offsets(tpl.clone(), timeout))
+    })
+    .map_err(|e| Error::Kafka {
+        operation: format!("reading the committed offsets of group `{group}`"),
+        message: e.to_string(),
+    })?;
     Ok(offsets
         .elements()
         .iter()
