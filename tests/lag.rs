@@ -3,31 +3,8 @@
 
 mod support;
 
-use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use support::{apply, broker, kafka_spec, topicform, unique_prefix, Workspace};
-
-/// Produces `count` messages to `topic`'s `partition`.
-fn produce(topic: &str, partition: i32, count: usize) {
-    let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", broker()).create().unwrap();
-    for i in 0..count {
-        let payload = format!("m{i}");
-        producer.send(BaseRecord::<str, str>::to(topic).partition(partition).payload(&payload)).unwrap();
-    }
-    producer.flush(Duration::from_secs(10)).unwrap();
-}
-
-/// Commits `offset` for `group` on `topic`'s `partition`, without joining it.
-fn commit(group: &str, topic: &str, partition: i32, offset: i64) {
-    let consumer: BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", broker()).set("group.id", group).create().unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, partition, Offset::Offset(offset)).unwrap();
-    consumer.commit(&tpl, CommitMode::Sync).unwrap();
-}
+use support::{apply, broker, commit, kafka_spec, produce, topicform, unique_prefix, Workspace};
 
 fn lag_json(spec: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let out = topicform().args(["lag", "-e", "test", "-o", "json", "-f"]).arg(spec).args(extra).output().unwrap();

@@ -348,3 +348,27 @@ pub fn kafka_tool(class: &str, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Produces `count` messages to `topic`'s `partition`.
+pub fn produce(topic: &str, partition: i32, count: usize) {
+    use rdkafka::producer::Producer as _;
+    let producer: rdkafka::producer::BaseProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", broker()).create().unwrap();
+    for i in 0..count {
+        let payload = format!("m{i}");
+        producer
+            .send(rdkafka::producer::BaseRecord::<str, str>::to(topic).partition(partition).payload(&payload))
+            .unwrap();
+    }
+    producer.flush(std::time::Duration::from_secs(10)).unwrap();
+}
+
+/// Commits `offset` for `group` on `topic`'s `partition`, without joining it.
+pub fn commit(group: &str, topic: &str, partition: i32, offset: i64) {
+    use rdkafka::consumer::Consumer as _;
+    let consumer: rdkafka::consumer::BaseConsumer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", broker()).set("group.id", group).create().unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset)).unwrap();
+    consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync).unwrap();
+}
