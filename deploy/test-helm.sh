@@ -210,6 +210,9 @@ svc=(--set image.repository=x --set-string image.tag=1)
 schema_fails topicform "/mode" --set environment=local --set mode=always
 schema_fails topicform "additional properties 'backofflimit'" --set environment=local --set job.backofflimit=3
 schema_fails topicform "/apply/extraArgs/0" --set environment=local --set 'apply.extraArgs={--force}'
+schema_fails topicform "/otel/endpoint" --set environment=local --set otel.endpoint=otel-collector:4317
+schema_fails service "/otel/extraEnv/0/name" "${svc[@]}" --set 'otel.extraEnv[0].name=KAFKA_BROKERS'
+schema_fails topicform "/lagExporter/interval" --set environment=local --set lagExporter.interval=0
 schema_fails service "/broker/securityProtocol" "${svc[@]}" --set broker.securityProtocol=TLS
 schema_fails service "additional properties 'saslPassword'" "${svc[@]}" --set broker.saslPassword=hunter2
 schema_fails service "/workloadIdentity/clientId" "${svc[@]}" --set workloadIdentity.clientId=not-a-uuid

@@ -14,6 +14,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -1020,4 +1021,113 @@ fn controller_mode_runs_a_probed_deployment_and_no_apply_job() {
     assert_eq!(roles[0]["rules"][1]["verbs"], json!(["get", "list", "watch", "create", "patch"]));
     let shop = roles.iter().find(|r| r["metadata"]["namespace"] == "shop").unwrap();
     assert_eq!(shop["rules"][0]["verbs"], json!(["list", "watch"]));
+}
+
+fn env_of(container: &Value) -> BTreeMap<String, Value> {
+    container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (e["name"].as_str().unwrap().to_owned(), e.get("value").cloned().unwrap_or_else(|| e["valueFrom"].clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_lag_exporter_serves_metrics_for_a_service_monitor_and_every_pod_exports_otel() {
+    let docs =
+        render("topicform", &["--set-file", &spec_arg("spec"), "-f", "helm/topicform/ci/lag-exporter-values.yaml"]);
+    let exporter = named(&docs, "Deployment", "topicform-lag-exporter");
+    assert_eq!(exporter["spec"]["replicas"], "1", "two would double every series");
+    let pod = &exporter["spec"]["template"];
+    assert_eq!(pod["metadata"]["labels"]["app.kubernetes.io/component"], "lag-exporter");
+    assert_eq!(pod["spec"]["restartPolicy"], "Always");
+    let container = &pod["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(
+        args,
+        [
+            "lag",
+            "-f",
+            "/etc/topicform/topicform.yaml",
+            "-e",
+            "local",
+            "--serve",
+            "0.0.0.0:9308",
+            "--interval",
+            "15",
+            "--log-format",
+            "json",
+            "--log-level",
+            "info",
+            "--group",
+            "billing"
+        ]
+    );
+    assert_eq!(container["ports"][0], json!({"name": "metrics", "containerPort": "9308"}));
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/healthz");
+    // The Service a ServiceMonitor selects: by label, port `metrics`; it
+    // selects the exporter's pods only, never a Job's.
+    let service = named(&docs, "Service", "topicform-lag-exporter");
+    assert_eq!(service["metadata"]["labels"]["release"], "prometheus");
+    assert_eq!(service["spec"]["ports"][0]["name"], "metrics");
+    assert_eq!(service["spec"]["selector"]["app.kubernetes.io/component"], "lag-exporter");
+    let job = kind(&docs, "Job")[0];
+    assert!(job["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component").is_none());
+
+    // OTEL_* on every topicform pod (the Job and the exporter), nothing else.
+    for container in [&job["spec"]["template"]["spec"]["containers"][0], container] {
+        let env = env_of(container);
+        assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://otel-collector.monitoring:4318");
+        assert_eq!(env["OTEL_SERVICE_NAME"], "topicform-local");
+        assert_eq!(
+            env["OTEL_RESOURCE_ATTRIBUTES"],
+            "k8s.namespace.name=etelios,k8s.pod.name=$(OTEL_K8S_POD_NAME),deployment.environment.name=local"
+        );
+        assert_eq!(env["OTEL_K8S_POD_NAME"]["fieldRef"]["fieldPath"], "metadata.name");
+        assert_eq!(env["OTEL_EXPORTER_OTLP_HEADERS"]["secretKeyRef"]["name"], "otel-auth");
+        // Kubernetes expands $(VAR) only from variables defined before it.
+        let order: Vec<&str> =
+            container["env"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+        let at = |name: &str| order.iter().position(|n| *n == name);
+        assert!(at("OTEL_K8S_POD_NAME") < at("OTEL_RESOURCE_ATTRIBUTES"), "{order:?}");
+    }
+    // Without an endpoint: no OTEL_* at all (telemetry off, zero cost).
+    let off = render("topicform", &["--set-file", &spec_arg("spec"), "-f", "helm/topicform/ci/job-values.yaml"]);
+    let env = env_of(&kind(&off, "Job")[0]["spec"]["template"]["spec"]["containers"][0]);
+    assert!(env.keys().all(|k| !k.starts_with("OTEL_")), "{env:?}");
+}
+
+#[test]
+fn the_platform_points_topicform_and_every_service_at_one_collector() {
+    // What the example values files show, commented out.
+    let docs = platform(
+        &["helm/platform/values-eventhubs.yaml"],
+        &[
+            "--set",
+            "otel.endpoint=http://otel-collector.monitoring:4318",
+            "--set",
+            r"otel.resourceAttributes.deployment\.environment\.name=prod",
+            "--set",
+            "topicform.otel.serviceName=topicform-prod",
+            "--set",
+            "topicform.lagExporter.enabled=true",
+        ],
+    );
+    let mut names = Vec::new();
+    for (name, pod, _) in pods(&docs) {
+        let env = env_of(&pod["containers"][0]);
+        assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://otel-collector.monitoring:4318", "{name}");
+        assert!(env["OTEL_RESOURCE_ATTRIBUTES"].as_str().unwrap().ends_with(",deployment.environment.name=prod"));
+        names.push(env["OTEL_SERVICE_NAME"].as_str().unwrap().to_owned());
+    }
+    // Each service under its own name; topicform's override wins for its pods only.
+    for expected in ["auth-service", "inventory-service", "topicform-prod"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing: {names:?}");
+    }
+    assert!(
+        kind(&docs, "Service").iter().any(|s| s["spec"]["ports"][0]["name"] == "metrics"),
+        "the lag exporter's Service"
+    );
 }

@@ -3,7 +3,6 @@
 
 mod support;
 
-
 use support::{apply, broker, commit, kafka_spec, produce, topicform, unique_prefix, Workspace};
 
 fn lag_json(spec: &std::path::Path, extra: &[&str]) -> serde_json::Value {

@@ -183,7 +183,6 @@ impl Collector {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-
 }
 
 impl Drop for Collector {

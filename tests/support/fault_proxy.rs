@@ -45,6 +45,9 @@ pub struct FaultProxy {
     held: Arc<AtomicUsize>,
     /// Writes that create seen so far, whatever the fault.
     writes: Arc<AtomicUsize>,
+    /// Requests seen so far by Kafka api key (benches/telemetry_lag.rs
+    /// counts ListOffsets).
+    requests: Arc<Mutex<std::collections::HashMap<i16, usize>>>,
     /// Whether the listener is open (it is closed while refusing).
     listening: Arc<AtomicBool>,
     /// Both sockets of each open connection, by connection number; a
@@ -62,6 +65,7 @@ impl FaultProxy {
             fault: Arc::new(Mutex::new(Fault::Pass)),
             held: Arc::new(AtomicUsize::new(0)),
             writes: Arc::new(AtomicUsize::new(0)),
+            requests: Arc::new(Mutex::new(std::collections::HashMap::new())),
             listening: Arc::new(AtomicBool::new(true)),
             open: Arc::new(Mutex::new(std::collections::HashMap::new())),
             stop: Arc::new(AtomicBool::new(false)),
@@ -70,6 +74,7 @@ impl FaultProxy {
             fault: proxy.fault.clone(),
             held: proxy.held.clone(),
             writes: proxy.writes.clone(),
+            requests: proxy.requests.clone(),
             open: proxy.open.clone(),
             connections: Arc::new(AtomicUsize::new(0)),
         };
@@ -87,6 +92,12 @@ impl FaultProxy {
     /// How many writes that create (not `validate_only`) went through so far.
     pub fn writes(&self) -> usize {
         self.writes.load(Ordering::SeqCst)
+    }
+
+    /// How many requests with Kafka api key `api_key` went through so far
+    /// (2 ListOffsets, 3 Metadata, 9 OffsetFetch, 19 CreateTopics).
+    pub fn requests(&self, api_key: i16) -> usize {
+        self.requests.lock().unwrap().get(&api_key).copied().unwrap_or(0)
     }
 
     /// From now on the network does `fault`; returns once the listener is
@@ -133,6 +144,7 @@ struct Network {
     fault: Arc<Mutex<Fault>>,
     held: Arc<AtomicUsize>,
     writes: Arc<AtomicUsize>,
+    requests: Arc<Mutex<std::collections::HashMap<i16, usize>>>,
     open: Arc<Mutex<std::collections::HashMap<usize, [TcpStream; 2]>>>,
     connections: Arc<AtomicUsize>,
 }
@@ -239,6 +251,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream, direction: Direction, net: &Netw
 /// connection is to be cut.
 fn forward_requests(frames: &mut Frames, to: &mut TcpStream, net: &Network) -> bool {
     while let Some(frame) = frames.next() {
+        if let Some(key) = frame.get(4..6) {
+            *net.requests.lock().unwrap().entry(i16::from_be_bytes([key[0], key[1]])).or_default() += 1;
+        }
         let create = is_create_write(&frame);
         if create {
             net.writes.fetch_add(1, Ordering::SeqCst);

@@ -31,10 +31,24 @@ The topicform chart's values with the shared broker and the Job's own identity
 `broker.workloadIdentity.clientId` is the services' data-plane identity and is
 not given to the Job (see platform.preflight).
 */}}
+{{/*
+An `otel:` block: the platform's, with each key a chart's own block sets
+(non-empty) in its place. Not mergeOverwrite: the subcharts' defaults (empty
+strings) reach here too and would blank the platform's endpoint.
+*/}}
+{{- define "platform.otel" -}}
+{{- $merged := deepCopy (index . 0 | default dict) -}}
+{{- range $key, $value := (index . 1 | default dict) }}
+{{- if $value }}{{ $_ := set $merged $key $value }}{{ end }}
+{{- end }}
+{{- toJson $merged -}}
+{{- end -}}
+
 {{- define "platform.topicformValues" -}}
 {{- $v := deepCopy .Values.topicform -}}
 {{- $_ := set $v "enabled" true -}}
 {{- $_ := set $v "broker" (include "platform.sharedBroker" . | fromJson) -}}
+{{- $_ := set $v "otel" (include "platform.otel" (list .Values.otel $v.otel) | fromJson) -}}
 {{- $azure := deepCopy ($v.azure | default dict) -}}
 {{- $wi := deepCopy ($azure.workloadIdentity | default dict) -}}
 {{- $_ := set $wi "clientId" (include "platform.topicformClientId" .) -}}
@@ -64,6 +78,7 @@ true
 {{- $v := mergeOverwrite (deepCopy $root.Values.serviceDefaults) (deepCopy (index . 1)) -}}
 {{- $_ := set $v "broker" (include "platform.sharedBroker" $root | fromJson) -}}
 {{- $_ := set $v "brokerSecret" (deepCopy $root.Values.brokerSecret) -}}
+{{- $_ := set $v "otel" (include "platform.otel" (list $root.Values.otel $v.otel) | fromJson) -}}
 {{- toJson $v -}}
 {{- end -}}
 

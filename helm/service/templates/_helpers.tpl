@@ -66,9 +66,12 @@ app.kubernetes.io/part-of: {{ .Release.Name }}
 {{- default $fromBroker .Values.workloadIdentity.clientId -}}
 {{- end -}}
 
-{{/* The container env: the broker's variables, then `env`. */}}
+{{/* The container env: the broker's variables, the OpenTelemetry ones (OTEL_SERVICE_NAME: the release's fullname unless set), then `env`. */}}
 {{- define "service.env" -}}
 {{- include "topicform-broker.env" .Values.broker }}
+{{- $otel := deepCopy (.Values.otel | default dict) -}}
+{{- if not $otel.serviceName }}{{ $_ := set $otel "serviceName" (include "service.fullname" .) }}{{ end -}}
+{{- include "topicform-broker.otelEnv" (dict "otel" $otel "namespace" .Release.Namespace) }}
 {{- with .Values.env }}
 {{ toYaml . }}
 {{- end }}

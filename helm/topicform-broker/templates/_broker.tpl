@@ -75,3 +75,37 @@ of OAUTHBEARER come from the workload identity webhook, not from here.
 {{- fail "broker: OAUTHBEARER takes no user name or password (the token comes from workload identity)" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The OpenTelemetry variables of a pod from an `otel:` block (helm/tools/
+types.schema.yaml#/otel): nothing without an endpoint (telemetry off), else
+OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME when set, and
+OTEL_RESOURCE_ATTRIBUTES with the pod's namespace and name (through the
+downward API) before the block's own attributes, then `extraEnv` as given
+(e.g. OTEL_EXPORTER_OTLP_HEADERS from a Secret). Argument: a dict with `otel`
+(the block) and `namespace`.
+*/}}
+{{- define "topicform-broker.otelEnv" -}}
+{{- $o := .otel | default dict -}}
+{{- if $o.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $o.endpoint | quote }}
+{{- with $o.serviceName }}
+- name: OTEL_SERVICE_NAME
+  value: {{ . | quote }}
+{{- end }}
+- name: OTEL_K8S_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{- $attributes := list (printf "k8s.namespace.name=%s" .namespace) "k8s.pod.name=$(OTEL_K8S_POD_NAME)" }}
+{{- range $k, $v := $o.resourceAttributes }}
+{{- $attributes = append $attributes (printf "%s=%s" $k $v) }}
+{{- end }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $attributes | quote }}
+{{- with $o.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+{{- end -}}

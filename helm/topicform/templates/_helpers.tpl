@@ -140,17 +140,23 @@ true
 {{- end -}}
 {{- end -}}
 
-{{/* The pod template of apply and drift Jobs; `args` is the topicform command line; a third element `true`: the controller's (restarted, probed). */}}
+{{/*
+The pod template of every topicform pod; `args` is the topicform command
+line. A third element names a long-running component (`controller`,
+`lag-exporter`): restarted, labelled with it, its port probed (the
+controller's /readyz and /healthz, the lag exporter's /healthz).
+*/}}
 {{- define "topicform.podTemplate" -}}
 {{- $ctx := index . 0 -}}
 {{- $args := index . 1 -}}
-{{- $controller := gt (len .) 2 -}}
+{{- $component := "" -}}
+{{- if gt (len .) 2 }}{{ $component = index . 2 }}{{ end -}}
 {{- $v := $ctx.Values -}}
 metadata:
   labels:
     {{- include "topicform.selectorLabels" $ctx | nindent 4 }}
-    {{- if $controller }}
-    app.kubernetes.io/component: controller
+    {{- with $component }}
+    app.kubernetes.io/component: {{ . }}
     {{- end }}
     {{- if $v.azure.workloadIdentity.clientId }}
     azure.workload.identity/use: "true"
@@ -164,7 +170,7 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
-  restartPolicy: {{ if $controller }}Always{{ else }}Never{{ end }}
+  restartPolicy: {{ if $component }}Always{{ else }}Never{{ end }}
   serviceAccountName: {{ include "topicform.serviceAccountName" $ctx }}
   # The token only for topicform's own use of the API (kubernetes.enabled);
   # workload identity mounts its own.
@@ -189,6 +195,9 @@ spec:
         {{- if ($v.broker | default dict).brokers }}
         {{- include "topicform-broker.env" $v.broker | nindent 8 }}
         {{- end }}
+        {{- with include "topicform-broker.otelEnv" (dict "otel" $v.otel "namespace" $ctx.Release.Namespace) }}
+        {{- . | nindent 8 }}
+        {{- end }}
         {{- with $v.env }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -206,7 +215,7 @@ spec:
         {{- toYaml $v.securityContext | nindent 8 }}
       resources:
         {{- toYaml $v.resources | nindent 8 }}
-      {{- if $controller }}
+      {{- if eq $component "controller" }}
       ports:
         - name: probes
           containerPort: {{ $v.controller.probePort }}
@@ -215,6 +224,17 @@ spec:
         periodSeconds: 5
       livenessProbe:
         httpGet: { path: /healthz, port: probes }
+        periodSeconds: 20
+        failureThreshold: 3
+      {{- else if eq $component "lag-exporter" }}
+      ports:
+        - name: metrics
+          containerPort: {{ $v.lagExporter.port }}
+      readinessProbe:
+        httpGet: { path: /healthz, port: metrics }
+        periodSeconds: 5
+      livenessProbe:
+        httpGet: { path: /healthz, port: metrics }
         periodSeconds: 20
         failureThreshold: 3
       {{- end }}
@@ -259,4 +279,5 @@ spec:
 {{ include "topicform.job" . }}
 {{- end }}
 {{ include "topicform.cronJob" . }}
+{{ include "topicform.lagExporter" . }}
 {{- end -}}

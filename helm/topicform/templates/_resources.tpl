@@ -199,7 +199,7 @@ spec:
       {{- include "topicform.selectorLabels" . | nindent 6 }}
       app.kubernetes.io/component: controller
   template:
-    {{- include "topicform.podTemplate" (list . (include "topicform.controllerArgs" . | fromJsonArray) true) | nindent 4 }}
+    {{- include "topicform.podTemplate" (list . (include "topicform.controllerArgs" . | fromJsonArray) "controller") | nindent 4 }}
 {{- end -}}
 
 {{- define "topicform.cronJob" -}}
@@ -231,5 +231,55 @@ spec:
       template:
         {{- $args := list "plan" "-f" "/etc/topicform/topicform.yaml" "-e" (include "topicform.environment" .) "--detailed-exitcode" "--timeout" (toString .Values.apply.timeout) "--log-format" .Values.logFormat "--log-level" .Values.logLevel }}
         {{- include "topicform.podTemplate" (list . $args) | nindent 8 }}
+{{- end }}
+{{- end -}}
+
+
+{{- define "topicform.lagExporterArgs" -}}
+{{- $args := list "lag" "-f" "/etc/topicform/topicform.yaml" "-e" (include "topicform.environment" .) "--serve" (printf "0.0.0.0:%v" .Values.lagExporter.port) "--interval" (toString .Values.lagExporter.interval) "--log-format" .Values.logFormat "--log-level" .Values.logLevel -}}
+{{- range .Values.lagExporter.groups }}{{ $args = concat $args (list "--group" .) }}{{ end -}}
+{{- toJson $args -}}
+{{- end -}}
+
+{{/* lagExporter.enabled: `topicform lag --serve` and its Service (port `metrics`, for a ServiceMonitor). One replica: two would double every series. */}}
+{{- define "topicform.lagExporter" -}}
+{{- if .Values.lagExporter.enabled }}
+{{- $name := printf "%s-lag-exporter" (include "topicform.fullname" . | trunc 50 | trimSuffix "-") }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $name }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      {{- include "topicform.selectorLabels" . | nindent 6 }}
+      app.kubernetes.io/component: lag-exporter
+  template:
+    {{- include "topicform.podTemplate" (list . (include "topicform.lagExporterArgs" . | fromJsonArray) "lag-exporter") | nindent 4 }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $name }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+    {{- with .Values.lagExporter.serviceLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  selector:
+    {{- include "topicform.selectorLabels" . | nindent 4 }}
+    app.kubernetes.io/component: lag-exporter
+  ports:
+    - name: metrics
+      port: {{ .Values.lagExporter.port }}
+      targetPort: metrics
+      protocol: TCP
 {{- end }}
 {{- end -}}

@@ -22,13 +22,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 use topicform_core::plan::PlanOptions;
 use topicform_core::spec::VarLookup;
+use tracing::Instrument;
 
 use crate::apply::{Interrupt, NoProgress, Signal};
 use crate::backend::ConnectedBackend;
 use crate::k8s::status::{RunOutcome, StatusChoice, StatusWriter};
 use crate::k8s::{holder_identity, Kube};
 use crate::lock::lease::{self, LeaseLock};
-use crate::{ops, Error, Result};
+use crate::{ops, telemetry, Error, Result};
 
 pub use probes::Health;
 
@@ -161,7 +162,7 @@ async fn lead(
         // is waited for (the apply engine's interrupt), then the loop ends.
         let interrupt = Interrupt::default();
         let forwarder = tokio::spawn(forward_stop(stop.clone(), lost_or_never(lease), interrupt.clone()));
-        let done = reconcile(settings, vars, lease, &interrupt).await;
+        let done = traced_reconcile(settings, vars, lease, &interrupt).await;
         forwarder.abort();
         health.reconciled(&done);
         if *stop.borrow() {
@@ -227,6 +228,35 @@ impl Done {
 }
 
 /// Load, merge, plan, apply what may be applied; record it.
+/// [`reconcile`] as a trace of its own (`topicform reconcile`): the process
+/// runs until stopped, so one trace per run is what a backend can show.
+async fn traced_reconcile(
+    settings: &Settings,
+    vars: VarLookup<'_>,
+    lease: Option<&LeaseLock>,
+    interrupt: &Interrupt,
+) -> Done {
+    let span = tracing::info_span!(
+        parent: None,
+        "reconcile",
+        otel.name = "topicform reconcile",
+        topicform.command = "controller",
+        topicform.environment = settings.environment.as_str(),
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    let done = reconcile(settings, vars, lease, interrupt).instrument(span.clone()).await;
+    if let Some(error) = &done.error {
+        crate::telemetry::mark_failed(&span, error);
+    }
+    if let Some(m) = crate::telemetry::metrics() {
+        m.set_environment(&settings.environment);
+        m.run_duration("controller", started.elapsed(), done.error.as_ref().map(|_| "_OTHER"));
+    }
+    done
+}
+
 async fn reconcile(settings: &Settings, vars: VarLookup<'_>, lease: Option<&LeaseLock>, interrupt: &Interrupt) -> Done {
     let loaded = match ops::load_spec(&settings.spec) {
         Ok(loaded) => loaded,
@@ -289,7 +319,7 @@ async fn plan_and_apply(
         env.former_owners = status.former_owners().await;
         status.set_contributions(contributions);
     }
-    let backend = ConnectedBackend::connect(&env, settings.timeout)?;
+    let backend = telemetry::phase_sync("connect", || ConnectedBackend::connect(&env, settings.timeout))?;
     let (plan, _) = ops::make_plan(&backend, &env, settings.options).await?;
     ops::log_conflicts(&plan.conflicts);
     if plan.has_refusals() {
@@ -305,7 +335,7 @@ async fn plan_and_apply(
             fix: "nothing was changed; the replica that leads now reconciles".into(),
         });
     }
-    let report = backend.apply(&plan, &NoProgress, interrupt).await?;
+    let report = telemetry::phase("apply", backend.apply(&plan, &NoProgress, interrupt)).await?;
     for o in &report.outcomes {
         tracing::info!(topic = %o.topic, change = %o.change, status = ?o.status, "applied");
     }
