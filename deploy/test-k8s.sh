@@ -21,6 +21,9 @@
 #   security   the namespace enforces the restricted Pod Security Standard;
 #              every chart's workloads pass it (server-side dry run)
 #   uninstall  helm uninstall leaves only what README "Kubernetes" names
+#   telemetry  pods export OTLP to a real collector on the node (the
+#              controller's reconcile traces, naming their pod); the lag
+#              exporter's Service serves a group's lag as kafka_exporter does
 #   negative   a hook Job that exits 1 fails helm install
 #
 # Needs root. Ends with "kubernetes: N passed, N failed". TOPICFORM_K8S_KEEP=1
@@ -103,6 +106,7 @@ work=$(mktemp -d)
 CACHE_K8S=${TOPICFORM_K8S_STATE:-$TOPICFORM_CACHE/k8s}
 
 cleanup() {
+  [[ -z "${otel_pid:-}" ]] || kill "$otel_pid" 2>/dev/null || true
   if [[ "${TOPICFORM_K8S_KEEP:-}" != 1 ]]; then
     nsenter --net=/run/netns/topicform-k8s env KAFKA_INSTANCE=test-k8s bash deploy/local/kafka.sh stop >/dev/null 2>&1 || true
     bash deploy/k8s/cluster.sh stop || true
@@ -383,6 +387,55 @@ expect "the standby takes the Lease over (the deleted leader released it)" event
 new_leader_ran() { [[ "$(status_of command)" == controller && "$(status_of runBy)" == "topicform@$(leader_pod)/"* ]]; }
 expect "the new leader reconciles at once (the status names it)" eventually 60 new_leader_ran
 expect "helm uninstall shipping" helm uninstall shipping -n "$ns" --wait
+
+# ----------------------------------------------------------------- telemetry
+echo "== telemetry"
+# A real OpenTelemetry Collector (deploy/tools/otelcol.sh) on the node's
+# address, where pods reach it: the controller's traces arrive from its pod;
+# the lag exporter serves a group's lag on its Service.
+otel_bin=$(bash deploy/tools/otelcol.sh)
+otlp=$node_ip:$((port + 10))
+mkdir -p "$work/otel"
+cat >"$work/otel/otelcol.yaml" <<OTEL
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: $otlp }
+exporters:
+  file/traces: { path: $work/otel/traces.jsonl, flush_interval: 100ms }
+  file/metrics: { path: $work/otel/metrics.jsonl, flush_interval: 100ms }
+service:
+  telemetry: { metrics: { level: none } }
+  pipelines:
+    traces: { receivers: [otlp], exporters: [file/traces] }
+    metrics: { receivers: [otlp], exporters: [file/metrics] }
+OTEL
+nsenter --net=/run/netns/topicform-k8s "$otel_bin/otelcol-topicform" --config="$work/otel/otelcol.yaml" \
+  >"$work/otel/otelcol.log" 2>&1 &
+otel_pid=$!
+expect "the collector listens on the node's address" eventually 30 grep -q "Everything is ready" "$work/otel/otelcol.log"
+telemetry_values=("${controller_values[@]}" --set "otel.endpoint=http://$otlp"
+  --set topicform.lagExporter.enabled=true --set topicform.lagExporter.interval=2 --set 'topicform.lagExporter.groups={e2e-lag}')
+expect_or_diagnose "helm upgrade with otel.endpoint and the lag exporter" \
+  helm upgrade platform "$charts/platform" -n "$ns" "${telemetry_values[@]}" --wait --timeout 5m
+reconcile_traced() {
+  grep -q '"topicform reconcile"' "$work/otel/traces.jsonl" &&
+    grep -q '"key":"k8s.pod.name","value":{"stringValue":"platform-topicform-controller-' "$work/otel/traces.jsonl"
+}
+expect "the controller's reconcile traces reach the collector, naming their pod" eventually 90 reconcile_traced
+runs_measured() { grep -q '"topicform.run.duration"' "$work/otel/metrics.jsonl"; }
+expect "the controller's run metrics reach the collector" eventually 120 runs_measured
+expect "7 records produced to user.created" kafka_tool org.apache.kafka.tools.ProducerPerformance --topic user.created \
+  --num-records 7 --record-size 16 --throughput -1 --producer-props "bootstrap.servers=$broker"
+expect "group e2e-lag committed at the start of user.created" kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+  --bootstrap-server "$broker" --group e2e-lag --topic user.created --reset-offsets --to-earliest --execute
+lag_ip=$(kubectl -n "$ns" get service platform-topicform-lag-exporter -o jsonpath='{.spec.clusterIP}')
+lag_served() {
+  nsenter --net=/run/netns/topicform-k8s curl -fsS "http://$lag_ip:9308/metrics" |
+    grep -qx 'kafka_consumergroup_lag_sum{consumergroup="e2e-lag",topic="user.created"} 7'
+}
+expect "the lag exporter's Service serves the group's lag (kafka_consumergroup_lag_sum 7)" eventually 60 lag_served
+kill "$otel_pid" 2>/dev/null || true
 
 # ------------------------------------------------------------------ security
 echo "== pod security"

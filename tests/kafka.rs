@@ -427,3 +427,23 @@ fn client_config_reaches_librdkafka() {
         .code(1)
         .stderr(predicates::str::contains("No such configuration property: \"no.such.property\""));
 }
+
+/// A KRaft controller refuses one operation of more than 10,000 metadata
+/// records ("Policy violation: Unable to perform excessively large batch
+/// operation"); each new topic is one record, plus one per partition and per
+/// config. 800 topics of 2 partitions and 10 configs are 10,400 records:
+/// apply (and plan's validation) must cut them into requests the controller
+/// takes, not refuse topics the cluster would create.
+#[test]
+fn a_create_over_the_controllers_records_per_request_is_split_not_refused() {
+    let p = unique_prefix("records");
+    let config = "{ partitions: 2, config: { cleanup.policy: delete, retention.ms: 2d, retention.bytes: 1073741824, \
+                  segment.bytes: 104857600, segment.ms: 1d, max.message.bytes: 1048588, min.insync.replicas: 1, \
+                  compression.type: producer, delete.retention.ms: 1d, min.cleanable.dirty.ratio: 0.5 } }";
+    let topics: String = (0..800).map(|i| format!("  {p}{i:03}: {config}\n")).collect();
+    let ws = Workspace::new();
+    let spec = ws.spec(&kafka_spec(broker(), "", &topics));
+    let report = apply(&spec, &["--timeout", "120"]);
+    assert!(report.contains("Apply: 800 succeeded, 0 failed, 0 skipped."), "{report}");
+    topicform().args(["plan", "-e", "test", "--detailed-exitcode", "-f"]).arg(&spec).assert().code(0);
+}

@@ -270,7 +270,7 @@ impl<B: Backend> Runner<'_, B> {
         tracing::info!(step = step.label(), topics = items.len(), "applying");
         self.progress.start(step.label(), items.len());
         let mut answered: Vec<(T, Status)> = Vec::with_capacity(items.len());
-        let mut batches = items.chunks(self.batch_size);
+        let mut batches = batches(&items, self.batch_size, self.backend.records_per_request()).into_iter();
         for batch in batches.by_ref() {
             let span = batch_span(step, batch.len());
             let answers = tokio::select! {
@@ -388,6 +388,28 @@ impl<B: Backend> Runner<'_, B> {
     }
 }
 
+/// `items` cut into contiguous requests of at most `size` items and, where
+/// the cluster bounds them, at most `records` metadata records
+/// ([`StepItem::records`]). An item over the bound on its own goes alone:
+/// the cluster then refuses it, naming why.
+pub(crate) fn batches<T: StepItem>(items: &[T], size: usize, records: Option<usize>) -> Vec<&[T]> {
+    let (size, limit) = (size.max(1), records.unwrap_or(usize::MAX));
+    let mut out = Vec::new();
+    let (mut start, mut weight) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let w = item.records();
+        if i > start && (i - start == size || weight + w > limit) {
+            out.push(&items[start..i]);
+            (start, weight) = (i, 0);
+        }
+        weight += w;
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
+    }
+    out
+}
+
 /// The span of one write request: its step, its size, how many of its
 /// topics the cluster refused.
 fn batch_span(step: Step, size: usize) -> tracing::Span {
@@ -434,8 +456,15 @@ fn statuses<T: StepItem>(batch: &[T], answers: Vec<WriteResult>) -> Vec<(T, Stat
 }
 
 /// What the engine needs of one write, whatever its step.
-trait StepItem: Clone {
+pub(crate) trait StepItem: Clone {
     fn topic(&self) -> &str;
+    /// Metadata records the write makes the cluster create (a KRaft
+    /// controller refuses a request of more than 10,000: "excessively large
+    /// batch operation"): a new topic's own record, one per partition and
+    /// one per config; one per added partition; one per config operation.
+    fn records(&self) -> usize {
+        1
+    }
     /// The report's words for this write: `create`, `add partitions 3 → 6`,
     /// `set a, reset b to the default`, `delete`.
     fn change(&self) -> String;
@@ -461,6 +490,9 @@ impl StepItem for NewTopic {
     fn topic(&self) -> &str {
         &self.name
     }
+    fn records(&self) -> usize {
+        1 + self.partitions as usize + self.config.len()
+    }
     fn change(&self) -> String {
         "create".into()
     }
@@ -483,6 +515,9 @@ impl StepItem for PartitionIncrease {
     fn topic(&self) -> &str {
         &self.topic
     }
+    fn records(&self) -> usize {
+        self.to.saturating_sub(self.from).max(1) as usize
+    }
     fn change(&self) -> String {
         format!("add partitions {} → {}", self.from, self.to)
     }
@@ -497,6 +532,9 @@ impl StepItem for PartitionIncrease {
 impl StepItem for ConfigAlteration {
     fn topic(&self) -> &str {
         &self.topic
+    }
+    fn records(&self) -> usize {
+        self.ops.len().max(1)
     }
     fn change(&self) -> String {
         let parts: Vec<String> = self

@@ -342,3 +342,24 @@ fn a_second_raise_keeps_the_first_signal() {
     assert_eq!(interrupt.signal(), Some(Signal::Interrupt));
     assert_eq!((Signal::Interrupt.exit_code(), Signal::Terminate.exit_code()), (130, 143));
 }
+
+#[test]
+fn batches_are_cut_by_count_and_by_the_records_a_request_creates() {
+    let topic = |name: &str, partitions: u32| NewTopic {
+        name: name.into(),
+        partitions,
+        replication_factor: None,
+        config: [("retention.ms".to_owned(), "1".to_owned())].into(),
+    };
+    // 1 + partitions + 1 config records each: 12, 12, 102, 12.
+    let items = vec![topic("a", 10), topic("b", 10), topic("c", 100), topic("d", 10)];
+    let names = |batches: Vec<&[NewTopic]>| -> Vec<Vec<String>> {
+        batches.iter().map(|b| b.iter().map(|t| t.name.clone()).collect()).collect()
+    };
+    assert_eq!(names(super::batches(&items, 1_000, None)), [vec!["a", "b", "c", "d"]]);
+    assert_eq!(names(super::batches(&items, 3, None)), [vec!["a", "b", "c"], vec!["d"]]);
+    assert_eq!(names(super::batches(&items, 1_000, Some(30))), [vec!["a", "b"], vec!["c"], vec!["d"]]);
+    // One item over the bound goes alone (the cluster then says why).
+    assert_eq!(names(super::batches(&items, 1_000, Some(12))), [vec!["a"], vec!["b"], vec!["c"], vec!["d"]]);
+    assert!(super::batches::<NewTopic>(&[], 10, Some(5)).is_empty());
+}

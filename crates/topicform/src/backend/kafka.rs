@@ -19,7 +19,7 @@ use topicform_core::spec::is_internal_topic;
 use topicform_core::spec::model::KafkaCluster;
 
 use super::{Backend, Scope};
-use crate::apply::{ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
+use crate::apply::{batches, ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
 use crate::kafka::admin::{self, Mode, Request};
 use crate::kafka::{describe_error, is_retriable, retry, Client, Connection, Retry};
 use crate::telemetry::request;
@@ -29,6 +29,14 @@ use crate::{Error, Result};
 /// the example platform is one request, small enough that a 10,000-topic
 /// cluster never builds a request near the broker's size limits.
 const BATCH: usize = 1_000;
+
+/// Metadata records per write request. A KRaft controller refuses an
+/// operation of more than 10,000 records (QuorumController's
+/// MAX_RECORDS_PER_USER_OP: "Policy violation: Unable to perform excessively
+/// large batch operation"), and creating a topic is one record per partition
+/// and per config besides its own: 1,000 topics of 10 partitions would be
+/// refused whole. Half the bound leaves room for what the controller adds.
+const RECORDS_PER_REQUEST: usize = 5_000;
 
 /// A Kafka cluster reached through librdkafka's admin client.
 pub struct KafkaBackend {
@@ -322,6 +330,10 @@ impl Backend for KafkaBackend {
         BATCH
     }
 
+    fn records_per_request(&self) -> Option<usize> {
+        Some(RECORDS_PER_REQUEST)
+    }
+
     async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
         // Nothing listening is said in milliseconds, not after --timeout.
         crate::check::refuse_unreachable(&self.connection, self.timeout).await?;
@@ -366,17 +378,20 @@ impl Backend for KafkaBackend {
         alterations: &[ConfigAlteration],
     ) -> Vec<(String, String)> {
         let mut refusals = Vec::new();
-        let requests = creates
-            .chunks(BATCH)
+        // Cut as apply cuts them: a validation of one request too large for
+        // the controller would refuse changes apply can make.
+        let limit = Some(RECORDS_PER_REQUEST);
+        let requests = batches(creates, BATCH, limit)
+            .into_iter()
             .map(|c| Request::CreateTopics(c.to_vec()))
             .chain(
-                increases
-                    .chunks(BATCH)
+                batches(increases, BATCH, limit)
+                    .into_iter()
                     .map(|c| Request::CreatePartitions(c.iter().map(|p| (p.topic.clone(), p.to)).collect())),
             )
             .chain(
-                alterations
-                    .chunks(BATCH)
+                batches(alterations, BATCH, limit)
+                    .into_iter()
                     .map(|c| Request::AlterConfigs(c.iter().map(|a| (a.topic.clone(), a.ops.clone())).collect())),
             );
         for request in requests {

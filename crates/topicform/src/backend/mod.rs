@@ -46,6 +46,12 @@ pub trait Backend: Send + Sync {
     /// Items per write request.
     fn batch_size(&self) -> usize;
 
+    /// Metadata records one write request may make the cluster create, if
+    /// the cluster bounds them (see [`crate::apply::batches`]).
+    fn records_per_request(&self) -> Option<usize> {
+        None
+    }
+
     /// Reads every topic with its partitions and replication, and the configs
     /// of the topics in `scope`: their overrides plus the effective value of
     /// each key in `scope.config_keys`.
