@@ -1131,3 +1131,33 @@ fn the_platform_points_topicform_and_every_service_at_one_collector() {
         "the lag exporter's Service"
     );
 }
+
+#[test]
+fn the_example_service_monitor_selects_the_lag_exporters_service() {
+    let monitor: Value = {
+        let text = std::fs::read_to_string(repo().join("examples/monitoring/servicemonitor.yaml")).unwrap();
+        parse_docs(&text).remove(0)
+    };
+    let docs = platform(
+        &["helm/platform/values-local.yaml"],
+        &[
+            "--set",
+            "topicform.lagExporter.enabled=true",
+            "--set",
+            "topicform.lagExporter.serviceLabels.release=prometheus",
+        ],
+    );
+    let selected: Vec<&Value> = kind(&docs, "Service")
+        .into_iter()
+        .filter(|s| {
+            monitor["spec"]["selector"]["matchLabels"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(k, v)| &s["metadata"]["labels"][k] == v)
+        })
+        .collect();
+    assert_eq!(selected.len(), 1, "exactly the lag exporter's Service: {selected:#?}");
+    let port = monitor["spec"]["endpoints"][0]["port"].as_str().unwrap();
+    assert_eq!(selected[0]["spec"]["ports"][0]["name"], port);
+}

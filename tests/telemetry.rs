@@ -387,3 +387,35 @@ fn lag_serve_is_scraped_by_a_real_prometheus_receiver_with_kafka_exporters_names
     let (code, output) = server.wait(Duration::from_secs(10));
     assert_eq!(code, Some(0), "{output}");
 }
+
+#[test]
+fn the_example_lag_alerts_are_rules_prometheus_itself_accepts() {
+    let rules = support::repo().join("examples/monitoring/prometheusrule.yaml");
+    let check = |file: &std::path::Path| {
+        std::process::Command::new(collector::binary()).arg("check-rules").arg(file).output().unwrap()
+    };
+    let out = check(&rules);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 groups, 3 rules: ok"));
+    // The check is Prometheus's parser: a broken expression fails, named.
+    let ws = Workspace::new();
+    let text = std::fs::read_to_string(&rules).unwrap();
+    let broken = ws.file(
+        "broken.yaml",
+        &text.replace(
+            "sum by (consumergroup) (kafka_consumergroup_lag_sum) > 1000",
+            "sum by (consumergroup (kafka_consumergroup_lag_sum) > 1000",
+        ),
+    );
+    let out = check(&broken);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("KafkaConsumerGroupLagHigh"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The alerts read the exporter's names.
+    for name in ["kafka_consumergroup_lag_sum", "topicform_lag_up"] {
+        assert!(text.contains(name), "{name}");
+    }
+}

@@ -19,8 +19,9 @@ pub struct Collector {
     pub endpoint: String,
 }
 
-/// The collector binary, or a failure saying how to build it.
-fn binary() -> PathBuf {
+/// The collector binary (also `check-rules`: Prometheus's own rule parser),
+/// or a failure saying how to build it.
+pub fn binary() -> PathBuf {
     let tools = std::env::var_os("TOPICFORM_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/topicform/tools")
     });

@@ -12,6 +12,10 @@
 // which the file exporter builds here). Built by deploy/tools/otelcol.sh with
 // -tags remove_all_sd (leaves the cloud service-discovery SDKs out of the
 // Prometheus receiver).
+//
+// A second mode, `otelcol-topicform check-rules FILE...`, validates Prometheus
+// rule files and PrometheusRules with Prometheus's own rule parser (see
+// checkrules.go): Prometheus is pinned here already, so no second tool.
 package main
 
 import (
@@ -51,6 +55,10 @@ func components() (otelcol.Factories, error) {
 }
 
 func main() {
+	// check-rules is ours, not a collector command: dispatch it before cobra.
+	if len(os.Args) > 1 && os.Args[1] == "check-rules" {
+		os.Exit(checkRules(os.Args[2:]))
+	}
 	set := otelcol.CollectorSettings{
 		BuildInfo: component.BuildInfo{
 			Command:     "otelcol-topicform",
