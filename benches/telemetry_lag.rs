@@ -150,7 +150,13 @@ fn lag(dir: &Path, proxy: &FaultProxy) -> Result<Vec<String>, String> {
     let group = "bench-lag-group";
     let spec = spec(dir, "lag", 100, 100, Some(group))?;
     let spec = spec.to_str().ok_or("path")?;
-    run_ok(dir, "setup-10000-partitions", &["apply", "-e", "bench", "--auto-approve", "--lock", "none", "--timeout", "120", "-f", spec], &[], &[0])?;
+    run_ok(
+        dir,
+        "setup-10000-partitions",
+        &["apply", "-e", "bench", "--auto-approve", "--lock", "none", "--timeout", "120", "-f", spec],
+        &[],
+        &[0],
+    )?;
     std::thread::sleep(Duration::from_secs(20));
     let mut lines = vec![
         "| lag of 1 group, 10,000 partitions | wall | peak RSS | ListOffsets | OffsetFetch | Metadata |".to_owned(),
