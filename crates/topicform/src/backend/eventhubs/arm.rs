@@ -380,120 +380,114 @@ impl ArmClient {
             otel.status_code = tracing::field::Empty,
             otel.status_description = tracing::field::Empty,
         );
-        let result = self.attempts(op, resource, method, url, body, accept).instrument(span.clone()).await;
+        // Each attempt is a span of its own, throttling waits timed.
+        let attempts = async {
+            let mut attempt = 0;
+            let (mut refreshed, mut use_fresh) = (false, false);
+            loop {
+                attempt += 1;
+                let last = attempt >= self.timing.attempts;
+                let token = if std::mem::take(&mut use_fresh) {
+                    self.tokens.fresh_token().await?.token
+                } else {
+                    self.tokens.token().await?.token
+                };
+                let mut request =
+                    self.http.request(method.clone(), url.clone()).bearer_auth(token.expose()).timeout(self.timeout);
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                let call = HttpCall::start("arm", method.as_str(), &url);
+                if attempt > 1 {
+                    call.resent(attempt - 1);
+                }
+                let response = match request.send().instrument(call.span().clone()).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let detail = if e.is_timeout() {
+                            format!("no answer within {} s", self.timeout.as_secs())
+                        } else {
+                            format!("request failed: {}", transport_message(&e))
+                        };
+                        call.finish(None, Some(&detail));
+                        if last {
+                            return Err(self.error(op, resource, None, detail, None));
+                        }
+                        tracing::warn!(operation = op, resource, attempt, error = %detail, "retrying");
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
+                };
+                let status = response.status();
+                call.finish(Some(status.as_u16()), None);
+                let headers = response.headers().clone();
+                let text = response.text().await.unwrap_or_default();
+                let body: Value = if text.trim().is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(&text).unwrap_or(Value::Null)
+                };
+                if status.is_success()
+                    || (method == Method::DELETE && status == StatusCode::NOT_FOUND)
+                    || accept.contains(&status)
+                {
+                    // A read must answer JSON: an HTML page from a proxy or a
+                    // captive portal must not read as "no event hubs".
+                    if method == Method::GET && status == StatusCode::OK && !body.is_object() {
+                        let snippet: String = text.chars().take(80).collect();
+                        return Err(self.error(
+                            op,
+                            resource,
+                            Some(status),
+                            format!("the answer is not a JSON object (starts with {snippet:?})"),
+                            request_id(&headers),
+                        ));
+                    }
+                    return Ok(Reply { status, headers, body });
+                }
+                if status == StatusCode::UNAUTHORIZED && !refreshed && !last {
+                    tracing::warn!(operation = op, resource, "ARM rejected the token; retrying once with a new one");
+                    (refreshed, use_fresh) = (true, true);
+                    continue;
+                }
+                let (code, message) = arm_error(&body);
+                let retriable = status == StatusCode::TOO_MANY_REQUESTS
+                    || status == StatusCode::CONFLICT
+                    || status.is_server_error();
+                if retriable && !last {
+                    let wait = retry_after(&headers).unwrap_or_else(|| self.backoff(attempt)).min(self.timing.max_wait);
+                    tracing::warn!(
+                        operation = op,
+                        resource,
+                        attempt,
+                        status = status.as_u16(),
+                        code = code.as_deref().unwrap_or(""),
+                        request_id = request_id(&headers).as_deref().unwrap_or(""),
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying"
+                    );
+                    throttled_wait(status, wait, url.host_str().unwrap_or_default()).await;
+                    continue;
+                }
+                let mut detail = describe(code.as_deref(), message.as_deref()).unwrap_or_else(|| {
+                    let snippet: String = text.chars().take(200).collect();
+                    if snippet.trim().is_empty() {
+                        "no error body".into()
+                    } else {
+                        snippet
+                    }
+                });
+                if retriable {
+                    detail.push_str(&format!(" (after {attempt} attempts)"));
+                }
+                return Err(self.error(op, resource, Some(status), detail, request_id(&headers)));
+            }
+        };
+        let result = attempts.instrument(span.clone()).await;
         if let Err(e) = &result {
             crate::telemetry::mark_failed(&span, e);
         }
         result
-    }
-
-    /// The attempts of [`call_accepting`](Self::call_accepting), each a
-    /// span of its own, throttling waits timed.
-    async fn attempts(
-        &self,
-        op: &str,
-        resource: &str,
-        method: Method,
-        url: Url,
-        body: Option<&Value>,
-        accept: &[StatusCode],
-    ) -> Result<Reply> {
-        let mut attempt = 0;
-        let (mut refreshed, mut use_fresh) = (false, false);
-        loop {
-            attempt += 1;
-            let last = attempt >= self.timing.attempts;
-            let token = if std::mem::take(&mut use_fresh) {
-                self.tokens.fresh_token().await?.token
-            } else {
-                self.tokens.token().await?.token
-            };
-            let mut request =
-                self.http.request(method.clone(), url.clone()).bearer_auth(token.expose()).timeout(self.timeout);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let call = HttpCall::start("arm", method.as_str(), &url);
-            if attempt > 1 {
-                call.resent(attempt - 1);
-            }
-            let response = match request.send().instrument(call.span().clone()).await {
-                Ok(r) => r,
-                Err(e) => {
-                    let detail = if e.is_timeout() {
-                        format!("no answer within {} s", self.timeout.as_secs())
-                    } else {
-                        format!("request failed: {}", transport_message(&e))
-                    };
-                    call.finish(None, Some(&detail));
-                    if last {
-                        return Err(self.error(op, resource, None, detail, None));
-                    }
-                    tracing::warn!(operation = op, resource, attempt, error = %detail, "retrying");
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                    continue;
-                }
-            };
-            let status = response.status();
-            call.finish(Some(status.as_u16()), None);
-            let headers = response.headers().clone();
-            let text = response.text().await.unwrap_or_default();
-            let body: Value =
-                if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
-            if status.is_success()
-                || (method == Method::DELETE && status == StatusCode::NOT_FOUND)
-                || accept.contains(&status)
-            {
-                // A read must answer JSON: an HTML page from a proxy or a
-                // captive portal must not read as "no event hubs".
-                if method == Method::GET && status == StatusCode::OK && !body.is_object() {
-                    let snippet: String = text.chars().take(80).collect();
-                    return Err(self.error(
-                        op,
-                        resource,
-                        Some(status),
-                        format!("the answer is not a JSON object (starts with {snippet:?})"),
-                        request_id(&headers),
-                    ));
-                }
-                return Ok(Reply { status, headers, body });
-            }
-            if status == StatusCode::UNAUTHORIZED && !refreshed && !last {
-                tracing::warn!(operation = op, resource, "ARM rejected the token; retrying once with a new one");
-                (refreshed, use_fresh) = (true, true);
-                continue;
-            }
-            let (code, message) = arm_error(&body);
-            let retriable =
-                status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::CONFLICT || status.is_server_error();
-            if retriable && !last {
-                let wait = retry_after(&headers).unwrap_or_else(|| self.backoff(attempt)).min(self.timing.max_wait);
-                tracing::warn!(
-                    operation = op,
-                    resource,
-                    attempt,
-                    status = status.as_u16(),
-                    code = code.as_deref().unwrap_or(""),
-                    request_id = request_id(&headers).as_deref().unwrap_or(""),
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying"
-                );
-                throttled_wait(status, wait, url.host_str().unwrap_or_default()).await;
-                continue;
-            }
-            let mut detail = describe(code.as_deref(), message.as_deref()).unwrap_or_else(|| {
-                let snippet: String = text.chars().take(200).collect();
-                if snippet.trim().is_empty() {
-                    "no error body".into()
-                } else {
-                    snippet
-                }
-            });
-            if retriable {
-                detail.push_str(&format!(" (after {attempt} attempts)"));
-            }
-            return Err(self.error(op, resource, Some(status), detail, request_id(&headers)));
-        }
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
