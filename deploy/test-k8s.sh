@@ -429,12 +429,17 @@ expect "7 records produced to user.created" kafka_tool org.apache.kafka.tools.Pr
   --num-records 7 --record-size 16 --throughput -1 --producer-props "bootstrap.servers=$broker"
 expect "group e2e-lag committed at the start of user.created" kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
   --bootstrap-server "$broker" --group e2e-lag --topic user.created --reset-offsets --to-earliest --execute
-lag_ip=$(kubectl -n "$ns" get service platform-topicform-lag-exporter -o jsonpath='{.spec.clusterIP}')
+# Scraped as a ServiceMonitor's Prometheus does: at the address and port
+# `metrics` of the Service's endpoints (the pod, not the ClusterIP).
+lag_target() {
+  kubectl -n "$ns" get endpointslices -l kubernetes.io/service-name=platform-topicform-lag-exporter \
+    -o jsonpath='{.items[0].endpoints[0].addresses[0]}:{.items[0].ports[?(@.name=="metrics")].port}'
+}
 lag_served() {
-  nsenter --net=/run/netns/topicform-k8s curl -fsS "http://$lag_ip:9308/metrics" |
+  nsenter --net=/run/netns/topicform-k8s curl -fsS "http://$(lag_target)/metrics" |
     grep -qx 'kafka_consumergroup_lag_sum{consumergroup="e2e-lag",topic="user.created"} 7'
 }
-expect "the lag exporter's Service serves the group's lag (kafka_consumergroup_lag_sum 7)" eventually 60 lag_served
+expect "the lag exporter's Service endpoint serves the group's lag (kafka_consumergroup_lag_sum 7)" eventually 60 lag_served
 kill "$otel_pid" 2>/dev/null || true
 
 # ------------------------------------------------------------------ security
