@@ -43,7 +43,14 @@ pub fn init(format: LogFormat, level: &str, telemetry: Option<&Telemetry>) {
         LogFormat::Text => logs.boxed(),
         LogFormat::Json => logs.json().boxed(),
     };
-    let spans = telemetry.and_then(Telemetry::layer);
+    // Only spans of topicform's own code: the HTTP crates' spans would
+    // include the exporter's own requests.
+    let spans = telemetry.and_then(Telemetry::tracer).map(|tracer| {
+        let own_spans = tracing_subscriber::filter::filter_fn(|meta| {
+            meta.is_span() && meta.target().starts_with("topicform") && *meta.level() <= tracing::Level::INFO
+        });
+        tracing_opentelemetry::layer().with_tracer(tracer).with_filter(own_spans)
+    });
     tracing_subscriber::registry().with(logs.with_filter(filter).with_filter(events_only)).with(spans).init();
 }
 

@@ -37,7 +37,6 @@ use opentelemetry_sdk::resource::{EnvResourceDetector, TelemetryResourceDetector
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing::Instrument;
-use tracing_subscriber::Layer;
 
 pub use metrics::metrics;
 pub use settings::Switch;
@@ -109,18 +108,11 @@ impl Telemetry {
         Ok(Some(Telemetry { tracer, meter }))
     }
 
-    /// The layer that turns topicform's spans into OTLP spans (`None`
-    /// without traces). Only spans of topicform's own code pass its filter:
-    /// the HTTP crates' spans would include the exporter's own requests.
-    pub fn layer<S>(&self) -> Option<impl Layer<S> + Send + Sync + 'static>
-    where
-        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync,
-    {
-        let tracer = self.tracer.as_ref()?.tracer("topicform");
-        let own_spans = tracing_subscriber::filter::filter_fn(|meta| {
-            meta.is_span() && meta.target().starts_with("topicform") && *meta.level() <= tracing::Level::INFO
-        });
-        Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(own_spans))
+    /// The tracer of topicform's spans (`None` without traces), for the
+    /// CLI's `tracing-opentelemetry` layer: the library leaves the
+    /// subscriber to the binary.
+    pub fn tracer(&self) -> Option<opentelemetry_sdk::trace::SdkTracer> {
+        Some(self.tracer.as_ref()?.tracer("topicform"))
     }
 
     /// Exports what is left and stops the exporters, waiting at most
