@@ -47,14 +47,6 @@ pub async fn traced<T, E: std::fmt::Display>(
     }
     let started = Instant::now();
     let result = work.instrument(root.clone()).await;
-    match &result {
-        Ok(_) => {
-            root.record("otel.status_code", "ok");
-        }
-        Err(e) => telemetry::mark_failed(&root, e),
-    };
-    if let Some(m) = telemetry::metrics() {
-        m.run_duration(command, started.elapsed(), result.as_ref().err().map(|_| "_OTHER"));
-    }
+    telemetry::finish_run(&root, command, started, result.as_ref().err());
     result
 }

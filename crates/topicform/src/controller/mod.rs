@@ -246,14 +246,11 @@ async fn traced_reconcile(
         otel.status_description = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
-    let done = reconcile(settings, vars, lease, interrupt).instrument(span.clone()).await;
-    if let Some(error) = &done.error {
-        crate::telemetry::mark_failed(&span, error);
-    }
     if let Some(m) = crate::telemetry::metrics() {
         m.set_environment(&settings.environment);
-        m.run_duration("controller", started.elapsed(), done.error.as_ref().map(|_| "_OTHER"));
     }
+    let done = reconcile(settings, vars, lease, interrupt).instrument(span.clone()).await;
+    crate::telemetry::finish_run(&span, "controller", started, done.error.as_ref());
     done
 }
 

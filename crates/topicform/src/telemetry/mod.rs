@@ -227,6 +227,21 @@ fn finish(span: &tracing::Span, name: &'static str, started: Instant, error: Opt
     }
 }
 
+/// Closes the root span of one run of `command` (a CLI command, or one
+/// reconcile of the controller): its status, ok or the scrubbed error, and
+/// the run's duration metric.
+pub fn finish_run(root: &tracing::Span, command: &'static str, started: Instant, error: Option<&impl std::fmt::Display>) {
+    match error {
+        None => {
+            root.record("otel.status_code", "ok");
+        }
+        Some(error) => mark_failed(root, error),
+    }
+    if let Some(m) = metrics() {
+        m.run_duration(command, started.elapsed(), error.map(|_| "_OTHER"));
+    }
+}
+
 /// Names the run's environment on the current span (the command's root,
 /// called between phases) and on every later metric point.
 pub fn set_environment(name: &str) {
