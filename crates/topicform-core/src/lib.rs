@@ -2,13 +2,15 @@
 //!
 //! - [`spec`]: the YAML model, loading with source locations, validation and
 //!   resolution of one environment into desired topics.
-//! - [`plan`]: the diff between desired and observed topics.
+//! - [`plan`]: the diff between desired and observed topics (and ACLs).
+//! - [`access`]: the ACLs the spec's services need.
 //!
 //! Nothing here reads a file, opens a socket, spawns a process or knows a
 //! clock: text and variables come in as arguments, plans go out as values.
 //! The dependency list enforces it (no tokio, rdkafka, reqwest, clap), and
 //! `tests/architecture.rs` keeps it that way.
 
+pub mod access;
 pub mod plan;
 pub mod spec;
 

@@ -145,7 +145,12 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 .collect();
             Scenario {
                 env: environment(topics, prune),
-                observed: ClusterState { cluster_id: Some("cluster".into()), broker_count, topics: observed },
+                observed: ClusterState {
+                    cluster_id: Some("cluster".into()),
+                    broker_count,
+                    topics: observed,
+                    acls: None,
+                },
                 options: PlanOptions { allow_delete, prune_config },
                 caps,
             }
@@ -168,6 +173,7 @@ fn environment(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
         topics,
         conflicts: vec![],
         former_owners: Default::default(),
+        services: Vec::new(),
     }
 }
 

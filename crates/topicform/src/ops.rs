@@ -294,6 +294,7 @@ pub fn export(env_name: &str, env: &Environment, state: &ClusterState, filter: &
         environments: IndexMap::from([(env_name.to_owned(), exported_env)]),
         topics,
         from: None,
+        services: Default::default(),
     }
 }
 

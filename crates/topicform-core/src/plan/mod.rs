@@ -3,12 +3,14 @@
 //! apply a change is in the plan, and everything a person needs to approve
 //! it (current and new values, reasons for refusals) is too.
 
+mod access;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+pub use access::{plan_access, AccessPlan, AccessSummary, AclPlan, Unmanaged, UnmanagedAcl};
 pub use state::{Capabilities, ClusterState, ObservedConfig, ObservedTopic};
 
 use crate::spec::{is_internal_topic, values, Conflict, DesiredTopic, ResolvedEnvironment};
@@ -172,6 +174,10 @@ pub struct Plan {
     /// the topic differently.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
+    /// The ACLs of the environment's services (`services:` with a
+    /// principal here); absent when none has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessPlan>,
     /// Plan-wide notes (e.g. how to delete unmanaged topics).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -181,6 +187,7 @@ impl Plan {
     /// True when applying would change the cluster.
     pub fn has_changes(&self) -> bool {
         self.summary.create + self.summary.update + self.summary.delete > 0
+            || self.access.as_ref().is_some_and(AccessPlan::has_changes)
     }
 
     /// True when any topic is refused (apply then changes nothing).
@@ -309,6 +316,14 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         notes.push(format!("--allow-delete has no effect: environment `{}` does not set `prune: true`", env.name));
     }
 
+    let access = (!env.services.is_empty()).then(|| {
+        let observed_acls = observed.acls.as_deref().unwrap_or_default();
+        plan_access(&env.services, observed_acls, env.prune && options.allow_delete)
+    });
+    if let Some(access) = &access {
+        notes.extend(access::notes(access, &env.name, env.prune));
+    }
+
     let summary = Summary { unmanaged: unmanaged.len(), conflicts: env.conflicts.len(), ..Summary::of(&topics) };
     let state_fingerprint = observed.fingerprint(topics.iter().map(|t| t.topic.as_str()));
     Plan {
@@ -323,6 +338,7 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         unmanaged,
         orphaned,
         conflicts: env.conflicts.clone(),
+        access,
         notes,
     }
 }

@@ -49,6 +49,10 @@ pub struct ClusterState {
     pub broker_count: usize,
     /// Every topic, internal ones included, by name.
     pub topics: BTreeMap<String, ObservedTopic>,
+    /// Every ACL, when read (only for an environment whose services name
+    /// principals: a cluster without an authorizer has none to read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acls: Option<Vec<crate::access::Acl>>,
 }
 
 impl ClusterState {

@@ -21,6 +21,7 @@ fn env(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
         topics,
         conflicts: vec![],
         former_owners: Default::default(),
+        services: Vec::new(),
     }
 }
 
@@ -51,6 +52,7 @@ fn state(topics: Vec<ObservedTopic>) -> ClusterState {
         cluster_id: Some("c1".into()),
         broker_count: 3,
         topics: topics.into_iter().map(|t| (t.name.clone(), t)).collect::<BTreeMap<_, _>>(),
+        acls: None,
     }
 }
 

@@ -73,22 +73,32 @@ pub struct Finding {
     pub help: Option<String>,
     /// Where in the document.
     pub at: Pointer,
+    /// The other side of a contradiction, when it has one: its location is
+    /// named in the help.
+    pub also: Option<Pointer>,
 }
 
 impl Finding {
     /// An error at `at`.
     pub fn error(at: Pointer, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Error, message: message.into(), help: None, at }
+        Finding { severity: Severity::Error, message: message.into(), help: None, at, also: None }
     }
 
     /// A warning at `at`.
     pub fn warning(at: Pointer, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Warning, message: message.into(), help: None, at }
+        Finding { severity: Severity::Warning, message: message.into(), help: None, at, also: None }
     }
 
     /// Adds advice on what to do.
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Names a second place the finding is about (the other side of a
+    /// contradiction).
+    pub fn also(mut self, at: Pointer) -> Self {
+        self.also = Some(at);
         self
     }
 

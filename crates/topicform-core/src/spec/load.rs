@@ -170,7 +170,7 @@ fn failure_at(
     line_col: Option<(usize, usize)>,
     len: usize,
 ) -> Box<ParseFailure> {
-    let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default() };
+    let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default(), also: None };
     let span = line_col.map(|(l, c)| (byte_offset(text, l, c), len.max(1)));
     Box::new(ParseFailure {
         name: name.to_owned(),
@@ -583,7 +583,16 @@ impl Document {
     /// Resolves a finding's YAML path to a location in the document. A path
     /// that does not exist (a default that was never written) points at its
     /// deepest existing parent.
-    pub(crate) fn locate(&self, finding: Finding) -> Located {
+    pub(crate) fn locate(&self, mut finding: Finding) -> Located {
+        if let Some(also) = finding.also.take() {
+            if let Some((line, column)) = self.locate(Finding::error(also, "")).line_col {
+                let other = format!("the other side is at {}:{line}:{column}", self.text.name);
+                finding.help = Some(match finding.help.take() {
+                    Some(help) => format!("{help}; {other}"),
+                    None => other,
+                });
+            }
+        }
         let mut node = &self.root;
         let mut marker = node.span().start().copied();
         let mut len = 1;

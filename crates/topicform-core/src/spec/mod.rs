@@ -88,6 +88,7 @@ impl LoadedSpec {
                 environments: Default::default(),
                 topics: c.contribution.topics.clone(),
                 from: None,
+                services: Default::default(),
             };
             findings.extend(
                 validate::validate(&own, &[], vars, UnsetVars::Fail)
@@ -124,6 +125,7 @@ impl LoadedSpec {
             topics,
             conflicts: merged.conflicts,
             former_owners: Default::default(),
+            services: resolve::services(&self.spec, env_name, vars),
         };
         Ok((environment, findings))
     }

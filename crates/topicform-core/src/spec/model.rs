@@ -31,6 +31,66 @@ pub struct Spec {
     /// environment overrides. An environment's own `from:` replaces this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<TopicSources>,
+    /// The platform's services: what each produces and consumes, with which
+    /// consumer group, as whom in each environment. topicform grants each
+    /// principal exactly that (Kafka ACLs) and reports any other access.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub services: IndexMap<String, Service>,
+}
+
+/// One service of the platform and the access it needs.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Service {
+    /// What the service does; documentation only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its consumer group (`group.id`). Default: the service name, as the
+    /// seed platform's `getConsumerGroup` has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Topics it writes: names of the spec's topics, or prefixes ending in
+    /// `*` (`orders.*`: every topic whose name starts with `orders.`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub produces: Vec<String>,
+    /// Topics it reads with its group: names of the spec's topics. Each
+    /// topic's `consumers:` then includes the group, written or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumes: Vec<String>,
+    /// Who the service is, by environment name. On Kafka a principal as the
+    /// broker's authorizer names it: `User:NAME` for a SASL user or an
+    /// OAUTHBEARER subject, `User:CN=...` for an mTLS certificate's subject.
+    /// `${VAR}` is expanded. An environment without one grants the service
+    /// nothing and reads no ACLs for it.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub principals: IndexMap<String, String>,
+}
+
+impl Spec {
+    /// The consumer groups of `topic`: its own `consumers:`, then the group
+    /// of each service that consumes it, each once.
+    pub fn consumers_of(&self, topic: &str) -> Vec<String> {
+        let declared = self.topics.get(topic).map(|t| t.consumers.iter().cloned()).into_iter().flatten();
+        let by_services = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.consumes.iter().any(|t| t == topic))
+            .map(|(name, s)| s.group(name).to_owned());
+        let mut groups: Vec<String> = Vec::new();
+        for group in declared.chain(by_services) {
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+        groups
+    }
+}
+
+impl Service {
+    /// The service's consumer group: `group`, else its name.
+    pub fn group<'a>(&'a self, name: &'a str) -> &'a str {
+        self.group.as_deref().unwrap_or(name)
+    }
 }
 
 /// Places outside the spec file that declare topics.

@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use super::finding::Pointer;
 use super::model::{Cluster, Environment, Spec, TopicSettings};
 use super::values;
+use crate::access::ResolvedService;
 
 /// A value and the place in the spec that set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +122,9 @@ pub struct ResolvedEnvironment {
     /// (the status object): a topic on the cluster whose owner no longer
     /// declares it is orphaned. Empty unless the caller fills it in.
     pub former_owners: BTreeMap<String, String>,
+    /// The services with a principal in this environment, whose ACLs the
+    /// plan manages.
+    pub services: Vec<crate::access::ResolvedService>,
 }
 
 impl ResolvedEnvironment {
@@ -156,4 +160,22 @@ pub(crate) fn desired_topic(
         config.insert(k.clone(), values::normalise(k, &v.value)?);
     }
     Ok(DesiredTopic { name: name.to_owned(), partitions, replication_factor, config, owner: None })
+}
+
+/// The services with a principal in `env_name`, principals expanded (an
+/// unset variable was already refused by validation).
+pub(crate) fn services(spec: &Spec, env_name: &str, vars: &dyn Fn(&str) -> Option<String>) -> Vec<ResolvedService> {
+    spec.services
+        .iter()
+        .filter_map(|(name, s)| {
+            let principal = s.principals.get(env_name)?;
+            Some(ResolvedService {
+                name: name.clone(),
+                principal: super::expand::expand(principal, vars).unwrap_or_else(|_| principal.clone()),
+                group: s.group(name).to_owned(),
+                produces: s.produces.clone(),
+                consumes: s.consumes.clone(),
+            })
+        })
+        .collect()
 }

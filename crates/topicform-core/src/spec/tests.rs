@@ -404,3 +404,130 @@ fn an_override_of_an_undeclared_topic_is_only_a_warning_where_topics_are_contrib
     );
     assert!(messages.contains(&(Severity::Error, "`Bad_NS` is not a Kubernetes namespace name")), "{messages:#?}");
 }
+
+mod services {
+    use super::*;
+
+    const PLATFORM: &str = r#"version: 1
+defaults: { partitions: 3, replicationFactor: 1 }
+environments:
+  local:
+    cluster: { type: kafka, bootstrapServers: ["localhost:9092"] }
+topics:
+  orders.placed:
+    consumers: [payment-service]
+  payments.completed: {}
+services:
+  order-service:
+    produces: [orders.placed]
+    consumes: [payments.completed]
+    principals: { local: "User:${ORDERS_USER:-order-service}" }
+  payment-service:
+    produces: ["payments.*"]
+    consumes: [orders.placed]
+    principals: { local: User:payment-service }
+"#;
+
+    fn findings(text: &str) -> Vec<Located> {
+        parse("t.yaml", text).unwrap().validate(&[], &no_vars, UnsetVars::Warn)
+    }
+
+    #[test]
+    fn services_resolve_with_their_principals_groups_and_derived_consumers() {
+        assert!(findings(PLATFORM).is_empty(), "{:?}", findings(PLATFORM));
+        let loaded = parse("t.yaml", PLATFORM).unwrap();
+        let env = loaded.resolve("local", &no_vars).unwrap().0;
+        let names: Vec<(&str, &str, &str)> =
+            env.services.iter().map(|s| (s.name.as_str(), s.principal.as_str(), s.group.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                ("order-service", "User:order-service", "order-service"),
+                ("payment-service", "User:payment-service", "payment-service")
+            ]
+        );
+        // `payments.completed` names no consumers; order-service's group is one.
+        assert_eq!(loaded.spec.consumers_of("payments.completed"), ["order-service"]);
+        assert_eq!(loaded.spec.consumers_of("orders.placed"), ["payment-service"]);
+    }
+
+    #[test]
+    fn a_topic_leaving_out_a_consuming_services_group_names_both_places() {
+        let text = PLATFORM.replace("consumers: [payment-service]", "consumers: [billing]");
+        let found = findings(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let f = &found[0];
+        assert!(f.finding.is_error());
+        assert!(
+            f.finding.message.contains("consumes `orders.placed` with group `payment-service`"),
+            "{}",
+            f.finding.message
+        );
+        assert_eq!(f.line_col, Some((17, 16)), "at the service's consumes entry");
+        assert!(
+            f.finding.help.as_deref().unwrap().ends_with("the other side is at t.yaml:8:16"),
+            "{:?}",
+            f.finding.help
+        );
+    }
+
+    #[test]
+    fn a_topic_listing_a_services_group_the_service_does_not_consume_is_refused() {
+        let text = PLATFORM.replace(
+            "  payments.completed: {}",
+            "  payments.completed: { consumers: [order-service, payment-service] }",
+        );
+        let found = findings(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].finding.message.contains("lists group `payment-service` of service `payment-service`"));
+        assert_eq!(found[0].line_col, Some((9, 52)));
+        assert!(found[0].finding.help.as_deref().unwrap().ends_with("t.yaml:15:3"), "{:?}", found[0].finding.help);
+    }
+
+    #[test]
+    fn bad_entries_principals_and_environments_are_located() {
+        let text = PLATFORM
+            .replace("produces: [orders.placed]", "produces: [orders.placd, \"ord*ers\"]")
+            .replace("consumes: [orders.placed]", "consumes: [\"orders.*\"]")
+            .replace(
+                "principals: { local: User:payment-service }",
+                "principals: { local: payment-service, prod: User:x }",
+            );
+        let messages: Vec<(String, Option<(usize, usize)>)> =
+            findings(&text).into_iter().map(|l| (l.finding.message, l.line_col)).collect();
+        let expect = [
+            "service `order-service` names `orders.placd`, which is not a topic of this spec",
+            "`ord*ers` is neither a topic name nor a prefix",
+            "`orders.*`: consumes takes topic names, not prefixes",
+            "no environment `prod`",
+            "`payment-service` is not a Kafka principal",
+            // The consumers of orders.placed name payment-service, which no longer consumes it.
+            "`orders.placed` lists group `payment-service` of service `payment-service` as a consumer, but the service does not consume it",
+        ];
+        for e in expect {
+            assert!(messages.iter().any(|(m, _)| m == e), "missing `{e}` in {messages:#?}");
+        }
+        assert_eq!(messages.len(), expect.len(), "{messages:#?}");
+    }
+
+    #[test]
+    fn an_unset_principal_variable_fails_only_when_the_environment_is_used() {
+        let text = PLATFORM.replace("${ORDERS_USER:-order-service}", "${ORDERS_USER}");
+        assert!(findings(&text).iter().all(|f| !f.finding.is_error()));
+        let failed = parse("t.yaml", &text).unwrap().resolve("local", &no_vars).unwrap_err();
+        assert!(failed.iter().any(|l| l.finding.is_error() && l.finding.message.contains("ORDERS_USER")), "{failed:?}");
+    }
+
+    #[test]
+    fn event_hubs_principals_are_refused_until_data_roles_exist() {
+        let text = PLATFORM.replace(
+            "  local:\n    cluster: { type: kafka, bootstrapServers: [\"localhost:9092\"] }",
+            "  local:\n    cluster: { type: eventhubs, namespace: ns, tier: standard, subscriptionId: s, resourceGroup: g }",
+        );
+        let found = findings(&text);
+        assert!(
+            found.iter().any(|f| f.finding.is_error() && f.finding.message.contains("cannot grant access yet")),
+            "{found:?}"
+        );
+    }
+}

@@ -120,6 +120,7 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         unmanaged: vec![],
         orphaned: Default::default(),
         conflicts: vec![],
+        access: None,
         notes: vec![],
     }
 }
@@ -165,6 +166,7 @@ fn state(topics: Vec<ObservedTopic>) -> ClusterState {
         cluster_id: None,
         broker_count: 1,
         topics: topics.into_iter().map(|t| (t.name.clone(), t)).collect(),
+        acls: None,
     }
 }
 

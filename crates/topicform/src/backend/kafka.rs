@@ -364,7 +364,7 @@ impl Backend for KafkaBackend {
         for (name, topic) in topics.iter_mut() {
             topic.config = configs.remove(name).unwrap_or_default();
         }
-        Ok(ClusterState { cluster_id, broker_count: md.brokers().len(), topics })
+        Ok(ClusterState { cluster_id, broker_count: md.brokers().len(), topics, acls: None })
     }
 
     async fn prepare(&self, _plan: &Plan) -> Result<()> {

@@ -69,15 +69,15 @@ pub struct PartitionLag {
     pub lag: Option<i64>,
 }
 
-/// The groups to measure and the topics each reads: the spec's `consumers:`
-/// of the environment's topics, or the groups named on the command line
+/// The groups to measure and the topics each reads: the consumers of the
+/// environment's topics (their `consumers:` and the services consuming them), or the groups named on the command line
 /// (with the topics the spec gives them, else every topic of the
 /// environment). Pure.
 pub fn groups_to_measure(spec: &Spec, env: &ResolvedEnvironment, only: &[String]) -> BTreeMap<String, Vec<String>> {
     let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for topic in &env.topics {
-        for group in spec.topics.get(&topic.name).map(|t| t.consumers.as_slice()).unwrap_or_default() {
-            by_group.entry(group.clone()).or_default().push(topic.name.clone());
+        for group in spec.consumers_of(&topic.name) {
+            by_group.entry(group).or_default().push(topic.name.clone());
         }
     }
     if only.is_empty() {

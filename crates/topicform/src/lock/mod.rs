@@ -183,6 +183,7 @@ mod tests {
             topics: vec![],
             conflicts: vec![],
             former_owners: Default::default(),
+            services: Vec::new(),
         }
     }
 

@@ -230,7 +230,12 @@ fn finish(span: &tracing::Span, name: &'static str, started: Instant, error: Opt
 /// Closes the root span of one run of `command` (a CLI command, or one
 /// reconcile of the controller): its status, ok or the scrubbed error, and
 /// the run's duration metric.
-pub fn finish_run(root: &tracing::Span, command: &'static str, started: Instant, error: Option<&impl std::fmt::Display>) {
+pub fn finish_run(
+    root: &tracing::Span,
+    command: &'static str,
+    started: Instant,
+    error: Option<&impl std::fmt::Display>,
+) {
     match error {
         None => {
             root.record("otel.status_code", "ok");

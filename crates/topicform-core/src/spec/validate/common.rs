@@ -23,6 +23,7 @@ pub(super) fn check_spec(spec: &Spec, out: &mut Vec<Finding>) {
     check_topic_names(spec, out);
     check_override_names(spec, out);
     check_sources(spec, out);
+    super::services::check(spec, out);
     for (base, settings) in written_settings(spec) {
         check_written_values(&base, &settings, out);
     }
@@ -236,7 +237,7 @@ pub(super) fn check_variables(
 
 /// An unset `${VAR}`: a warning for `validate`, an error when the
 /// environment is about to be used.
-fn unset_variable(at: Pointer, var: &str, env_name: &str, unset: UnsetVars) -> Finding {
+pub(super) fn unset_variable(at: Pointer, var: &str, env_name: &str, unset: UnsetVars) -> Finding {
     let message = format!("environment variable `{var}` is not set (used by environment `{env_name}`)");
     let finding = match unset {
         UnsetVars::Warn => Finding::warning(at, message),

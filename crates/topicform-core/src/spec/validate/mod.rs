@@ -11,10 +11,15 @@
 //!   replication factors, topic config keys.
 //! - [`eventhubs`]: a `type: eventhubs` environment: namespace,
 //!   authentication, and the tier's limits.
+//! - [`services`]: `services:`, their principals per environment, and their
+//!   agreement with the topics' `consumers:`.
 
 mod common;
 mod eventhubs;
 mod kafka;
+mod services;
+
+use common::unset_variable;
 
 use super::finding::{Finding, Pointer};
 use super::model::{Cluster, Environment, Spec};
@@ -72,6 +77,7 @@ fn check_environment(
         Pointer::value(p)
     };
     common::check_variables(name, env, vars, unset, out);
+    services::check_principals(spec, name, &env.cluster, vars, unset, out);
     if let Some(Err(why)) = env.lock.as_deref().map(str::parse::<super::lock::LockChoice>) {
         out.push(Finding::error(env_path(&["lock"]), why));
     }

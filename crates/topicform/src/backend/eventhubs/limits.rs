@@ -216,6 +216,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            acls: None,
         }
     }
 
@@ -243,6 +244,7 @@ mod tests {
             unmanaged: vec![],
             orphaned: Default::default(),
             conflicts: vec![],
+            access: None,
             notes: vec![],
         }
     }

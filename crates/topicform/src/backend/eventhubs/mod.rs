@@ -191,7 +191,7 @@ impl EventHubsBackend {
             bodies.insert(topic.name.clone(), hub);
             topics.insert(topic.name.clone(), topic);
         }
-        let state = ClusterState { cluster_id: Some(ns.id.clone()), broker_count: 0, topics };
+        let state = ClusterState { cluster_id: Some(ns.id.clone()), broker_count: 0, topics, acls: None };
         Ok((ns, state, bodies))
     }
 }

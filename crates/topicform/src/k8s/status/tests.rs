@@ -41,6 +41,7 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         unmanaged: vec![],
         orphaned: Default::default(),
         conflicts: vec![],
+        access: None,
         notes: vec![],
     }
 }
