@@ -30,7 +30,7 @@ fn an_admin_client_keeps_working_as_its_tokens_expire_and_the_federated_token_ro
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let backend =
         KafkaBackend::connect("test", &cluster, Duration::from_secs(20)).expect("connects with a first token");
-    let scope = Scope { topics: Some(Default::default()), config_keys: Default::default() };
+    let scope = Scope { topics: Some(Default::default()), ..Default::default() };
     let started = Instant::now();
     let mut reads = 0;
     // Three and a half token lifetimes: without refresh the broker would

@@ -168,6 +168,7 @@ fn environment(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
             client_config: Default::default(),
         }),
         prune,
+        prune_acls: false,
         cluster_id: None,
         lock: None,
         topics,

@@ -120,6 +120,20 @@ pub enum Error {
         message: String,
     },
 
+    /// The environment's services name principals, and the cluster has no
+    /// authorizer to grant them anything.
+    #[error("the cluster has no authorizer, so the services' ACLs cannot be read or granted ({message})")]
+    #[diagnostic(
+        code(topicform::kafka::no_authorizer),
+        help(
+            "enable one on the brokers (KRaft: `authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer`, with topicform's principal in `super.users` or granted ALTER on the cluster), or remove the services' `principals:` for this environment"
+        )
+    )]
+    NoAuthorizer {
+        /// The broker's message.
+        message: String,
+    },
+
     /// The cluster is not the one the environment pins.
     #[error("environment `{env}` pins cluster id `{expected}`, but the brokers report `{actual}`")]
     #[diagnostic(

@@ -123,8 +123,11 @@ pub async fn make_plan(
     env: &ResolvedEnvironment,
     options: PlanOptions,
 ) -> Result<(Plan, ClusterState)> {
-    let scope =
-        Scope { topics: Some(env.topics.iter().map(|t| t.name.clone()).collect()), config_keys: env.config_keys() };
+    let scope = Scope {
+        topics: Some(env.topics.iter().map(|t| t.name.clone()).collect()),
+        config_keys: env.config_keys(),
+        acls: !env.services.is_empty(),
+    };
     let state = telemetry::phase("observe", backend.observe(&scope)).await?;
     tracing::info!(
         environment = %env.name,

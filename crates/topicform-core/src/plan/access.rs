@@ -6,8 +6,9 @@
 //! is the owner: every other principal's ACL, and every DENY (deleting one
 //! would widen access), is reported and never touched. A managed ACL the
 //! spec no longer asks for (a removed `produces:` entry) is deleted only
-//! under the same opt-ins as a topic: `prune: true` on the environment and
-//! `--allow-delete`.
+//! with two opt-ins, as a topic is: `pruneAcls: true` on the environment
+//! and `--allow-delete`. Not `prune:`: on a shared cluster that one would
+//! also delete every topic the spec does not name.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,7 +60,7 @@ pub enum Unmanaged {
     /// could only widen access.
     Deny,
     /// A service's principal has it but the spec does not ask for it;
-    /// `prune: true` and `--allow-delete` delete it.
+    /// `pruneAcls: true` and `--allow-delete` delete it.
     NotInSpec,
 }
 
@@ -90,7 +91,8 @@ impl AccessPlan {
 }
 
 /// Plans the ACLs of `services` against `observed` (every ACL the cluster
-/// has). `may_delete`: the environment's prune and `--allow-delete` both.
+/// has). `may_delete`: the environment's `pruneAcls` and `--allow-delete`
+/// both.
 pub fn plan_access(services: &[ResolvedService], observed: &[Acl], may_delete: bool) -> AccessPlan {
     let desired = desired_acls(services);
     let principals: BTreeSet<&str> = services.iter().map(|s| s.principal.as_str()).collect();
@@ -128,7 +130,7 @@ pub fn plan_access(services: &[ResolvedService], observed: &[Acl], may_delete: b
 }
 
 /// Plan-wide notes about the ACLs left alone.
-pub(super) fn notes(plan: &AccessPlan, env_name: &str, prune: bool) -> Vec<String> {
+pub(super) fn notes(plan: &AccessPlan, env_name: &str, prune_acls: bool) -> Vec<String> {
     let mut by_why: BTreeMap<&str, usize> = BTreeMap::new();
     for u in &plan.unmanaged {
         let key = match u.why {
@@ -139,10 +141,10 @@ pub(super) fn notes(plan: &AccessPlan, env_name: &str, prune: bool) -> Vec<Strin
     }
     let mut notes = Vec::new();
     if let Some(n) = by_why.get("stale") {
-        notes.push(if prune {
-            format!("{n} ACL(s) of the services' principals are not in the spec and left alone; apply --allow-delete deletes them (environment `{env_name}` has prune: true)")
+        notes.push(if prune_acls {
+            format!("{n} ACL(s) of the services' principals are not in the spec and left alone; apply --allow-delete deletes them (environment `{env_name}` has pruneAcls: true)")
         } else {
-            format!("{n} ACL(s) of the services' principals are not in the spec and left alone (set `prune: true` on the environment and pass --allow-delete to delete them)")
+            format!("{n} ACL(s) of the services' principals are not in the spec and left alone (set `pruneAcls: true` on the environment and pass --allow-delete to delete them)")
         });
     }
     if let Some(n) = by_why.get("foreign") {

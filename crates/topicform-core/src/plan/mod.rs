@@ -312,16 +312,17 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
             format!("{} unmanaged topic(s) left alone (set `prune: true` on the environment and pass --allow-delete to delete them)", unmanaged.len())
         });
     }
-    if options.allow_delete && !env.prune {
+    let acls_prunable = env.prune_acls && !env.services.is_empty();
+    if options.allow_delete && !env.prune && !acls_prunable {
         notes.push(format!("--allow-delete has no effect: environment `{}` does not set `prune: true`", env.name));
     }
 
     let access = (!env.services.is_empty()).then(|| {
         let observed_acls = observed.acls.as_deref().unwrap_or_default();
-        plan_access(&env.services, observed_acls, env.prune && options.allow_delete)
+        plan_access(&env.services, observed_acls, env.prune_acls && options.allow_delete)
     });
     if let Some(access) = &access {
-        notes.extend(access::notes(access, &env.name, env.prune));
+        notes.extend(access::notes(access, &env.name, env.prune_acls));
     }
 
     let summary = Summary { unmanaged: unmanaged.len(), conflicts: env.conflicts.len(), ..Summary::of(&topics) };

@@ -16,6 +16,7 @@ fn env(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
             client_config: Default::default(),
         }),
         prune,
+        prune_acls: false,
         cluster_id: None,
         lock: None,
         topics,

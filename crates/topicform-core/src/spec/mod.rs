@@ -120,6 +120,7 @@ impl LoadedSpec {
             name: env_name.to_owned(),
             cluster,
             prune: env.prune,
+            prune_acls: env.prune_acls,
             cluster_id,
             lock,
             topics,

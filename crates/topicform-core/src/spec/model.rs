@@ -208,6 +208,12 @@ pub struct Environment {
     /// but not in the spec. Off by default: unmanaged topics are only listed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune: bool,
+    /// Allow `apply --allow-delete` to delete ACLs of the services'
+    /// principals that the spec no longer asks for (a removed `produces:`
+    /// entry). Separate from `prune`, so revoking access never needs the
+    /// switch that deletes topics. Off by default: such ACLs are only listed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune_acls: bool,
     /// Pin the Kafka cluster id; plan and apply refuse any other cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<String>,

@@ -109,6 +109,9 @@ pub struct ResolvedEnvironment {
     pub cluster: Cluster,
     /// Whether unmanaged topics may be deleted (with `--allow-delete`).
     pub prune: bool,
+    /// Whether stale ACLs of the services' principals may be deleted (with
+    /// `--allow-delete`).
+    pub prune_acls: bool,
     /// Pinned cluster id, if any.
     pub cluster_id: Option<String>,
     /// The environment's `lock:`, if it names one.

@@ -37,6 +37,7 @@ use tracing::Instrument;
 
 pub use interrupt::{Interrupt, Signal};
 pub use report::{ApplyReport, Outcome, Status};
+use topicform_core::access::Acl;
 use topicform_core::plan::{Change, ObservedTopic, Plan};
 use topicform_core::spec::{is_internal_topic, values};
 
@@ -87,13 +88,33 @@ pub enum ConfigOp {
 /// cluster's own message.
 pub(crate) type WriteResult = (String, std::result::Result<(), String>);
 
-/// The four primitive writes, in the order apply runs them.
+/// An ACL to create or delete, named as plans name it (the engine keys
+/// each write's answer by that name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclChange {
+    pub name: String,
+    pub acl: Acl,
+    /// Deleted rather than created.
+    pub delete: bool,
+}
+
+impl AclChange {
+    fn new(acl: &Acl, delete: bool) -> Self {
+        AclChange { name: acl.to_string(), acl: acl.clone(), delete }
+    }
+}
+
+/// The primitive writes, in the order apply runs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Create,
     AddPartitions,
     AlterConfigs,
+    /// Grants of the services' access, once their topics exist.
+    CreateAcls,
     Delete,
+    /// Revoked grants, last: like deletes, only when all else succeeded.
+    DeleteAcls,
 }
 
 impl Step {
@@ -103,7 +124,9 @@ impl Step {
             Step::Create => "creating topics",
             Step::AddPartitions => "adding partitions",
             Step::AlterConfigs => "altering configs",
+            Step::CreateAcls => "creating ACLs",
             Step::Delete => "deleting topics",
+            Step::DeleteAcls => "deleting ACLs",
         }
     }
 
@@ -113,7 +136,9 @@ impl Step {
             Step::Create => "create",
             Step::AddPartitions => "add_partitions",
             Step::AlterConfigs => "alter_config",
+            Step::CreateAcls => "create_acl",
             Step::Delete => "delete",
+            Step::DeleteAcls => "delete_acl",
         }
     }
 }
@@ -144,6 +169,8 @@ struct Writes {
     increases: Vec<PartitionIncrease>,
     alterations: Vec<ConfigAlteration>,
     deletes: Vec<String>,
+    grants: Vec<AclChange>,
+    revokes: Vec<AclChange>,
 }
 
 impl Writes {
@@ -171,6 +198,10 @@ impl Writes {
                 w.alterations.push(ConfigAlteration { topic: t.topic.clone(), ops });
             }
         }
+        if let Some(access) = &plan.access {
+            w.grants = access.creates().map(|acl| AclChange::new(acl, false)).collect();
+            w.revokes = access.deletes().map(|acl| AclChange::new(acl, true)).collect();
+        }
         w
     }
 }
@@ -195,11 +226,14 @@ pub async fn apply<B: Backend>(
     run.step(Step::Create, writes.creates, |b, batch| Box::pin(b.create_topics(batch))).await;
     run.step(Step::AddPartitions, writes.increases, |b, batch| Box::pin(b.add_partitions(batch))).await;
     run.step(Step::AlterConfigs, writes.alterations, |b, batch| Box::pin(b.alter_configs(batch))).await;
+    run.step(Step::CreateAcls, writes.grants, |b, batch| Box::pin(b.create_acls(batch))).await;
     let failed = run.report.failed();
     if failed > 0 && interrupt.signal().is_none() {
-        skip_deletes(writes.deletes, failed, run.report);
+        skip_deletes(Step::Delete, writes.deletes, failed, run.report);
+        skip_deletes(Step::DeleteAcls, writes.revokes, failed, run.report);
     } else {
         run.step(Step::Delete, writes.deletes, |b, batch| Box::pin(b.delete_topics(batch))).await;
+        run.step(Step::DeleteAcls, writes.revokes, |b, batch| Box::pin(b.delete_acls(batch))).await;
     }
     report.interrupted = interrupt.signal().map(|s| s.name().to_owned());
     Ok(report)
@@ -228,16 +262,16 @@ fn refuse_internal_topics(plan: &Plan) -> Result<()> {
     Err(Error::InternalTopics { topics: internal.join(", ") })
 }
 
-fn skip_deletes(deletes: Vec<String>, failed: usize, report: &mut ApplyReport) {
+fn skip_deletes<T: StepItem>(step: Step, deletes: Vec<T>, failed: usize, report: &mut ApplyReport) {
     if !deletes.is_empty() {
-        tracing::warn!(topics = deletes.len(), failed, "deletes skipped: earlier changes failed");
+        tracing::warn!(step = step.label(), items = deletes.len(), failed, "deletes skipped: earlier changes failed");
     }
     if let Some(m) = crate::telemetry::metrics() {
-        m.changes(Step::Delete.action(), "not_sent", deletes.len() as u64);
+        m.changes(step.action(), "not_sent", deletes.len() as u64);
     }
     let reason = format!("not sent: {failed} earlier change(s) failed; fix them and apply again");
-    for topic in deletes {
-        let change = topic.change();
+    for item in deletes {
+        let (topic, change) = (item.topic().to_owned(), item.change());
         report.outcomes.push(Outcome { topic, change, status: Status::Skipped { reason: reason.clone() } });
     }
 }
@@ -340,8 +374,11 @@ impl<B: Backend> Runner<'_, B> {
     /// for what is not there yet. A read that fails changes nothing.
     async fn recheck_refusals<T: StepItem>(&self, answered: &mut [(T, Status)]) {
         for pause in [Duration::ZERO, Duration::from_secs(2), Duration::from_secs(4)] {
-            let refused: Vec<&T> =
-                answered.iter().filter(|(_, s)| matches!(s, Status::Failed { .. })).map(|(item, _)| item).collect();
+            let refused: Vec<&T> = answered
+                .iter()
+                .filter(|(item, s)| matches!(s, Status::Failed { .. }) && item.rereadable())
+                .map(|(item, _)| item)
+                .collect();
             if refused.is_empty() {
                 return;
             }
@@ -349,6 +386,7 @@ impl<B: Backend> Runner<'_, B> {
             let scope = Scope {
                 topics: Some(refused.iter().map(|i| i.topic().to_owned()).collect()),
                 config_keys: refused.iter().flat_map(|i| i.config_keys()).collect(),
+                acls: false,
             };
             let observed = match self.backend.observe(&scope).await {
                 Ok(state) => state,
@@ -357,7 +395,7 @@ impl<B: Backend> Runner<'_, B> {
                     return;
                 }
             };
-            for (item, status) in answered.iter_mut() {
+            for (item, status) in answered.iter_mut().filter(|(item, _)| item.rereadable()) {
                 if let Status::Failed { error } = status {
                     if item.in_place(observed.topics.get(item.topic())) {
                         tracing::info!(
@@ -479,6 +517,11 @@ pub(crate) trait StepItem: Clone {
     /// Whether `observed` (`None`: no such topic) already is what this write
     /// asks for.
     fn in_place(&self, observed: Option<&ObservedTopic>) -> bool;
+    /// Whether a refusal is worth re-reading the topic for (a topic write);
+    /// an ACL write is idempotent on the cluster, so its refusal stands.
+    fn rereadable(&self) -> bool {
+        true
+    }
 }
 
 /// Whether `topic` has `key` set to a value equivalent to `value`.
@@ -562,6 +605,22 @@ impl StepItem for ConfigAlteration {
                 ConfigOp::Delete(k) => t.config.get(k).is_none_or(|c| !c.is_override),
             })
         })
+    }
+}
+
+/// An ACL to create or delete.
+impl StepItem for AclChange {
+    fn topic(&self) -> &str {
+        &self.name
+    }
+    fn change(&self) -> String {
+        if self.delete { "delete ACL" } else { "create ACL" }.into()
+    }
+    fn in_place(&self, _: Option<&ObservedTopic>) -> bool {
+        false
+    }
+    fn rereadable(&self) -> bool {
+        false
     }
 }
 

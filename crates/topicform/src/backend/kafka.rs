@@ -14,12 +14,14 @@ use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier}
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::metadata::Metadata;
+use topicform_core::access::Acl;
 use topicform_core::plan::{Capabilities, ClusterState, ObservedConfig, ObservedTopic, Plan};
 use topicform_core::spec::is_internal_topic;
 use topicform_core::spec::model::KafkaCluster;
 
 use super::{Backend, Scope};
-use crate::apply::{batches, ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
+use crate::apply::{batches, AclChange, ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
+use crate::kafka::acls;
 use crate::kafka::admin::{self, Mode, Request};
 use crate::kafka::{describe_error, is_retriable, retry, Client, Connection, Retry};
 use crate::telemetry::request;
@@ -198,6 +200,102 @@ impl KafkaBackend {
         }
     }
 
+    /// Every ACL on the cluster. One without an authorizer has none to
+    /// read, and its services' principals cannot be granted anything: an
+    /// error. librdkafka (2.12.1) drops DescribeAcls's error code and
+    /// answers such a cluster with an empty list, so the authorizer is read
+    /// from `broker`'s configuration first.
+    async fn describe_acls(&self, broker: i32) -> Result<Vec<Acl>> {
+        self.require_authorizer(broker).await?;
+        let (admin, timeout) = (self.admin.clone(), self.timeout);
+        let mut policy = Retry::within(timeout);
+        loop {
+            let admin = admin.clone();
+            let read = request::kafka("DescribeAcls", 0, async move {
+                tokio::task::spawn_blocking(move || acls::describe_all(&admin, timeout))
+                    .await
+                    .expect("DescribeAcls task panicked")
+            })
+            .await;
+            let e = match read {
+                Ok(acls) => return Ok(acls),
+                Err(e) => e,
+            };
+            if e.retriable {
+                if let Some(pause) = policy.next_pause() {
+                    tracing::warn!(operation = "DescribeAcls", error = %e.message, "retrying");
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+            }
+            return Err(Error::Kafka { operation: "reading ACLs (DescribeAcls)".into(), message: e.message });
+        }
+    }
+
+    /// Fails with [`Error::NoAuthorizer`] when `broker` runs without an
+    /// authorizer (`authorizer.class.name` empty). A principal that may not
+    /// read broker configs gets a warning and the benefit of the doubt.
+    async fn require_authorizer(&self, broker: i32) -> Result<()> {
+        let specs = [ResourceSpecifier::Broker(broker)];
+        let describe = retry("DescribeConfigs", self.timeout, || self.admin.describe_configs(&specs, &self.options()));
+        let answer = request::kafka("DescribeConfigs", 0, describe).await?;
+        let entries = match answer.into_iter().next() {
+            Some(Ok(resource)) => resource.entries,
+            Some(Err(code)) => {
+                tracing::warn!(broker, error = %code, "cannot read the broker's authorizer; assuming one is configured");
+                return Ok(());
+            }
+            None => return Ok(()),
+        };
+        let configured = entries
+            .iter()
+            .find(|e| e.name == "authorizer.class.name")
+            .and_then(|e| e.value.as_deref())
+            .is_some_and(|v| !v.trim().is_empty());
+        if configured {
+            return Ok(());
+        }
+        Err(Error::NoAuthorizer { message: format!("broker {broker} has no `authorizer.class.name`") })
+    }
+
+    /// Creates or deletes one batch of ACLs, retrying the request while the
+    /// protocol calls its failure retriable (both are idempotent).
+    async fn write_acls(&self, api: &'static str, batch: &[AclChange], write: acls::AclWrite) -> Vec<WriteResult> {
+        let wanted: Vec<Acl> = batch.iter().map(|c| c.acl.clone()).collect();
+        let mut policy = Retry::within(self.timeout);
+        loop {
+            let (admin, timeout, wanted) = (self.admin.clone(), self.timeout, wanted.clone());
+            let sent = request::kafka(api, batch.len(), async move {
+                tokio::task::spawn_blocking(move || write(&admin, &wanted, timeout))
+                    .await
+                    .expect("ACL request task panicked")
+            })
+            .await;
+            match sent {
+                Ok(outcomes) => {
+                    return outcomes.into_iter().map(|(acl, outcome)| (acl.to_string(), outcome)).collect();
+                }
+                Err(e) if e.retriable => {
+                    if let Some(pause) = policy.next_pause() {
+                        tracing::warn!(operation = api, error = %e.message, "retrying");
+                        tokio::time::sleep(pause).await;
+                        continue;
+                    }
+                    return batch
+                        .iter()
+                        .map(|c| (c.name.clone(), Err(format!("{api} failed: {}", e.message))))
+                        .collect();
+                }
+                Err(e) => {
+                    return batch
+                        .iter()
+                        .map(|c| (c.name.clone(), Err(format!("{api} failed: {}", e.message))))
+                        .collect();
+                }
+            }
+        }
+    }
+
     /// One admin request on a blocking thread (librdkafka's C API blocks).
     async fn send(&self, request: Request, mode: Mode) -> Result<Vec<admin::TopicOutcome>, admin::RequestError> {
         let (admin, timeout) = (self.admin.clone(), self.timeout);
@@ -364,7 +462,11 @@ impl Backend for KafkaBackend {
         for (name, topic) in topics.iter_mut() {
             topic.config = configs.remove(name).unwrap_or_default();
         }
-        Ok(ClusterState { cluster_id, broker_count: md.brokers().len(), topics, acls: None })
+        let acls = match (scope.acls, md.brokers().first()) {
+            (true, Some(broker)) => Some(self.describe_acls(broker.id()).await?),
+            _ => None,
+        };
+        Ok(ClusterState { cluster_id, broker_count: md.brokers().len(), topics, acls })
     }
 
     async fn prepare(&self, _plan: &Plan) -> Result<()> {
@@ -418,6 +520,14 @@ impl Backend for KafkaBackend {
         self.execute(Request::DeleteTopics(batch.to_vec())).await
     }
 
+    async fn create_acls(&self, batch: &[AclChange]) -> Vec<WriteResult> {
+        self.write_acls("CreateAcls", batch, acls::create).await
+    }
+
+    async fn delete_acls(&self, batch: &[AclChange]) -> Vec<WriteResult> {
+        self.write_acls("DeleteAcls", batch, acls::delete).await
+    }
+
     async fn settle(&self, step: Step, landed: &BTreeMap<String, u32>) -> Result<()> {
         match step {
             Step::Create => {
@@ -440,7 +550,8 @@ impl Backend for KafkaBackend {
                 .await
             }
             // DescribeConfigs reads the controller's answer at once.
-            Step::AlterConfigs => Ok(()),
+            // ACLs are the controller's at once (no metadata to wait for).
+            Step::AlterConfigs | Step::CreateAcls | Step::DeleteAcls => Ok(()),
             Step::Delete => {
                 self.wait_until("deleted topics", |md| {
                     md.topics().iter().filter(|t| landed.contains_key(t.name())).count()

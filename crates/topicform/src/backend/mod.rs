@@ -14,7 +14,7 @@ use topicform_core::spec::model::Cluster as ClusterSpec;
 use topicform_core::spec::ResolvedEnvironment;
 
 use crate::apply::{
-    self, ApplyReport, ConfigAlteration, Interrupt, NewTopic, PartitionIncrease, Progress, Step, WriteResult,
+    self, AclChange, ApplyReport, ConfigAlteration, Interrupt, NewTopic, PartitionIncrease, Progress, Step, WriteResult,
 };
 use crate::Result;
 use eventhubs::EventHubsBackend;
@@ -30,6 +30,8 @@ pub struct Scope {
     /// Config keys whose effective (default) value is read too, so "equal to
     /// the broker default" is not reported as a change.
     pub config_keys: BTreeSet<String>,
+    /// Read every ACL too (an environment whose services name principals).
+    pub acls: bool,
 }
 
 /// A cluster topicform can reconcile: what it can do, how to read it, and the
@@ -85,11 +87,26 @@ pub trait Backend: Send + Sync {
 
     fn delete_topics(&self, batch: &[String]) -> impl Future<Output = Vec<WriteResult>> + Send;
 
+    /// Creates ACLs (answers keyed by [`AclChange::name`]). A backend
+    /// without ACLs fails each; validation keeps plans from asking it.
+    fn create_acls(&self, batch: &[AclChange]) -> impl Future<Output = Vec<WriteResult>> + Send {
+        async { no_acls(batch) }
+    }
+
+    /// Deletes exactly these ACLs.
+    fn delete_acls(&self, batch: &[AclChange]) -> impl Future<Output = Vec<WriteResult>> + Send {
+        async { no_acls(batch) }
+    }
+
     /// Waits, within a bound, until reads show what `step` did, so the next
     /// plan sees it; `landed` has each topic the step changed with the
     /// partitions it now has (creates and increases; 0 otherwise). Not
     /// seeing it in time is only a warning.
     fn settle(&self, step: Step, landed: &BTreeMap<String, u32>) -> impl Future<Output = Result<()>> + Send;
+}
+
+fn no_acls(batch: &[AclChange]) -> Vec<WriteResult> {
+    batch.iter().map(|c| (c.name.clone(), Err("this cluster type has no ACLs".to_owned()))).collect()
 }
 
 /// The backend of one environment's cluster. An enum rather than

@@ -128,8 +128,8 @@ impl std::fmt::Display for RequestError {
 pub(crate) type TopicOutcome = (String, Result<(), TopicError>);
 
 /// Owns native objects and frees them with `destroy` on drop.
-struct Owned<T> {
-    ptrs: Vec<*mut T>,
+pub(super) struct Owned<T> {
+    pub(super) ptrs: Vec<*mut T>,
     destroy: unsafe extern "C" fn(*mut T),
 }
 
@@ -145,22 +145,22 @@ impl<T> Drop for Owned<T> {
 }
 
 impl<T> Owned<T> {
-    fn new(destroy: unsafe extern "C" fn(*mut T)) -> Self {
+    pub(super) fn new(destroy: unsafe extern "C" fn(*mut T)) -> Self {
         Owned { ptrs: Vec::new(), destroy }
     }
 }
 
-fn cstring(s: &str, what: &str) -> Result<CString, RequestError> {
+pub(super) fn cstring(s: &str, what: &str) -> Result<CString, RequestError> {
     CString::new(s).map_err(|_| fatal(format!("{what} `{s}` contains a NUL byte")))
 }
 
-fn fatal(message: String) -> RequestError {
+pub(super) fn fatal(message: String) -> RequestError {
     RequestError { retriable: false, message }
 }
 
 /// # Safety
 /// `p` must be null or a valid NUL-terminated string.
-unsafe fn owned_str(p: *const c_char) -> Option<String> {
+pub(super) unsafe fn owned_str(p: *const c_char) -> Option<String> {
     (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
 }
 
@@ -171,7 +171,7 @@ fn err_name(code: RDKafkaRespErr) -> String {
 
 /// `Broker: Invalid config: Unknown topic config name: x`, without repeating
 /// a message that only restates the code.
-fn describe(code: RDKafkaRespErr, detail: Option<String>) -> String {
+pub(super) fn describe(code: RDKafkaRespErr, detail: Option<String>) -> String {
     let name = err_name(code);
     match detail {
         Some(d) if !d.is_empty() && !name.ends_with(&d) => format!("{name}: {d}"),
@@ -179,8 +179,113 @@ fn describe(code: RDKafkaRespErr, detail: Option<String>) -> String {
     }
 }
 
-fn errbuf() -> [c_char; 512] {
+pub(super) fn errbuf() -> [c_char; 512] {
     [0; 512]
+}
+
+/// One admin request's options and private queue: set up, sent by the
+/// caller, answered through [`Call::answer`].
+pub(super) struct Call {
+    options: Owned<rdsys::rd_kafka_AdminOptions_t>,
+    queue: Owned<rdsys::rd_kafka_queue_t>,
+    /// The broker's share of the timeout (operation timeout), in ms.
+    timeout_ms: i32,
+    /// How long the client waits for an answer, in ms.
+    request_timeout_ms: i32,
+}
+
+impl Call {
+    /// Options for `op` (named `name` in messages) with `timeout`: the
+    /// client waits a little longer than the broker gets (request timeout),
+    /// so a slow but successful change is reported as such instead of
+    /// racing the client's own timeout.
+    pub(super) fn new(
+        admin: &AdminClient<DefaultClientContext>,
+        op: rdsys::rd_kafka_admin_op_t,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Call, RequestError> {
+        let rk = admin.inner().native_ptr();
+        let timeout_ms = timeout.as_millis().min(3_000_000) as i32;
+        let request_timeout_ms = timeout_ms + 5_000;
+        // SAFETY: rk is a live client handle for the duration of this call.
+        let opts = unsafe { rdsys::rd_kafka_AdminOptions_new(rk, op) };
+        if opts.is_null() {
+            return Err(fatal(format!("librdkafka cannot make options for {name}")));
+        }
+        let options = Owned { ptrs: vec![opts], destroy: rdsys::rd_kafka_AdminOptions_destroy };
+        // SAFETY: rk is live.
+        let queue =
+            Owned { ptrs: vec![unsafe { rdsys::rd_kafka_queue_new(rk) }], destroy: rdsys::rd_kafka_queue_destroy };
+        let call = Call { options, queue, timeout_ms, request_timeout_ms };
+        let mut err = errbuf();
+        // SAFETY: opts is live; err is a writable buffer of the given size.
+        let code = unsafe {
+            rdsys::rd_kafka_AdminOptions_set_request_timeout(opts, request_timeout_ms, err.as_mut_ptr(), err.len())
+        };
+        option_result(code, &err)?;
+        Ok(call)
+    }
+
+    /// `validate_only`: the broker checks and changes nothing.
+    fn validate_only(&self) -> Result<(), RequestError> {
+        let mut err = errbuf();
+        // SAFETY: the options are live; err is writable.
+        let code =
+            unsafe { rdsys::rd_kafka_AdminOptions_set_validate_only(self.options(), 1, err.as_mut_ptr(), err.len()) };
+        option_result(code, &err)
+    }
+
+    /// The broker waits this long for the controller to finish the change.
+    pub(super) fn operation_timeout(&self) -> Result<(), RequestError> {
+        let mut err = errbuf();
+        // SAFETY: the options are live; err is writable.
+        let code = unsafe {
+            rdsys::rd_kafka_AdminOptions_set_operation_timeout(
+                self.options(),
+                self.timeout_ms,
+                err.as_mut_ptr(),
+                err.len(),
+            )
+        };
+        option_result(code, &err)
+    }
+
+    pub(super) fn options(&self) -> *mut rdsys::rd_kafka_AdminOptions_t {
+        self.options.ptrs[0]
+    }
+
+    pub(super) fn queue(&self) -> *mut rdsys::rd_kafka_queue_t {
+        self.queue.ptrs[0]
+    }
+
+    /// Waits for the answer: the result event, or why the request failed
+    /// as a whole. librdkafka answers with a timeout event of its own when
+    /// the broker does not; the margin only guards against a lost event.
+    pub(super) fn answer(&self) -> Result<Owned<rdsys::rd_kafka_event_t>, RequestError> {
+        let poll_ms = self.request_timeout_ms.saturating_add(5_000);
+        // SAFETY: the queue is live.
+        let raw = unsafe { rdsys::rd_kafka_queue_poll(self.queue(), poll_ms) };
+        if raw.is_null() {
+            return Err(RequestError { retriable: true, message: format!("no answer within {poll_ms} ms") });
+        }
+        let event = Owned { ptrs: vec![raw], destroy: rdsys::rd_kafka_event_destroy };
+        // SAFETY: raw is live until `event` drops.
+        let code = unsafe { rdsys::rd_kafka_event_error(raw) };
+        if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+            let detail = unsafe { owned_str(rdsys::rd_kafka_event_error_string(raw)) };
+            return Err(RequestError { retriable: super::is_retriable(&code.into()), message: describe(code, detail) });
+        }
+        Ok(event)
+    }
+}
+
+fn option_result(code: RDKafkaRespErr, err: &[c_char]) -> Result<(), RequestError> {
+    if code == RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+        return Ok(());
+    }
+    // SAFETY: librdkafka wrote a NUL-terminated message into err.
+    Err(fatal(unsafe { owned_str(err.as_ptr()) }.unwrap_or_else(|| err_name(code))))
 }
 
 /// Sends `request` and waits up to `timeout` (plus a margin) for the answer.
@@ -194,51 +299,21 @@ pub fn run(
         return Ok(Vec::new());
     }
     let rk = admin.inner().native_ptr();
-    // The broker gets `timeout` to finish (operation timeout); the client
-    // waits a little longer (request timeout), so a slow but successful
-    // change is reported as such instead of racing the client's own timeout.
-    let timeout_ms = timeout.as_millis().min(3_000_000) as i32;
-    let request_timeout_ms = timeout_ms + 5_000;
     let op = match request {
         Request::CreateTopics(_) => rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATETOPICS,
         Request::CreatePartitions(_) => rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
         Request::AlterConfigs(_) => rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS,
         Request::DeleteTopics(_) => rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETETOPICS,
     };
-    // SAFETY: rk is a live client handle for the duration of this call.
-    let opts = unsafe { rdsys::rd_kafka_AdminOptions_new(rk, op) };
-    if opts.is_null() {
-        return Err(fatal(format!("librdkafka cannot make options for {}", request.name())));
-    }
-    let _options = Owned { ptrs: vec![opts], destroy: rdsys::rd_kafka_AdminOptions_destroy };
-    let mut err = errbuf();
-    // SAFETY: opts is live; err is a writable buffer of the given size.
-    let code = unsafe {
-        rdsys::rd_kafka_AdminOptions_set_request_timeout(opts, request_timeout_ms, err.as_mut_ptr(), err.len())
-    };
-    if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
-        return Err(fatal(unsafe { owned_str(err.as_ptr()) }.unwrap_or_else(|| err_name(code))));
-    }
+    let call = Call::new(admin, op, request.name(), timeout)?;
     if mode == Mode::ValidateOnly {
-        // SAFETY: as above.
-        let code = unsafe { rdsys::rd_kafka_AdminOptions_set_validate_only(opts, 1, err.as_mut_ptr(), err.len()) };
-        if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
-            return Err(fatal(unsafe { owned_str(err.as_ptr()) }.unwrap_or_else(|| err_name(code))));
-        }
+        call.validate_only()?;
     }
     if !matches!(request, Request::AlterConfigs(_)) {
-        // The broker waits this long for the controller to finish the change.
-        // SAFETY: as above.
-        let code = unsafe {
-            rdsys::rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err.as_mut_ptr(), err.len())
-        };
-        if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
-            return Err(fatal(unsafe { owned_str(err.as_ptr()) }.unwrap_or_else(|| err_name(code))));
-        }
+        call.operation_timeout()?;
     }
-    // SAFETY: rk is live.
-    let queue = Owned { ptrs: vec![unsafe { rdsys::rd_kafka_queue_new(rk) }], destroy: rdsys::rd_kafka_queue_destroy };
-    let q = queue.ptrs[0];
+    let (opts, q) = (call.options(), call.queue());
+    let mut err = errbuf();
 
     match request {
         Request::CreateTopics(topics) => {
@@ -324,21 +399,8 @@ pub fn run(
         }
     }
 
-    // librdkafka answers with a timeout event of its own when the broker does
-    // not; the margin only guards against a lost event.
-    let poll_ms = request_timeout_ms.saturating_add(5_000);
-    // SAFETY: q is live.
-    let raw = unsafe { rdsys::rd_kafka_queue_poll(q, poll_ms) };
-    if raw.is_null() {
-        return Err(RequestError { retriable: true, message: format!("no answer within {poll_ms} ms") });
-    }
-    let event = Owned { ptrs: vec![raw], destroy: rdsys::rd_kafka_event_destroy };
-    // SAFETY: raw is live until `event` drops, after the results are copied.
-    let code = unsafe { rdsys::rd_kafka_event_error(raw) };
-    if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
-        let detail = unsafe { owned_str(rdsys::rd_kafka_event_error_string(raw)) };
-        return Err(RequestError { retriable: super::is_retriable(&code.into()), message: describe(code, detail) });
-    }
+    let event = call.answer()?;
+    let raw = event.ptrs[0];
     let mut outcomes = unsafe { read_results(request, raw) }?;
     drop(event);
     // A topic the answer leaves out must not pass for a success.

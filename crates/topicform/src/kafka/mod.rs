@@ -12,6 +12,7 @@
 //!   does not expose).
 //! - retry policy: which error codes are retriable, and the backoff.
 
+pub(crate) mod acls;
 pub(crate) mod admin;
 mod connection;
 mod oauthbearer;

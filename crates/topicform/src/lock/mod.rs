@@ -178,6 +178,7 @@ mod tests {
                 client_config: Default::default(),
             }),
             prune: false,
+            prune_acls: false,
             cluster_id: None,
             lock: lock.map(|l| l.parse().unwrap()),
             topics: vec![],

@@ -105,6 +105,27 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
+    if let Some(access) = &plan.access {
+        let changing: Vec<_> = access.acls.iter().filter(|a| a.action != Action::Unchanged).collect();
+        let a = &access.summary;
+        let _ = writeln!(
+            out,
+            "**ACLs:** {} to create, {} to delete, {} unchanged, {} unmanaged\n",
+            a.create, a.delete, a.unchanged, a.unmanaged
+        );
+        for acl in changing {
+            let sign = if acl.action == Action::Delete { "🗑️" } else { "➕" };
+            let _ = writeln!(out, "- {sign} `{}`{}", acl.acl, escape(&super::acl_service_suffix(acl)));
+        }
+        if !access.unmanaged.is_empty() {
+            let _ = writeln!(out, "\n<details><summary>Unmanaged ACLs ({})</summary>\n", access.unmanaged.len());
+            for u in &access.unmanaged {
+                let _ = writeln!(out, "- `{}` ({})", u.acl, super::unmanaged_acl_reason(u.why));
+            }
+            let _ = writeln!(out, "\n</details>");
+        }
+        let _ = writeln!(out);
+    }
     for (topic, owner) in &plan.orphaned {
         let _ = writeln!(out, "> orphaned: `{topic}`: {owner} contributed it and no longer declares it\n");
     }

@@ -47,10 +47,32 @@ pub fn plan_json(plan: &Plan) -> String {
 pub(crate) fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
     let conflicts = if s.conflicts > 0 { format!(", {} conflict(s)", s.conflicts) } else { String::new() };
+    let acls = plan.access.as_ref().map_or_else(String::new, |a| {
+        let a = &a.summary;
+        format!(
+            "; ACLs: {} to create, {} to delete, {} unchanged, {} unmanaged",
+            a.create, a.delete, a.unchanged, a.unmanaged
+        )
+    });
     format!(
-        "{} to create, {} to update, {} to delete, {} unchanged, {} refused, {} unmanaged{conflicts}",
+        "{} to create, {} to update, {} to delete, {} unchanged, {} refused, {} unmanaged{conflicts}{acls}",
         s.create, s.update, s.delete, s.unchanged, s.refused, s.unmanaged
     )
+}
+
+/// Why an ACL is left alone, in a few words.
+pub(crate) fn unmanaged_acl_reason(why: topicform_core::plan::Unmanaged) -> &'static str {
+    use topicform_core::plan::Unmanaged;
+    match why {
+        Unmanaged::OtherPrincipal => "no service's principal; never changed",
+        Unmanaged::Deny => "a DENY; never removed",
+        Unmanaged::NotInSpec => "not in the spec; pruneAcls: true and --allow-delete delete it",
+    }
+}
+
+/// `(for SERVICE)` after a planned ACL, when a service asks for it.
+pub(crate) fn acl_service_suffix(a: &topicform_core::plan::AclPlan) -> String {
+    a.service.as_deref().map(|s| format!(" (for {s})")).unwrap_or_default()
 }
 
 /// ` (from ConfigMap NS/NAME)` for a contributed topic, else nothing.

@@ -7,7 +7,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use owo_colors::OwoColorize;
 
 use crate::apply::{ApplyReport, Status};
-use topicform_core::plan::{Action, Change, Plan, TopicPlan};
+use topicform_core::plan::{AccessPlan, Action, Change, Plan, TopicPlan};
 use topicform_core::spec::values;
 
 struct Paint {
@@ -86,6 +86,9 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
             );
         }
     }
+    if let Some(access) = &plan.access {
+        write_access(&mut out, &p, access);
+    }
     for c in &plan.conflicts {
         let _ = writeln!(out, "{} {} (ResourceConflict)", p.red("! conflict"), c.topic);
         let _ = writeln!(out, "    {}", c.describe());
@@ -110,6 +113,7 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
         || !plan.unmanaged.is_empty()
         || !plan.notes.is_empty()
         || !plan.conflicts.is_empty()
+        || plan.access.as_ref().is_some_and(|a| a.has_changes() || !a.unmanaged.is_empty())
     {
         let _ = writeln!(out);
     }
@@ -122,6 +126,27 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     };
     let _ = writeln!(out, "{verdict} {}.", super::summary_line(plan));
     out
+}
+
+/// The services' ACLs: created, deleted, and those left alone with why.
+fn write_access(out: &mut String, p: &Paint, access: &AccessPlan) {
+    for a in &access.acls {
+        let sign = match a.action {
+            Action::Create => p.green("+ create ACL"),
+            Action::Delete => p.red("- delete ACL"),
+            _ => continue,
+        };
+        let _ = writeln!(out, "{sign} {}{}", a.acl, p.dim(&super::acl_service_suffix(a)));
+    }
+    for u in &access.unmanaged {
+        let _ = writeln!(
+            out,
+            "  {} {} {}",
+            p.dim("unmanaged ACL:"),
+            u.acl,
+            p.dim(&format!("({})", super::unmanaged_acl_reason(u.why)))
+        );
+    }
 }
 
 fn write_create(out: &mut String, p: &Paint, t: &TopicPlan) {
