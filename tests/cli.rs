@@ -56,13 +56,39 @@ fn example_spec_validates_and_names_unset_variables_as_warnings() {
         .assert()
         .success()
         .stderr(predicate::str::contains("AZURE_SUBSCRIPTION_ID` is not set"))
-        .stderr(predicate::str::contains("valid (35 topics; environments: local, staging, prod; 1 warning(s))"));
+        .stderr(predicate::str::contains(
+            "valid (35 topics, 5 services; environments: local, staging, prod; 1 warning(s))",
+        ));
     topicform()
         .args(["validate", "-f", "examples/etelios/topicform.yaml"])
         .env("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
         .assert()
         .success()
         .stderr(predicate::str::contains("warning").not());
+}
+
+#[test]
+fn the_examples_services_and_topic_consumers_are_cross_checked_with_both_places_named() {
+    let example = std::fs::read_to_string("examples/etelios/topicform.yaml").unwrap();
+    let line_of = |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let broken = example.replace("    consumers: [analytics-service]\n", "    consumers: [billing-service]\n");
+    assert_ne!(broken, example);
+    let ws = support::Workspace::new();
+    let file = ws.spec(&broken);
+    let out = topicform().args(["validate", "-f"]).arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let consumes = line_of(&broken, "consumes: [user.created, user.updated, user.login]");
+    let consumers = line_of(&broken, "consumers: [billing-service]");
+    assert!(
+        stderr.contains("service `analytics-service` consumes `user.updated` with group `analytics-service`, but the topic's consumers leave that group out"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("topicform.yaml:{consumes}:")), "the service's line {consumes}: {stderr}");
+    assert!(
+        stderr.contains(&format!("the other side is at {}:{consumers}:", file.display())),
+        "the topic's line {consumers}: {stderr}"
+    );
 }
 
 #[test]

@@ -136,8 +136,12 @@ fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
     report_findings(&loaded.name, &loaded.source, &found);
     let checked = if envs.is_empty() { loaded.environment_names() } else { envs };
     let warnings = found.len();
+    let services = match loaded.spec.services.len() {
+        0 => String::new(),
+        n => format!(", {n} services"),
+    };
     logging::status(&format!(
-        "{}: valid ({} topics; environments: {}{})",
+        "{}: valid ({} topics{services}; environments: {}{})",
         loaded.name,
         loaded.spec.topics.len(),
         if checked.is_empty() { "none".to_owned() } else { checked.join(", ") },
