@@ -134,6 +134,12 @@ fn services_get_exactly_their_access_and_lose_only_what_the_spec_drops_with_the_
     );
     let plan = plan_json(&file, &[]);
     assert_eq!(plan["access"]["summary"]["create"], 12, "{plan:#}");
+    let (_, markdown, _) = run(&file, &["plan", "-o", "markdown"]);
+    assert!(markdown.contains("**ACLs:** 12 to create, 0 to delete, 0 unchanged"), "{markdown}");
+    assert!(
+        markdown.contains(&format!("- ➕ `User:tf-scram ALLOW READ on group {p}payments` (for payments)")),
+        "{markdown}"
+    );
 
     let (code, stdout, stderr) = run(&file, &["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
