@@ -81,3 +81,58 @@ fn reveal_fails_naming_the_missing_reference() {
         .code(1)
         .stderr(predicates::str::contains("cannot read secret { env: TEST_EVENTHUBS_CONNECTION_STRING }"));
 }
+
+/// `env --service` refuses rather than hand a service topicform's own
+/// credentials, and names what to add.
+#[test]
+fn env_service_refuses_what_would_leak_topicforms_credentials() {
+    let example = support::repo().join("examples/etelios/topicform.yaml");
+    let run = |args: &[&str], spec: &std::path::Path| {
+        let out = topicform()
+            .args(["env", "-e", "staging"])
+            .args(args)
+            .arg("-f")
+            .arg(spec)
+            .env("KAFKA_USERNAME", "topicform-admin")
+            .env("KAFKA_PASSWORD", "admin-password-never-shown")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!text.contains("admin-password-never-shown") && !text.contains("topicform-admin"), "{text}");
+        (out.status.code(), text)
+    };
+    let (code, text) = run(&["--service", "billing-service"], &example);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no service `billing-service` in the spec"), "{text}");
+    assert!(text.contains("this spec declares: auth-service, hr-service"), "{text}");
+
+    let original = std::fs::read_to_string(&example).unwrap();
+    let ws = support::Workspace::new();
+    let no_password =
+        ws.spec(&original.replace("    passwords: { staging: { env: AUTH_SERVICE_KAFKA_PASSWORD } }\n", ""));
+    let (code, text) = run(&["--service", "auth-service"], &no_password);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no password for this environment's SCRAM-SHA-512 user `auth-service`"), "{text}");
+
+    let no_principal =
+        ws.file("no-principal.yaml", &original.replace("    principals: { staging: User:auth-service }\n", ""));
+    let (code, text) = run(&["--service", "auth-service"], &no_principal);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("would get topicform's own SCRAM-SHA-512 credentials"), "{text}");
+
+    // Without a principal on a cluster without SASL, the group is all it adds.
+    let (code, text) = {
+        let out = topicform()
+            .args(["env", "-e", "local", "--service", "analytics-service", "-f"])
+            .arg(&example)
+            .env_remove("KAFKA_BROKERS")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        text,
+        "KAFKA_BROKERS=localhost:9092\nKAFKA_SECURITY_PROTOCOL=PLAINTEXT\nKAFKA_GROUP_ID=analytics-service\n"
+    );
+}

@@ -1161,3 +1161,41 @@ fn the_example_service_monitor_selects_the_lag_exporters_service() {
     let port = monitor["spec"]["endpoints"][0]["port"].as_str().unwrap();
     assert_eq!(selected[0]["spec"]["ports"][0]["name"], port);
 }
+
+/// `topicform env --service NAME` through the service chart: the service's
+/// own SCRAM user (its principal's name, never topicform's), its password
+/// from a Secret, and its group, exactly as `topicform env` prints them.
+#[test]
+fn a_services_own_env_through_the_service_chart_equals_topicform_env_service() {
+    let example = repo().join("examples/etelios/topicform.yaml");
+    let env = |format: &str| {
+        let out = topicform()
+            .args(["env", "-e", "staging", "--service", "auth-service", "--format", format, "-f"])
+            .arg(&example)
+            .env("KAFKA_USERNAME", "topicform-admin")
+            .env("KAFKA_PASSWORD", "not-the-services")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let expected: Value = serde_json::from_str(&env("json")).unwrap();
+    assert_eq!(expected["KAFKA_SASL_USERNAME"], "auth-service", "{expected:#}");
+    assert_eq!(expected["KAFKA_GROUP_ID"], "auth-service", "{expected:#}");
+    assert_eq!(expected["KAFKA_SASL_PASSWORD"], json!({ "secretRef": { "env": "AUTH_SERVICE_KAFKA_PASSWORD" } }));
+
+    let broker = marked_yaml::from_yaml::<Value>(0, &env("helm-values")).unwrap()["broker"].clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let values = write_temp(&tmp, "broker.json", &json!({ "broker": broker }));
+    let docs = render("service", &["-f", "helm/service/ci/local-values.yaml", "-f", &values]);
+    let deployment = &kind(&docs, "Deployment")[0]["spec"]["template"]["spec"];
+    let rendered = kafka_env(deployment);
+    let names: Vec<&str> = rendered.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, expected.as_object().unwrap().keys().map(String::as_str).collect::<Vec<_>>());
+    for (name, value) in &rendered {
+        match name.as_str() {
+            "KAFKA_SASL_PASSWORD" => assert_eq!(value["secretKeyRef"]["key"], "KAFKA_SASL_PASSWORD", "{value}"),
+            _ => assert_eq!(value, &expected[name.as_str()], "{name}"),
+        }
+    }
+}

@@ -314,6 +314,12 @@ pub struct EnvArgs {
     /// Name of the Kubernetes Secret (k8s-secret, helm-values).
     #[arg(long, default_value = "kafka-broker", value_name = "NAME")]
     pub secret_name: String,
+
+    /// The variables of one service of the spec's `services:`: its own SASL
+    /// user and password (never topicform's) and its consumer group
+    /// (KAFKA_GROUP_ID).
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
 }
 
 /// `env` output formats.

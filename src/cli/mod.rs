@@ -481,8 +481,11 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
 fn cmd_env(a: EnvArgs) -> Result<Outcome> {
     use topicform::render::{EnvFormat, Revealed};
     use topicform_core::spec::broker_env::{broker_env, EnvValue};
-    let (_, env) = load_environment(&a.target)?;
-    let vars = broker_env(&env.cluster);
+    let (loaded, env) = load_environment(&a.target)?;
+    let vars = match &a.service {
+        None => broker_env(&env.cluster),
+        Some(name) => service_vars(&loaded.spec, &env, name)?,
+    };
     let revealed: Option<Revealed> = if a.reveal_secrets {
         let mut values = Revealed::new();
         for v in &vars {
@@ -508,6 +511,40 @@ fn cmd_env(a: EnvArgs) -> Result<Outcome> {
         print_stdout(&rendered)?;
     }
     Ok(Outcome::Success)
+}
+
+/// The variables of service `name` in `env` (`env --service`).
+fn service_vars(
+    spec: &topicform_core::spec::Spec,
+    env: &topicform_core::spec::ResolvedEnvironment,
+    name: &str,
+) -> Result<Vec<topicform_core::spec::broker_env::EnvVar>> {
+    let Some(declared) = spec.services.get(name) else {
+        let known: Vec<&str> = spec.services.keys().map(String::as_str).collect();
+        return Err(Error::Service {
+            problem: format!("no service `{name}` in the spec"),
+            help: if known.is_empty() {
+                "declare it under `services:`".to_owned()
+            } else {
+                format!("this spec declares: {}", known.join(", "))
+            },
+        });
+    };
+    // A service without a principal here has no user of its own (empty).
+    let service = env.services.iter().find(|s| s.name == name).cloned().unwrap_or_else(|| {
+        topicform_core::access::ResolvedService {
+            name: name.to_owned(),
+            principal: String::new(),
+            group: declared.group(name).to_owned(),
+            produces: declared.produces.clone(),
+            consumes: declared.consumes.clone(),
+            password: None,
+        }
+    });
+    topicform_core::spec::broker_env::service_env(&env.cluster, &service).map_err(|problem| Error::Service {
+        problem,
+        help: format!("see `services.{name}` in the spec; `topicform env` without --service prints topicform's own"),
+    })
 }
 
 async fn cmd_lag(a: args::LagArgs) -> Result<Outcome> {

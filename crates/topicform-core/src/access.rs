@@ -153,6 +153,9 @@ pub struct ResolvedService {
     /// Topic names, or prefixes ending in `*`.
     pub produces: Vec<String>,
     pub consumes: Vec<String>,
+    /// The SASL password of its own user here, if the spec names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<crate::spec::model::SecretRef>,
 }
 
 /// A `produces:` entry as a resource: `orders.*` is the prefix `orders.`.
@@ -197,6 +200,7 @@ mod tests {
             group: "orders".into(),
             produces: produces.iter().map(|s| s.to_string()).collect(),
             consumes: consumes.iter().map(|s| s.to_string()).collect(),
+            password: None,
         }
     }
 

@@ -105,6 +105,17 @@ pub enum Error {
         fix: String,
     },
 
+    /// `env --service` named a service the spec does not declare, or one
+    /// that cannot be given credentials of its own here.
+    #[error("{problem}")]
+    #[diagnostic(code(topicform::env::service), help("{help}"))]
+    Service {
+        /// What is wrong.
+        problem: String,
+        /// What to do.
+        help: String,
+    },
+
     /// A Kafka admin or metadata call failed as a whole.
     #[error("{operation} failed: {message}")]
     #[diagnostic(

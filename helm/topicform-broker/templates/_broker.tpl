@@ -18,7 +18,7 @@ The block's keys and types are broker.yaml beside this chart's Chart.yaml
 {{/*
 The broker environment from a `broker:` block, in contract order:
 KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, then when set KAFKA_SASL_MECHANISM,
-KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD. Secret-valued variables are always
+KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, and a service's KAFKA_GROUP_ID. Secret-valued variables are always
 secretKeyRef to `existingSecret`. The chart tests compare the rendered
 variables with `topicform env` (tests/helm.rs). On AKS the AZURE_* variables
 of OAUTHBEARER come from the workload identity webhook, not from here.
@@ -51,6 +51,10 @@ of OAUTHBEARER come from the workload identity webhook, not from here.
     secretKeyRef:
       name: {{ required "broker.existingSecret.name is required with existingSecret.keys" $secret.name }}
       key: {{ $keys.saslPassword }}
+{{- end }}
+{{- if $b.groupId }}
+- name: KAFKA_GROUP_ID
+  value: {{ $b.groupId | quote }}
 {{- end }}
 {{- end -}}
 

@@ -165,6 +165,7 @@ mod tests {
             group: "order-service".into(),
             produces: vec!["orders.placed".into()],
             consumes: vec![],
+            password: None,
         }
     }
 

@@ -64,6 +64,11 @@ pub struct Service {
     /// nothing and reads no ACLs for it.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub principals: IndexMap<String, String>,
+    /// The SASL password of the service's own user, by environment name, as
+    /// a secret reference: what `topicform env --service` gives the service
+    /// on a PLAIN or SCRAM cluster (its user name is its principal's).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub passwords: IndexMap<String, SecretRef>,
 }
 
 impl Spec {

@@ -178,6 +178,7 @@ pub(crate) fn services(spec: &Spec, env_name: &str, vars: &dyn Fn(&str) -> Optio
                 group: s.group(name).to_owned(),
                 produces: s.produces.clone(),
                 consumes: s.consumes.clone(),
+                password: s.passwords.get(env_name).cloned(),
             })
         })
         .collect()

@@ -157,6 +157,7 @@ fn helm_values(vars: &[EnvVar], secret_name: &str) -> String {
             "KAFKA_SASL_MECHANISM" => "saslMechanism",
             "KAFKA_SASL_USERNAME" => "saslUsername",
             "KAFKA_SASL_PASSWORD" => "saslPassword",
+            "KAFKA_GROUP_ID" => "groupId",
             other => other,
         };
         match &v.value {
