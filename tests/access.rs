@@ -158,6 +158,33 @@ fn services_get_exactly_their_access_and_lose_only_what_the_spec_drops_with_the_
         .expect_err("payments may not use the orders group");
     assert!(refused.to_lowercase().contains("group authorization"), "{refused}");
 
+    // `check --from-env`, as the orders service's pod runs it: it may
+    // produce to its topic and is refused on payments' (the step passes);
+    // naming its own topic as one it must not write fails the check.
+    let check = |args: &[&str]| {
+        let out = topicform()
+            .args(["check", "--from-env", "--timeout", "15"])
+            .args(args)
+            .env("KAFKA_BROKERS", &b.sasl_plaintext)
+            .env("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+            .env("KAFKA_SASL_MECHANISM", "PLAIN")
+            .env("KAFKA_SASL_USERNAME", "tf-plain")
+            .env("KAFKA_SASL_PASSWORD", &b.credentials["PLAIN_PASSWORD"])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, stdout) = check(&["--produce", &format!("{p}orders"), "--denied", &format!("{p}payments")]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains(&format!("✓ produce    produced one message to {p}orders")), "{stdout}");
+    assert!(stdout.contains(&format!("✓ denied     producing to {p}payments was refused")), "{stdout}");
+    let (code, stdout) = check(&["--roundtrip", &format!("{p}orders"), "--denied", &format!("{p}orders")]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("✗ roundtrip"), "a producer may not read its topic back: {stdout}");
+    assert!(stdout.contains("READ and DESCRIBE to consume"), "the fix names the grants: {stdout}");
+    assert!(stdout.contains(&format!("✗ denied     wrote one message to {p}orders")), "{stdout}");
+    assert!(stdout.contains(&format!("this principal may write `{p}orders`")), "{stdout}");
+
     // An ACL of another principal: reported, never touched.
     support::kafka_tool(
         "org.apache.kafka.tools.AclCommand",

@@ -353,6 +353,17 @@ pub struct CheckArgs {
     #[arg(long, value_name = "TOPIC")]
     pub roundtrip: Option<String>,
 
+    /// Also produce one message to TOPIC without reading it back (a topic
+    /// the service writes: a producer needs no READ).
+    #[arg(long, value_name = "TOPIC")]
+    pub produce: Option<String>,
+
+    /// Also prove least privilege: producing to TOPIC (one the service does
+    /// not own) must be refused. If it is allowed, one message is written
+    /// and the check fails.
+    #[arg(long, value_name = "TOPIC")]
+    pub denied: Option<String>,
+
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = CheckFormat::Text)]
     pub output: CheckFormat,

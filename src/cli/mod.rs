@@ -576,7 +576,9 @@ async fn cmd_check(a: CheckArgs) -> Result<Outcome> {
         let (_, env) = load_environment(&a.target)?;
         Connection::from_cluster(&env.name, &env.cluster)?
     };
-    let report = check::run(&connection, a.roundtrip.as_deref(), Duration::from_secs(a.timeout.max(1))).await;
+    let probes =
+        check::Probes { roundtrip: a.roundtrip.as_deref(), produce: a.produce.as_deref(), denied: a.denied.as_deref() };
+    let report = check::run(&connection, probes, Duration::from_secs(a.timeout.max(1))).await;
     match a.output {
         CheckFormat::Text => print_stdout(&render::check_text(&report, term::stdout_color()))?,
         CheckFormat::Json => print_stdout(&(serde_json::to_string_pretty(&report).expect("JSON") + "\n"))?,

@@ -346,6 +346,60 @@ fn read_back(
     ))
 }
 
+/// Produces one message to `topic` (one the service writes) without
+/// reading it back: a producer's least privilege has no READ.
+pub async fn produce_only(target: &Connection, topic: &str, timeout: Duration) -> Step {
+    let cfg = match config(target) {
+        Ok(cfg) => cfg,
+        Err(step) => return Step { name: "produce", ..step },
+    };
+    let (target, topic) = (target.clone(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let marker = format!("topicform-check-produce-{}", std::process::id());
+        let sent =
+            probe_topic(&target, &cfg, &topic, timeout).and_then(|()| produce(&target, &cfg, &topic, &marker, timeout));
+        match sent {
+            Ok(()) => Step::ok("produce", format!("produced one message to {topic}")),
+            Err(step) => Step { name: "produce", ..step },
+        }
+    })
+    .await
+    .expect("produce task panicked")
+}
+
+/// Tries to produce one message to `topic`, which the service must not be
+/// allowed to write: refused is the pass. Allowed, the message is written
+/// (there is no way to ask "may I?" without trying) and the step fails.
+pub async fn denied(target: &Connection, topic: &str, timeout: Duration) -> Step {
+    let cfg = match config(target) {
+        Ok(cfg) => cfg,
+        Err(step) => return Step { name: "denied", ..step },
+    };
+    let (target, topic) = (target.clone(), topic.to_owned());
+    tokio::task::spawn_blocking(move || denied_blocking(&target, cfg, &topic, timeout))
+        .await
+        .expect("denied task panicked")
+}
+
+fn denied_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeout: Duration) -> Step {
+    let marker = format!("topicform-check-denied-{}", std::process::id());
+    let attempt =
+        probe_topic(target, &cfg, topic, timeout).and_then(|()| produce(target, &cfg, topic, &marker, timeout));
+    match attempt {
+        Ok(()) => Step::failed(
+            "denied",
+            format!("wrote one message to {topic}"),
+            format!("this principal may write `{topic}`, a topic it should not own"),
+            "remove the grant: with topicform, the ACL shows as unmanaged in `plan` (another principal's or a DENY is never changed) or, if topicform granted it, drop the topic from the service's `produces:` and apply --allow-delete with `pruneAcls: true`",
+        ),
+        Err(step) if step.detail.to_ascii_lowercase().contains("authoriz") => {
+            Step::ok("denied", format!("producing to {topic} was refused ({}), as it should be", step.detail))
+        }
+        // Not reaching the topic for another reason proves nothing.
+        Err(step) => Step { name: "denied", ..step },
+    }
+}
+
 fn classify_roundtrip(what: &str, target: &Connection, topic: &str) -> Step {
     let lower = what.to_ascii_lowercase();
     if lower.contains("authoriz") {
@@ -353,7 +407,7 @@ fn classify_roundtrip(what: &str, target: &Connection, topic: &str) -> Step {
             "roundtrip",
             what.to_owned(),
             format!("the principal may not produce to or consume from `{topic}` (topic authorization failed)"),
-            "grant Write and Read on the topic (Event Hubs: the Azure Event Hubs Data Sender / Receiver roles, or a SAS policy with Send and Listen)",
+            format!("grant it WRITE and DESCRIBE on `{topic}` to produce, READ and DESCRIBE to consume, and READ on its group (with topicform: list the topic under the service's `produces:` / `consumes:` with its principal, and apply); on Event Hubs the Azure Event Hubs Data Sender / Receiver roles, or a SAS policy with Send and Listen"),
         );
     }
     if lower.contains("unknown topic") || lower.contains("unknown_topic") {

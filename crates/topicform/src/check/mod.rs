@@ -28,7 +28,8 @@ pub enum Status {
 /// One step of the check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
-    /// `preflight`, `dns`, `tcp`, `tls`, `sasl`, `metadata` or `roundtrip`.
+    /// `preflight`, `dns`, `tcp`, `tls`, `sasl`, `metadata`, `roundtrip`,
+    /// `produce` or `denied`.
     pub name: &'static str,
     pub status: Status,
     /// What was found.
@@ -94,9 +95,23 @@ impl Report {
     }
 }
 
-/// Runs every step against `target`; `roundtrip` names a topic to produce
-/// to and consume from. After a failure the remaining steps are skipped.
-pub async fn run(target: &Connection, roundtrip: Option<&str>, timeout: Duration) -> Report {
+/// What `check` does beyond connecting: topics a service's rights are
+/// proven on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Probes<'a> {
+    /// Produce one message here and consume it back (a topic the service
+    /// owns).
+    pub roundtrip: Option<&'a str>,
+    /// Produce one message here, without reading it back (a topic the
+    /// service writes but does not read).
+    pub produce: Option<&'a str>,
+    /// Producing here must be refused (a topic the service does not own).
+    pub denied: Option<&'a str>,
+}
+
+/// Runs every step against `target`, then the `probes`. After a failure the
+/// remaining steps are skipped.
+pub async fn run(target: &Connection, probes: Probes<'_>, timeout: Duration) -> Report {
     let mut steps: Vec<Step> = preflight(target).into_iter().collect();
     let failed = |steps: &[Step]| steps.iter().any(|s| s.status == Status::Failed);
     let skip = |name| Step::skipped(name, "an earlier step failed");
@@ -129,11 +144,20 @@ pub async fn run(target: &Connection, roundtrip: Option<&str>, timeout: Duration
     steps.push(if failed(&steps) {
         skip("roundtrip")
     } else {
-        match roundtrip {
+        match probes.roundtrip {
             None => Step::skipped("roundtrip", "pass --roundtrip TOPIC to produce and consume one message"),
             Some(topic) => kafka::roundtrip(target, topic, timeout).await,
         }
     });
+    // The rights of a service are worth knowing each, whatever the round
+    // trip found.
+    let connected = steps.iter().filter(|s| s.name != "roundtrip").all(|s| s.status != Status::Failed);
+    if let Some(topic) = probes.produce {
+        steps.push(if connected { kafka::produce_only(target, topic, timeout).await } else { skip("produce") });
+    }
+    if let Some(topic) = probes.denied {
+        steps.push(if connected { kafka::denied(target, topic, timeout).await } else { skip("denied") });
+    }
     Report {
         target: target.source.clone(),
         brokers: target.brokers.clone(),
@@ -150,7 +174,7 @@ pub async fn run(target: &Connection, roundtrip: Option<&str>, timeout: Duration
 /// first failed one names the cause and the fix; when they all pass now,
 /// the cluster was only slow.
 pub async fn explain_failure(target: &Connection, failure: String, timeout: Duration) -> crate::Error {
-    let steps = run(target, None, timeout).await.steps;
+    let steps = run(target, Probes::default(), timeout).await.steps;
     match steps.into_iter().find(|s| s.status == Status::Failed) {
         Some(step) => unusable(target, step),
         None => crate::Error::Unreachable {
