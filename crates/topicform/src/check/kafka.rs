@@ -227,14 +227,25 @@ pub async fn metadata(target: &Connection, timeout: Duration) -> (Step, Step, Op
 /// Produces one message to `topic` and reads it back from its partition and
 /// offset.
 pub async fn roundtrip(target: &Connection, topic: &str, timeout: Duration) -> Step {
+    on_topic("roundtrip", target, topic, timeout, roundtrip_blocking).await
+}
+
+/// Runs step `name` (`work`: blocking librdkafka calls) with a client
+/// configuration for `target`; a configuration that cannot be made is the
+/// step's failure.
+async fn on_topic(
+    name: &'static str,
+    target: &Connection,
+    topic: &str,
+    timeout: Duration,
+    work: fn(&Connection, ClientConfig, &str, Duration) -> Step,
+) -> Step {
     let cfg = match config(target) {
         Ok(cfg) => cfg,
-        Err(step) => return Step { name: "roundtrip", ..step },
+        Err(step) => return Step { name, ..step },
     };
     let (target, topic) = (target.clone(), topic.to_owned());
-    tokio::task::spawn_blocking(move || roundtrip_blocking(&target, cfg, &topic, timeout))
-        .await
-        .expect("roundtrip task panicked")
+    tokio::task::spawn_blocking(move || work(&target, cfg, &topic, timeout)).await.expect("check task panicked")
 }
 
 fn roundtrip_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeout: Duration) -> Step {
@@ -349,36 +360,21 @@ fn read_back(
 /// Produces one message to `topic` (one the service writes) without
 /// reading it back: a producer's least privilege has no READ.
 pub async fn produce_only(target: &Connection, topic: &str, timeout: Duration) -> Step {
-    let cfg = match config(target) {
-        Ok(cfg) => cfg,
-        Err(step) => return Step { name: "produce", ..step },
-    };
-    let (target, topic) = (target.clone(), topic.to_owned());
-    tokio::task::spawn_blocking(move || {
+    on_topic("produce", target, topic, timeout, |target, cfg, topic, timeout| {
         let marker = format!("topicform-check-produce-{}", std::process::id());
-        let sent =
-            probe_topic(&target, &cfg, &topic, timeout).and_then(|()| produce(&target, &cfg, &topic, &marker, timeout));
-        match sent {
+        match probe_topic(target, &cfg, topic, timeout).and_then(|()| produce(target, &cfg, topic, &marker, timeout)) {
             Ok(()) => Step::ok("produce", format!("produced one message to {topic}")),
             Err(step) => Step { name: "produce", ..step },
         }
     })
     .await
-    .expect("produce task panicked")
 }
 
 /// Tries to produce one message to `topic`, which the service must not be
 /// allowed to write: refused is the pass. Allowed, the message is written
 /// (there is no way to ask "may I?" without trying) and the step fails.
 pub async fn denied(target: &Connection, topic: &str, timeout: Duration) -> Step {
-    let cfg = match config(target) {
-        Ok(cfg) => cfg,
-        Err(step) => return Step { name: "denied", ..step },
-    };
-    let (target, topic) = (target.clone(), topic.to_owned());
-    tokio::task::spawn_blocking(move || denied_blocking(&target, cfg, &topic, timeout))
-        .await
-        .expect("denied task panicked")
+    on_topic("denied", target, topic, timeout, denied_blocking).await
 }
 
 fn denied_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeout: Duration) -> Step {

@@ -85,36 +85,7 @@ pub fn create(
     acls: &[Acl],
     timeout: Duration,
 ) -> Result<Vec<AclOutcome>, RequestError> {
-    if acls.is_empty() {
-        return Ok(Vec::new());
-    }
-    let call = Call::new(admin, rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEACLS, "CreateAcls", timeout)?;
-    let mut objs = Owned::new(rdsys::rd_kafka_AclBinding_destroy);
-    for acl in acls {
-        objs.ptrs.push(binding(acl, false)?);
-    }
-    // SAFETY: all pointers are live; librdkafka copies the array.
-    unsafe {
-        rdsys::rd_kafka_CreateAcls(
-            admin.inner().native_ptr(),
-            objs.ptrs.as_mut_ptr(),
-            objs.ptrs.len(),
-            call.options(),
-            call.queue(),
-        )
-    };
-    let event = call.answer()?;
-    // SAFETY: as in describe_all; results come in the order of the request.
-    let errors: Vec<Result<(), String>> = unsafe {
-        let result = rdsys::rd_kafka_event_CreateAcls_result(event.ptrs[0]);
-        if result.is_null() {
-            return Err(fatal("unexpected event on the admin queue".into()));
-        }
-        let mut count = 0usize;
-        let results = rdsys::rd_kafka_CreateAcls_result_acls(result, &mut count);
-        (0..count).map(|i| error_of(rdsys::rd_kafka_acl_result_error(*results.add(i)))).collect()
-    };
-    Ok(pair(acls, errors))
+    write(admin, acls, timeout, Write::Create)
 }
 
 /// Deletes exactly `acls` in one request (each filter matches one binding).
@@ -123,34 +94,68 @@ pub fn delete(
     acls: &[Acl],
     timeout: Duration,
 ) -> Result<Vec<AclOutcome>, RequestError> {
+    write(admin, acls, timeout, Write::Delete)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Create,
+    Delete,
+}
+
+/// One CreateAcls or DeleteAcls request; the answers come in the order of
+/// the request (one result per binding, one response per filter).
+fn write(
+    admin: &AdminClient<DefaultClientContext>,
+    acls: &[Acl],
+    timeout: Duration,
+    kind: Write,
+) -> Result<Vec<AclOutcome>, RequestError> {
     if acls.is_empty() {
         return Ok(Vec::new());
     }
-    let call = Call::new(admin, rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEACLS, "DeleteAcls", timeout)?;
+    let (op, name) = match kind {
+        Write::Create => (rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEACLS, "CreateAcls"),
+        Write::Delete => (rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEACLS, "DeleteAcls"),
+    };
+    let call = Call::new(admin, op, name, timeout)?;
     let mut objs = Owned::new(rdsys::rd_kafka_AclBinding_destroy);
     for acl in acls {
-        objs.ptrs.push(binding(acl, true)?);
+        objs.ptrs.push(binding(acl, kind == Write::Delete)?);
     }
+    let (rk, array, count) = (admin.inner().native_ptr(), objs.ptrs.as_mut_ptr(), objs.ptrs.len());
     // SAFETY: all pointers are live; librdkafka copies the array.
     unsafe {
-        rdsys::rd_kafka_DeleteAcls(
-            admin.inner().native_ptr(),
-            objs.ptrs.as_mut_ptr(),
-            objs.ptrs.len(),
-            call.options(),
-            call.queue(),
-        )
+        match kind {
+            Write::Create => rdsys::rd_kafka_CreateAcls(rk, array, count, call.options(), call.queue()),
+            Write::Delete => rdsys::rd_kafka_DeleteAcls(rk, array, count, call.options(), call.queue()),
+        }
     };
     let event = call.answer()?;
-    // SAFETY: as in describe_all; one response per filter, in order.
+    // SAFETY: the event is live while `event` is; the errors are copied out
+    // before it drops.
     let errors: Vec<Result<(), String>> = unsafe {
-        let result = rdsys::rd_kafka_event_DeleteAcls_result(event.ptrs[0]);
-        if result.is_null() {
-            return Err(fatal("unexpected event on the admin queue".into()));
-        }
         let mut count = 0usize;
-        let responses = rdsys::rd_kafka_DeleteAcls_result_responses(result, &mut count);
-        (0..count).map(|i| error_of(rdsys::rd_kafka_DeleteAcls_result_response_error(*responses.add(i)))).collect()
+        match kind {
+            Write::Create => {
+                let result = rdsys::rd_kafka_event_CreateAcls_result(event.ptrs[0]);
+                if result.is_null() {
+                    return Err(fatal("unexpected event on the admin queue".into()));
+                }
+                let results = rdsys::rd_kafka_CreateAcls_result_acls(result, &mut count);
+                (0..count).map(|i| error_of(rdsys::rd_kafka_acl_result_error(*results.add(i)))).collect()
+            }
+            Write::Delete => {
+                let result = rdsys::rd_kafka_event_DeleteAcls_result(event.ptrs[0]);
+                if result.is_null() {
+                    return Err(fatal("unexpected event on the admin queue".into()));
+                }
+                let responses = rdsys::rd_kafka_DeleteAcls_result_responses(result, &mut count);
+                (0..count)
+                    .map(|i| error_of(rdsys::rd_kafka_DeleteAcls_result_response_error(*responses.add(i))))
+                    .collect()
+            }
+        }
     };
     Ok(pair(acls, errors))
 }
