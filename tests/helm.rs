@@ -1199,3 +1199,60 @@ fn a_services_own_env_through_the_service_chart_equals_topicform_env_service() {
         }
     }
 }
+
+/// The platform on a SASL cluster with one service on its own user: that
+/// service's pods get exactly `topicform env --service` (its user, its
+/// password's Secret, its group), the others the shared credentials, and
+/// the topicform Job never the service's.
+#[test]
+fn a_platform_service_with_its_own_identity_gets_env_service_and_no_one_else_does() {
+    let example = repo().join("examples/etelios/topicform.yaml");
+    let env = |extra: &[&str], format: &str| {
+        let out = topicform()
+            .args(["env", "-e", "staging", "--format", format, "-f"])
+            .arg(&example)
+            .args(extra)
+            .env("KAFKA_USERNAME", "topicform-admin")
+            .env("KAFKA_PASSWORD", "unused")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let shared: Value = marked_yaml::from_yaml::<Value>(0, &env(&[], "helm-values")).unwrap()["broker"].clone();
+    let own_text = env(&["--service", "auth-service", "--secret-name", "auth-service-kafka"], "helm-values");
+    let mut own = marked_yaml::from_yaml::<Value>(0, &own_text).unwrap()["broker"].clone();
+    for key in ["brokers", "securityProtocol", "saslMechanism"] {
+        assert_eq!(own[key], shared[key], "{key} is the shared broker's");
+        own.as_object_mut().unwrap().remove(key);
+    }
+    let mut shared = shared;
+    shared["environment"] = json!("staging");
+    let values = json!({
+        "broker": shared,
+        "services": [
+            { "name": "auth-service", "image": { "repository": "ghcr.io/etelios/auth-service", "tag": "1.0.0" }, "broker": own },
+            { "name": "hr-service", "image": { "repository": "ghcr.io/etelios/hr-service", "tag": "1.0.0" } },
+        ],
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_temp(&tmp, "values.json", &values);
+    let docs = platform(&[&file], &[]);
+
+    let expected: Value = serde_json::from_str(&env(&["--service", "auth-service"], "json")).unwrap();
+    let auth = kafka_env(&named(&docs, "Deployment", "auth-service")["spec"]["template"]["spec"]);
+    let names: Vec<&str> = auth.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, expected.as_object().unwrap().keys().map(String::as_str).collect::<Vec<_>>());
+    let get = |env: &[(String, Value)], name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(get(&auth, "KAFKA_SASL_USERNAME"), Some(json!("auth-service")));
+    assert_eq!(get(&auth, "KAFKA_GROUP_ID"), Some(json!("auth-service")));
+    assert_eq!(get(&auth, "KAFKA_SASL_PASSWORD").unwrap()["secretKeyRef"]["name"], "auth-service-kafka");
+
+    let hr = kafka_env(&named(&docs, "Deployment", "hr-service")["spec"]["template"]["spec"]);
+    assert_eq!(get(&hr, "KAFKA_SASL_USERNAME").unwrap()["secretKeyRef"]["name"], "kafka-broker");
+    assert_eq!(get(&hr, "KAFKA_GROUP_ID"), None);
+    for (what, pod, _) in pods(&docs).into_iter().filter(|(w, _, _)| !w.contains("auth-service")) {
+        let rendered = serde_json::to_string(pod).unwrap();
+        assert!(!rendered.contains("auth-service-kafka"), "{what} got the auth service's Secret");
+    }
+}

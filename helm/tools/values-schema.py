@@ -180,6 +180,11 @@ class Generator:
                     if name not in out.get("properties", {}):
                         raise Error(f"{rel(here)}: `$omit: {name}`: `{node['$ref']}` has no such property")
                     del out["properties"][name]
+                    # An omitted property is no longer required either.
+                    if name in out.get("required", []):
+                        out["required"] = [r for r in out["required"] if r != name]
+                        if not out["required"]:
+                            del out["required"]
             elif k == "properties":
                 out.setdefault("properties", {}).update(self.resolve(v, here))
             else:

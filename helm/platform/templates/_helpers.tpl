@@ -72,11 +72,27 @@ true
 {{- end -}}
 {{- end -}}
 
-{{/* One service's values: (list root entry) -> serviceDefaults <- entry, the platform's broker (without `management`) and brokerSecret. */}}
+{{/*
+One service's values: (list root entry) -> serviceDefaults <- entry, the
+platform's broker (without `management`) with the entry's own identity
+(`broker.groupId`, `saslUsername`, `existingSecret`, `workloadIdentity`:
+each replaces the shared key whole, so a service's own user never mixes
+with the shared Secret's keys), and the platform's brokerSecret.
+*/}}
 {{- define "platform.serviceValues" -}}
 {{- $root := index . 0 -}}
-{{- $v := mergeOverwrite (deepCopy $root.Values.serviceDefaults) (deepCopy (index . 1)) -}}
-{{- $_ := set $v "broker" (include "platform.sharedBroker" $root | fromJson) -}}
+{{- $entry := index . 1 -}}
+{{- $v := mergeOverwrite (deepCopy $root.Values.serviceDefaults) (deepCopy $entry) -}}
+{{- $broker := include "platform.sharedBroker" $root | fromJson -}}
+{{- $own := $entry.broker | default dict -}}
+{{- if or $own.saslUsername $own.existingSecret -}}
+{{- $_ := unset $broker "saslUsername" -}}
+{{- $_ := unset $broker "existingSecret" -}}
+{{- end -}}
+{{- range $key, $value := $own -}}
+{{- $_ := set $broker $key (deepCopy $value) -}}
+{{- end -}}
+{{- $_ := set $v "broker" $broker -}}
 {{- $_ := set $v "brokerSecret" (deepCopy $root.Values.brokerSecret) -}}
 {{- $_ := set $v "otel" (include "platform.otel" (list $root.Values.otel $v.otel) | fromJson) -}}
 {{- toJson $v -}}
