@@ -141,9 +141,32 @@ fn services_get_exactly_their_access_and_lose_only_what_the_spec_drops_with_the_
         "{markdown}"
     );
 
+    // A saved plan whose grants changed on the cluster since is stale: one
+    // of its ACLs is made by hand before it is applied.
+    let saved = ws.path("plan.json");
+    let (code, _, stderr) = run(&file, &["plan", "--out", saved.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    support::kafka_tool(
+        "org.apache.kafka.tools.AclCommand",
+        &[
+            "--bootstrap-server",
+            &format!("localhost:{}", test_port(200)),
+            "--add",
+            "--allow-principal",
+            "User:tf-plain",
+            "--operation",
+            "Write",
+            "--topic",
+            &format!("{p}orders"),
+        ],
+    );
+    let (code, stdout, stderr) = run(&file, &["apply", "--auto-approve", "--plan", saved.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("the ACLs it creates or deletes are no longer what the cluster needs"), "{stderr}");
+
     let (code, stdout, stderr) = run(&file, &["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("Apply: 15 succeeded, 0 failed, 0 skipped."), "{stdout}");
+    assert!(stdout.contains("Apply: 14 succeeded, 0 failed, 0 skipped."), "3 topics and 11 ACLs: {stdout}");
     let (code, stdout, _) = run(&file, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "in sync after apply:\n{stdout}");
 

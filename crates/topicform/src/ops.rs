@@ -236,6 +236,20 @@ pub async fn saved_plan(
             "planning the spec again gives different changes (the spec or the plan file changed)".into(),
         ));
     }
+    // ACLs are not in the fingerprint: any change of the grants the plan
+    // makes or revokes makes it stale (others' ACLs may come and go).
+    let acl_changes = |p: &Plan| {
+        p.access.as_ref().map(|a| {
+            a.acls
+                .iter()
+                .filter(|g| g.action != plan::Action::Unchanged)
+                .map(|g| (g.action, g.acl.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    if acl_changes(&fresh) != acl_changes(&saved) {
+        return Err(stale("the ACLs it creates or deletes are no longer what the cluster needs".into()));
+    }
     Ok(fresh)
 }
 
