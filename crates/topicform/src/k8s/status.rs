@@ -185,11 +185,18 @@ impl RunOutcome {
             )
         } else if plan.has_changes() {
             let s = &plan.summary;
-            let parts: Vec<String> = [(s.create, "created"), (s.update, "updated"), (s.delete, "deleted")]
-                .iter()
-                .filter(|(n, _)| *n > 0)
-                .map(|(n, what)| format!("{n} {what}"))
-                .collect();
+            let acls = plan.access.as_ref().map(|a| a.summary).unwrap_or_default();
+            let parts: Vec<String> = [
+                (s.create, "created"),
+                (s.update, "updated"),
+                (s.delete, "deleted"),
+                (acls.create, "ACL(s) created"),
+                (acls.delete, "ACL(s) deleted"),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
             (Reason::Applied, parts.join(", "))
         } else {
             (Reason::InSync, format!("in sync: {} topic(s)", plan.summary.unchanged))
