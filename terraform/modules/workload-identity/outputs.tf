@@ -13,6 +13,11 @@ output "service_client_ids" {
   value       = { for k, v in var.services : k => azurerm_user_assigned_identity.this["service/${k}"].client_id }
 }
 
+output "service_principal_ids" {
+  description = "Principal (object) id of each service's identity, keyed by service name: the Entra ID principal a role assignment names (for topicform's `services.<name>.principals` on Event Hubs)."
+  value       = { for k, v in var.services : k => azurerm_user_assigned_identity.this["service/${k}"].principal_id }
+}
+
 output "tenant_id" {
   description = "Entra ID tenant of the identities; null when none is created."
   value       = try(values(azurerm_user_assigned_identity.this)[0].tenant_id, null)

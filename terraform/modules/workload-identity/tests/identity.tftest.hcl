@@ -51,6 +51,10 @@ run "federated_credentials_name_the_charts_service_accounts" {
     condition     = output.topicform_client_id == "11111111-1111-1111-1111-111111111111" && output.service_client_ids["auth-service"] == "11111111-1111-1111-1111-111111111111"
     error_message = "client ids come from the identities"
   }
+  assert {
+    condition     = output.service_principal_ids == { "auth-service" = "22222222-2222-2222-2222-222222222222", "notification-service" = "22222222-2222-2222-2222-222222222222" }
+    error_message = "each service's principal (object) id, keyed by service name"
+  }
 }
 
 run "custom_role_is_least_privilege_on_the_namespace" {
