@@ -347,10 +347,13 @@ drift_run() { # drift_run NAME: a run of the drift CronJob (plan), its outcome
 }
 expect "a third release declaring e2e.orders differently (late)" service_release late '{"e2e.orders": {"partitions": 5}}'
 expect "its plan fails (ResourceConflict)" test "$(drift_run conflict-plan)" = Failed
-conflict_logged() {
-  kubectl -n "$ns" logs job/conflict-plan | grep -q "ConfigMap $ns/late-service-topics declares \`e2e.orders\` differently from ConfigMap $ns/orders-service-topics (partitions: 2 vs 5)"
+conflict_logged() { # the log, printed when it lacks the line (a cold CI once read it without)
+  local log
+  log=$(kubectl -n "$ns" logs job/conflict-plan 2>&1)
+  grep -q "ConfigMap $ns/late-service-topics declares \`e2e.orders\` differently from ConfigMap $ns/orders-service-topics (partitions: 2 vs 5)" <<<"$log" ||
+    { printf '%s\n' "$log"; kubectl -n "$ns" get pods -l job-name=conflict-plan -o wide; return 1; }
 }
-expect "the log names both owners and the difference" conflict_logged
+expect "the log names both owners and the difference" eventually 20 conflict_logged
 expect "the status ConfigMap says ResourceConflict" test "$(status_of reason)" = ResourceConflict
 conflict_event() {
   kubectl -n "$ns" get events.events.k8s.io --field-selector regarding.name=late-service-topics \
