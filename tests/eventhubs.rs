@@ -689,7 +689,7 @@ async fn paging_stops_after_the_most_pages() {
     }
     let timing = topicform::backend::eventhubs::arm::Timing { max_pages: 3, ..Default::default() };
     let err = client(&idp, &server).with_timing(timing).list_eventhubs().await.unwrap_err().to_string();
-    assert!(err.contains("still returning a nextLink after 3 pages (3 event hubs so far)"), "{err}");
+    assert!(err.contains("still returning a nextLink after 3 pages (3 items so far)"), "{err}");
     assert_eq!(client(&idp, &server).list_eventhubs().await.unwrap().len(), 5);
 }
 

@@ -97,7 +97,7 @@ fn created(env: &ResolvedEnvironment) -> ClusterState {
         };
         (t.name.clone(), observed)
     });
-    ClusterState { cluster_id: None, broker_count: 0, topics: topics.collect(), acls: None }
+    ClusterState { cluster_id: None, broker_count: 0, topics: topics.collect(), grants: None }
 }
 
 /// `values`: the bytes as `key`, `a` and `b` on their own lines, through the

@@ -149,7 +149,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     cluster_id: Some("cluster".into()),
                     broker_count,
                     topics: observed,
-                    acls: None,
+                    grants: None,
                 },
                 options: PlanOptions { allow_delete, prune_config },
                 caps,

@@ -126,7 +126,7 @@ pub async fn make_plan(
     let scope = Scope {
         topics: Some(env.topics.iter().map(|t| t.name.clone()).collect()),
         config_keys: env.config_keys(),
-        acls: !env.services.is_empty(),
+        grants: !env.services.is_empty(),
     };
     let state = telemetry::phase("observe", backend.observe(&scope)).await?;
     tracing::info!(
@@ -236,14 +236,14 @@ pub async fn saved_plan(
             "planning the spec again gives different changes (the spec or the plan file changed)".into(),
         ));
     }
-    // ACLs are not in the fingerprint: any change of the grants the plan
-    // makes or revokes makes it stale (others' ACLs may come and go).
+    // Grants are not in the fingerprint: any change of the grants the plan
+    // makes or revokes makes it stale (others' grants may come and go).
     let acl_changes = |p: &Plan| {
         p.access.as_ref().map(|a| {
-            a.acls
+            a.grants
                 .iter()
                 .filter(|g| g.action != plan::Action::Unchanged)
-                .map(|g| (g.action, g.acl.clone()))
+                .map(|g| (g.action, g.grant.clone()))
                 .collect::<Vec<_>>()
         })
     };

@@ -16,12 +16,35 @@ locals {
     "Microsoft.EventHub/namespaces/eventhubs/delete",
   ]
 
+  # With topicform.manage_data_roles: topicform grants each service Azure Event
+  # Hubs Data Sender / Receiver on single event hubs (`services:` in the spec).
+  # Its second custom role holds only these actions; the condition below limits
+  # what they may do.
+  data_role_actions = [
+    "Microsoft.Authorization/roleAssignments/read",
+    "Microsoft.Authorization/roleAssignments/write",
+    "Microsoft.Authorization/roleAssignments/delete",
+  ]
+
+  # Microsoft's "Constrain roles and principal types" condition: topicform may
+  # create (write, @Request) and delete (@Resource) only assignments of Azure
+  # Event Hubs Data Sender (2b629674-...) and Data Receiver (a638d3c7-...) to
+  # service principals, never Owner, User Access Administrator or a grant to a
+  # user or group. A condition has no scope attribute, so it cannot keep those
+  # grants off the namespace itself or its consumer groups: topicform keeps to
+  # event hub scope itself. Changing this text replaces the assignment
+  # (condition is ForceNew).
+  data_role_condition = "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {2b629674-e913-4c01-ae53-ef4638d8f975, a638d3c7-ab3a-418d-83e6-5f17a39d4fde} AND @Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {'ServicePrincipal'})) AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {2b629674-e913-4c01-ae53-ef4638d8f975, a638d3c7-ab3a-418d-83e6-5f17a39d4fde} AND @Resource[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {'ServicePrincipal'}))"
+  manage_data_roles   = var.topicform.enabled && var.topicform.manage_data_roles
+
   # Every identity: key => { name, service account }.
   identities = merge(
     var.topicform.enabled ? { topicform = { name = "${var.identity_name_prefix}topicform", service_account = var.topicform.service_account_name } } : {},
     { for k, v in var.services : "service/${k}" => { name = "${var.identity_name_prefix}${k}", service_account = coalesce(v.service_account_name, k) } },
   )
 
+  # Namespace-wide data roles. A service with neither send nor listen gets
+  # none: its rights come from topicform's per-event-hub grants.
   data_plane_assignments = merge(
     { for r in(var.topicform.enabled ? var.topicform.data_plane_roles : []) : "topicform/${r}" => { identity = "topicform", role = r } },
     { for k, v in var.services : "service/${k}/sender" => { identity = "service/${k}", role = "Azure Event Hubs Data Sender" } if v.send },
@@ -79,7 +102,38 @@ resource "azurerm_role_assignment" "topicform" {
   description        = "topicform manages the event hubs (topics) of this namespace."
 }
 
-# Data plane (Kafka endpoint with OAUTHBEARER): Sender / Receiver per service.
+# Only with topicform.manage_data_roles: a second custom role, so the condition
+# sits on every assignment that gives topicform roleAssignments/write and
+# delete (the assignment of azurerm_role_definition.topicform has none, so these
+# actions never go there).
+resource "azurerm_role_definition" "topicform_data_roles" {
+  count = local.manage_data_roles ? 1 : 0
+
+  name              = "topicform data roles on ${local.namespace_name}"
+  scope             = local.resource_group_id
+  description       = "topicform: read, create and delete role assignments; its assignment's condition allows only Azure Event Hubs Data Sender and Data Receiver for service principals."
+  assignable_scopes = [local.resource_group_id]
+
+  permissions {
+    actions     = local.data_role_actions
+    not_actions = []
+  }
+}
+
+resource "azurerm_role_assignment" "topicform_data_roles" {
+  count = local.manage_data_roles ? 1 : 0
+
+  scope              = var.eventhubs_namespace_id
+  role_definition_id = azurerm_role_definition.topicform_data_roles[0].role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.this["topicform"].principal_id
+  principal_type     = "ServicePrincipal"
+  condition          = local.data_role_condition
+  condition_version  = "2.0"
+  description        = "topicform grants Azure Event Hubs Data Sender / Receiver to services on the event hubs of this namespace."
+}
+
+# Data plane (Kafka endpoint with OAUTHBEARER): Sender / Receiver per service
+# on the whole namespace, for services with send / listen.
 resource "azurerm_role_assignment" "data_plane" {
   for_each = local.data_plane_assignments
 

@@ -14,7 +14,7 @@ output "service_client_ids" {
 }
 
 output "service_principal_ids" {
-  description = "Principal (object) id of each service's identity, keyed by service name: the Entra ID principal a role assignment names (for topicform's `services.<name>.principals` on Event Hubs)."
+  description = "Principal (object) id of each service's identity, keyed by service name: the Entra ID principal a role assignment names. Feeds `services.<name>.principals.<env>` of the topicform spec, whose per-event-hub grants need `topicform.manage_data_roles`."
   value       = { for k, v in var.services : k => azurerm_user_assigned_identity.this["service/${k}"].principal_id }
 }
 
@@ -36,6 +36,11 @@ output "topicform_role_definition_id" {
 output "topicform_role_actions" {
   description = "The control-plane actions of topicform's custom role."
   value       = local.topicform_actions
+}
+
+output "topicform_data_roles_role_definition_id" {
+  description = "Resource id of topicform's second custom role (role assignments read/write/delete, under a condition), granted on the namespace; null unless `topicform.manage_data_roles`."
+  value       = try(azurerm_role_definition.topicform_data_roles[0].role_definition_resource_id, null)
 }
 
 output "identities" {

@@ -66,6 +66,7 @@ variable "topicform" {
     service_account_name = optional(string, "topicform")
     role_name            = optional(string)
     data_plane_roles     = optional(list(string), [])
+    manage_data_roles    = optional(bool, false)
   })
   description = <<-EOT
     The identity of topicform's Job:
@@ -73,6 +74,7 @@ variable "topicform" {
     - `service_account_name` (Optional, default `topicform`): the Job's ServiceAccount in the chart
     - `role_name` (Optional, default `topicform topics on <namespace>`): name of the custom role (unique in the tenant)
     - `data_plane_roles` (Optional, default `[]`): extra data-plane roles on the namespace, e.g. `["Azure Event Hubs Data Receiver"]` for `topicform check --roundtrip`
+    - `manage_data_roles` (Optional, default `false`): let topicform grant services Azure Event Hubs Data Sender / Receiver per event hub (`services:` in the spec). Creates a second custom role `topicform data roles on <namespace>` with only `Microsoft.Authorization/roleAssignments/read`, `/write` and `/delete`, assigned on the namespace with an ABAC condition: only those two roles, only to service principals. The condition cannot limit scope: topicform itself keeps its grants on event hubs. Needs `enabled`.
   EOT
   default     = {}
   nullable    = false
@@ -87,6 +89,10 @@ variable "topicform" {
     ], r)])
     error_message = "topicform.data_plane_roles may hold \"Azure Event Hubs Data Sender\", \"Azure Event Hubs Data Receiver\" and \"Azure Event Hubs Data Owner\"."
   }
+  validation {
+    condition     = var.topicform.enabled || !var.topicform.manage_data_roles
+    error_message = "topicform.manage_data_roles needs topicform.enabled = true (the role is granted to topicform's identity)."
+  }
 }
 
 variable "services" {
@@ -96,18 +102,17 @@ variable "services" {
     service_account_name = optional(string)
   }))
   description = <<-EOT
-    One identity per service, keyed by service name. Each entry:
-    - `send` (Optional, default `false`): role "Azure Event Hubs Data Sender" on the namespace
-    - `listen` (Optional, default `false`): role "Azure Event Hubs Data Receiver" on the namespace
+    One identity per service, keyed by service name. A service gets its data-plane rights one of two ways:
+    - namespace-wide, from this module: `send` / `listen` below, on every event hub of the namespace;
+    - per event hub, from topicform: neither `send` nor `listen`; its rights come from topicform's per-event-hub grants (`services:` in the spec, with `topicform.manage_data_roles`), naming the principal id of output `service_principal_ids`.
+    Each entry:
+    - `send` (Optional, default `false`): role "Azure Event Hubs Data Sender" on the whole namespace
+    - `listen` (Optional, default `false`): role "Azure Event Hubs Data Receiver" on the whole namespace
     - `service_account_name` (Optional, default: the service name, as the platform chart names it)
   EOT
   default     = {}
   nullable    = false
 
-  validation {
-    condition     = alltrue([for k, v in var.services : v.send || v.listen])
-    error_message = "every services entry needs send = true or listen = true (or both)."
-  }
   validation {
     condition     = alltrue([for k, v in var.services : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", k))])
     error_message = "services keys must be DNS labels (lowercase letters, digits and '-', up to 63): they name Kubernetes objects."

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use access::{plan_access, AccessPlan, AccessSummary, AclPlan, Unmanaged, UnmanagedAcl};
+pub use access::{plan_access, AccessPlan, AccessSummary, GrantPlan, Unmanaged, UnmanagedGrant};
 pub use state::{Capabilities, ClusterState, ObservedConfig, ObservedTopic};
 
 use crate::spec::{is_internal_topic, values, Conflict, DesiredTopic, ResolvedEnvironment};
@@ -317,12 +317,13 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         notes.push(format!("--allow-delete has no effect: environment `{}` does not set `prune: true`", env.name));
     }
 
+    let eventhubs = matches!(env.cluster, crate::spec::model::Cluster::Eventhubs(_));
     let access = (!env.services.is_empty()).then(|| {
-        let observed_acls = observed.acls.as_deref().unwrap_or_default();
-        plan_access(&env.services, observed_acls, env.prune_acls && options.allow_delete)
+        let desired = crate::access::desired_access(&env.services, &wanted.iter().copied().collect::<Vec<_>>(), eventhubs);
+        plan_access(&desired, observed.grants.as_deref().unwrap_or_default(), env.prune_acls && options.allow_delete)
     });
     if let Some(access) = &access {
-        notes.extend(access::notes(access, &env.name, env.prune_acls));
+        notes.extend(access::notes(access, &env.name, env.prune_acls, if eventhubs { "role assignment" } else { "ACL" }));
     }
 
     let summary = Summary { unmanaged: unmanaged.len(), conflicts: env.conflicts.len(), ..Summary::of(&topics) };

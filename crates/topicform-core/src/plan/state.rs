@@ -49,10 +49,10 @@ pub struct ClusterState {
     pub broker_count: usize,
     /// Every topic, internal ones included, by name.
     pub topics: BTreeMap<String, ObservedTopic>,
-    /// Every ACL, when read (only for an environment whose services name
-    /// principals: a cluster without an authorizer has none to read).
+    /// Every ACL (Kafka) or role assignment (Event Hubs), when read: only
+    /// for an environment whose services name principals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acls: Option<Vec<crate::access::Acl>>,
+    pub grants: Option<Vec<crate::access::Grant>>,
 }
 
 impl ClusterState {

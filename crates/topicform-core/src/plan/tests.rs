@@ -53,7 +53,7 @@ fn state(topics: Vec<ObservedTopic>) -> ClusterState {
         cluster_id: Some("c1".into()),
         broker_count: 3,
         topics: topics.into_iter().map(|t| (t.name.clone(), t)).collect::<BTreeMap<_, _>>(),
-        acls: None,
+        grants: None,
     }
 }
 

@@ -519,15 +519,22 @@ services:
     }
 
     #[test]
-    fn event_hubs_principals_are_refused_until_data_roles_exist() {
+    fn event_hubs_principals_must_be_entra_object_ids_named_where_they_are_written() {
         let text = PLATFORM.replace(
             "  local:\n    cluster: { type: kafka, bootstrapServers: [\"localhost:9092\"] }",
-            "  local:\n    cluster: { type: eventhubs, namespace: ns, tier: standard, subscriptionId: s, resourceGroup: g }",
+            "  local:\n    cluster: { type: eventhubs, namespace: ns-orders, tier: standard, subscriptionId: s, resourceGroup: g }",
         );
         let found = findings(&text);
-        assert!(
-            found.iter().any(|f| f.finding.is_error() && f.finding.message.contains("cannot grant access yet")),
-            "{found:?}"
-        );
+        let refused: Vec<_> = found.iter().filter(|f| f.finding.is_error()).collect();
+        assert_eq!(refused.len(), 2, "{found:?}");
+        assert_eq!(refused[0].finding.message, "`User:order-service` is not an Entra object id");
+        assert_eq!(refused[0].line_col, Some((14, 26)));
+        assert!(refused[0].finding.help.as_deref().unwrap().contains("service_principal_ids"));
+
+        let ids = text
+            .replace("${ORDERS_USER:-order-service}", "0A3C5E7F-1111-4222-8333-444455556666")
+            .replace("User:payment-service", "7b1d9e20-aaaa-4bbb-8ccc-ddddeeeeffff")
+            .replace("User:0A3C", "0A3C");
+        assert!(findings(&ids).iter().all(|f| !f.finding.is_error()), "{:?}", findings(&ids));
     }
 }

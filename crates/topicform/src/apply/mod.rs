@@ -37,7 +37,7 @@ use tracing::Instrument;
 
 pub use interrupt::{Interrupt, Signal};
 pub use report::{ApplyReport, Outcome, Status};
-use topicform_core::access::Acl;
+use topicform_core::access::Grant;
 use topicform_core::plan::{Change, ObservedTopic, Plan};
 use topicform_core::spec::{is_internal_topic, values};
 
@@ -88,19 +88,19 @@ pub enum ConfigOp {
 /// cluster's own message.
 pub(crate) type WriteResult = (String, std::result::Result<(), String>);
 
-/// An ACL to create or delete, named as plans name it (the engine keys
-/// each write's answer by that name).
+/// A grant (an ACL or a role assignment) to create or delete, named as
+/// plans name it (the engine keys each write's answer by that name).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AclChange {
+pub struct AccessChange {
     pub name: String,
-    pub acl: Acl,
+    pub grant: Grant,
     /// Deleted rather than created.
     pub delete: bool,
 }
 
-impl AclChange {
-    fn new(acl: &Acl, delete: bool) -> Self {
-        AclChange { name: acl.to_string(), acl: acl.clone(), delete }
+impl AccessChange {
+    fn new(grant: &Grant, delete: bool) -> Self {
+        AccessChange { name: grant.to_string(), grant: grant.clone(), delete }
     }
 }
 
@@ -110,11 +110,12 @@ pub enum Step {
     Create,
     AddPartitions,
     AlterConfigs,
-    /// Grants of the services' access, once their topics exist.
-    CreateAcls,
+    /// Grants of the services' access (ACLs or role assignments), once
+    /// their topics exist.
+    Grant,
     Delete,
     /// Revoked grants, last: like deletes, only when all else succeeded.
-    DeleteAcls,
+    Revoke,
 }
 
 impl Step {
@@ -124,9 +125,9 @@ impl Step {
             Step::Create => "creating topics",
             Step::AddPartitions => "adding partitions",
             Step::AlterConfigs => "altering configs",
-            Step::CreateAcls => "creating ACLs",
+            Step::Grant => "granting access",
             Step::Delete => "deleting topics",
-            Step::DeleteAcls => "deleting ACLs",
+            Step::Revoke => "revoking access",
         }
     }
 
@@ -136,9 +137,9 @@ impl Step {
             Step::Create => "create",
             Step::AddPartitions => "add_partitions",
             Step::AlterConfigs => "alter_config",
-            Step::CreateAcls => "create_acl",
+            Step::Grant => "grant",
             Step::Delete => "delete",
-            Step::DeleteAcls => "delete_acl",
+            Step::Revoke => "revoke",
         }
     }
 }
@@ -169,8 +170,8 @@ struct Writes {
     increases: Vec<PartitionIncrease>,
     alterations: Vec<ConfigAlteration>,
     deletes: Vec<String>,
-    grants: Vec<AclChange>,
-    revokes: Vec<AclChange>,
+    grants: Vec<AccessChange>,
+    revokes: Vec<AccessChange>,
 }
 
 impl Writes {
@@ -199,8 +200,8 @@ impl Writes {
             }
         }
         if let Some(access) = &plan.access {
-            w.grants = access.creates().map(|acl| AclChange::new(acl, false)).collect();
-            w.revokes = access.deletes().map(|acl| AclChange::new(acl, true)).collect();
+            w.grants = access.creates().map(|g| AccessChange::new(g, false)).collect();
+            w.revokes = access.deletes().map(|g| AccessChange::new(g, true)).collect();
         }
         w
     }
@@ -226,14 +227,14 @@ pub async fn apply<B: Backend>(
     run.step(Step::Create, writes.creates, |b, batch| Box::pin(b.create_topics(batch))).await;
     run.step(Step::AddPartitions, writes.increases, |b, batch| Box::pin(b.add_partitions(batch))).await;
     run.step(Step::AlterConfigs, writes.alterations, |b, batch| Box::pin(b.alter_configs(batch))).await;
-    run.step(Step::CreateAcls, writes.grants, |b, batch| Box::pin(b.create_acls(batch))).await;
+    run.step(Step::Grant, writes.grants, |b, batch| Box::pin(b.grant(batch))).await;
     let failed = run.report.failed();
     if failed > 0 && interrupt.signal().is_none() {
         skip_deletes(Step::Delete, writes.deletes, failed, run.report);
-        skip_deletes(Step::DeleteAcls, writes.revokes, failed, run.report);
+        skip_deletes(Step::Revoke, writes.revokes, failed, run.report);
     } else {
         run.step(Step::Delete, writes.deletes, |b, batch| Box::pin(b.delete_topics(batch))).await;
-        run.step(Step::DeleteAcls, writes.revokes, |b, batch| Box::pin(b.delete_acls(batch))).await;
+        run.step(Step::Revoke, writes.revokes, |b, batch| Box::pin(b.revoke(batch))).await;
     }
     report.interrupted = interrupt.signal().map(|s| s.name().to_owned());
     Ok(report)
@@ -386,7 +387,7 @@ impl<B: Backend> Runner<'_, B> {
             let scope = Scope {
                 topics: Some(refused.iter().map(|i| i.topic().to_owned()).collect()),
                 config_keys: refused.iter().flat_map(|i| i.config_keys()).collect(),
-                acls: false,
+                grants: false,
             };
             let observed = match self.backend.observe(&scope).await {
                 Ok(state) => state,
@@ -608,13 +609,13 @@ impl StepItem for ConfigAlteration {
     }
 }
 
-/// An ACL to create or delete.
-impl StepItem for AclChange {
+/// A grant to create or delete.
+impl StepItem for AccessChange {
     fn topic(&self) -> &str {
         &self.name
     }
     fn change(&self) -> String {
-        if self.delete { "delete ACL" } else { "create ACL" }.into()
+        format!("{} {}", if self.delete { "delete" } else { "create" }, self.grant.kind())
     }
     fn in_place(&self, _: Option<&ObservedTopic>) -> bool {
         false

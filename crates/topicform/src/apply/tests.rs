@@ -166,7 +166,7 @@ fn state(topics: Vec<ObservedTopic>) -> ClusterState {
         cluster_id: None,
         broker_count: 1,
         topics: topics.into_iter().map(|t| (t.name.clone(), t)).collect(),
-        acls: None,
+        grants: None,
     }
 }
 

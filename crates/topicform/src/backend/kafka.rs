@@ -14,13 +14,13 @@ use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier}
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::metadata::Metadata;
-use topicform_core::access::Acl;
+use topicform_core::access::{Acl, Grant};
 use topicform_core::plan::{Capabilities, ClusterState, ObservedConfig, ObservedTopic, Plan};
 use topicform_core::spec::is_internal_topic;
 use topicform_core::spec::model::KafkaCluster;
 
-use super::{Backend, Scope};
-use crate::apply::{batches, AclChange, ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
+use super::{self as backend, Backend, Scope};
+use crate::apply::{batches, AccessChange, ConfigAlteration, NewTopic, PartitionIncrease, Step, WriteResult};
 use crate::kafka::acls;
 use crate::kafka::admin::{self, Mode, Request};
 use crate::kafka::{describe_error, is_retriable, retry, Client, Connection, Retry};
@@ -260,8 +260,17 @@ impl KafkaBackend {
 
     /// Creates or deletes one batch of ACLs, retrying the request while the
     /// protocol calls its failure retriable (both are idempotent).
-    async fn write_acls(&self, api: &'static str, batch: &[AclChange], write: acls::AclWrite) -> Vec<WriteResult> {
-        let wanted: Vec<Acl> = batch.iter().map(|c| c.acl.clone()).collect();
+    async fn write_acls(&self, api: &'static str, batch: &[AccessChange], write: acls::AclWrite) -> Vec<WriteResult> {
+        let wanted: Vec<Acl> = batch
+            .iter()
+            .filter_map(|c| match &c.grant {
+                Grant::Acl(acl) => Some(acl.clone()),
+                Grant::Role(_) => None,
+            })
+            .collect();
+        if wanted.len() < batch.len() {
+            return backend::not_grantable(batch);
+        }
         let mut policy = Retry::within(self.timeout);
         loop {
             let (admin, timeout, wanted) = (self.admin.clone(), self.timeout, wanted.clone());
@@ -462,11 +471,11 @@ impl Backend for KafkaBackend {
         for (name, topic) in topics.iter_mut() {
             topic.config = configs.remove(name).unwrap_or_default();
         }
-        let acls = match (scope.acls, md.brokers().first()) {
-            (true, Some(broker)) => Some(self.describe_acls(broker.id()).await?),
+        let grants = match (scope.grants, md.brokers().first()) {
+            (true, Some(broker)) => Some(self.describe_acls(broker.id()).await?.into_iter().map(Grant::Acl).collect()),
             _ => None,
         };
-        Ok(ClusterState { cluster_id, broker_count: md.brokers().len(), topics, acls })
+        Ok(ClusterState { cluster_id, broker_count: md.brokers().len(), topics, grants })
     }
 
     async fn prepare(&self, _plan: &Plan) -> Result<()> {
@@ -520,11 +529,11 @@ impl Backend for KafkaBackend {
         self.execute(Request::DeleteTopics(batch.to_vec())).await
     }
 
-    async fn create_acls(&self, batch: &[AclChange]) -> Vec<WriteResult> {
+    async fn grant(&self, batch: &[AccessChange]) -> Vec<WriteResult> {
         self.write_acls("CreateAcls", batch, acls::create).await
     }
 
-    async fn delete_acls(&self, batch: &[AclChange]) -> Vec<WriteResult> {
+    async fn revoke(&self, batch: &[AccessChange]) -> Vec<WriteResult> {
         self.write_acls("DeleteAcls", batch, acls::delete).await
     }
 
@@ -551,7 +560,7 @@ impl Backend for KafkaBackend {
             }
             // DescribeConfigs reads the controller's answer at once.
             // ACLs are the controller's at once (no metadata to wait for).
-            Step::AlterConfigs | Step::CreateAcls | Step::DeleteAcls => Ok(()),
+            Step::AlterConfigs | Step::Grant | Step::Revoke => Ok(()),
             Step::Delete => {
                 self.wait_until("deleted topics", |md| {
                     md.topics().iter().filter(|t| landed.contains_key(t.name())).count()

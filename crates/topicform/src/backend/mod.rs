@@ -14,7 +14,7 @@ use topicform_core::spec::model::Cluster as ClusterSpec;
 use topicform_core::spec::ResolvedEnvironment;
 
 use crate::apply::{
-    self, AclChange, ApplyReport, ConfigAlteration, Interrupt, NewTopic, PartitionIncrease, Progress, Step, WriteResult,
+    self, AccessChange, ApplyReport, ConfigAlteration, Interrupt, NewTopic, PartitionIncrease, Progress, Step, WriteResult,
 };
 use crate::Result;
 use eventhubs::EventHubsBackend;
@@ -30,8 +30,9 @@ pub struct Scope {
     /// Config keys whose effective (default) value is read too, so "equal to
     /// the broker default" is not reported as a change.
     pub config_keys: BTreeSet<String>,
-    /// Read every ACL too (an environment whose services name principals).
-    pub acls: bool,
+    /// Read every grant too, ACLs or role assignments (an environment
+    /// whose services name principals).
+    pub grants: bool,
 }
 
 /// A cluster topicform can reconcile: what it can do, how to read it, and the
@@ -87,15 +88,16 @@ pub trait Backend: Send + Sync {
 
     fn delete_topics(&self, batch: &[String]) -> impl Future<Output = Vec<WriteResult>> + Send;
 
-    /// Creates ACLs (answers keyed by [`AclChange::name`]). A backend
-    /// without ACLs fails each; validation keeps plans from asking it.
-    fn create_acls(&self, batch: &[AclChange]) -> impl Future<Output = Vec<WriteResult>> + Send {
-        async { no_acls(batch) }
+    /// Creates grants: ACLs, or role assignments (answers keyed by
+    /// [`AccessChange::name`]). A backend without them fails each;
+    /// validation keeps plans from asking it.
+    fn grant(&self, batch: &[AccessChange]) -> impl Future<Output = Vec<WriteResult>> + Send {
+        async { not_grantable(batch) }
     }
 
-    /// Deletes exactly these ACLs.
-    fn delete_acls(&self, batch: &[AclChange]) -> impl Future<Output = Vec<WriteResult>> + Send {
-        async { no_acls(batch) }
+    /// Deletes exactly these grants.
+    fn revoke(&self, batch: &[AccessChange]) -> impl Future<Output = Vec<WriteResult>> + Send {
+        async { not_grantable(batch) }
     }
 
     /// Waits, within a bound, until reads show what `step` did, so the next
@@ -105,8 +107,10 @@ pub trait Backend: Send + Sync {
     fn settle(&self, step: Step, landed: &BTreeMap<String, u32>) -> impl Future<Output = Result<()>> + Send;
 }
 
-fn no_acls(batch: &[AclChange]) -> Vec<WriteResult> {
-    batch.iter().map(|c| (c.name.clone(), Err("this cluster type has no ACLs".to_owned()))).collect()
+/// Each answer of a backend asked for grants it cannot make: a Kafka
+/// cluster asked for role assignments, say.
+pub(crate) fn not_grantable(batch: &[AccessChange]) -> Vec<WriteResult> {
+    batch.iter().map(|c| (c.name.clone(), Err(format!("this cluster type cannot hold a {}", c.grant.kind())))).collect()
 }
 
 /// The backend of one environment's cluster. An enum rather than

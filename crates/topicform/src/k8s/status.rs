@@ -185,13 +185,14 @@ impl RunOutcome {
             )
         } else if plan.has_changes() {
             let s = &plan.summary;
-            let acls = plan.access.as_ref().map(|a| a.summary).unwrap_or_default();
+            let grants = plan.access.as_ref().map(|a| a.summary).unwrap_or_default();
+            let kind = if plan.cluster_type == "eventhubs" { "role assignment" } else { "ACL" };
             let parts: Vec<String> = [
-                (s.create, "created"),
-                (s.update, "updated"),
-                (s.delete, "deleted"),
-                (acls.create, "ACL(s) created"),
-                (acls.delete, "ACL(s) deleted"),
+                (s.create, "created".to_owned()),
+                (s.update, "updated".to_owned()),
+                (s.delete, "deleted".to_owned()),
+                (grants.create, format!("{kind}(s) created")),
+                (grants.delete, format!("{kind}(s) deleted")),
             ]
             .iter()
             .filter(|(n, _)| *n > 0)

@@ -106,21 +106,26 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "\n</details>\n");
     }
     if let Some(access) = &plan.access {
-        let changing: Vec<_> = access.acls.iter().filter(|a| a.action != Action::Unchanged).collect();
-        let a = &access.summary;
+        let changing: Vec<_> = access.grants.iter().filter(|a| a.action != Action::Unchanged).collect();
+        let (a, label) = (&access.summary, super::grants_label(plan));
         let _ = writeln!(
             out,
-            "**ACLs:** {} to create, {} to delete, {} unchanged, {} unmanaged\n",
-            a.create, a.delete, a.unchanged, a.unmanaged
+            "**{}{}:** {} to create, {} to delete, {} unchanged, {} unmanaged\n",
+            label[..1].to_uppercase(),
+            &label[1..],
+            a.create,
+            a.delete,
+            a.unchanged,
+            a.unmanaged
         );
-        for acl in changing {
-            let sign = if acl.action == Action::Delete { "🗑️" } else { "➕" };
-            let _ = writeln!(out, "- {sign} `{}`{}", acl.acl, escape(&super::acl_service_suffix(acl)));
+        for g in changing {
+            let sign = if g.action == Action::Delete { "🗑️" } else { "➕" };
+            let _ = writeln!(out, "- {sign} `{}`{}", g.grant, escape(&super::grant_service_suffix(g)));
         }
         if !access.unmanaged.is_empty() {
-            let _ = writeln!(out, "\n<details><summary>Unmanaged ACLs ({})</summary>\n", access.unmanaged.len());
+            let _ = writeln!(out, "\n<details><summary>Unmanaged {label} ({})</summary>\n", access.unmanaged.len());
             for u in &access.unmanaged {
-                let _ = writeln!(out, "- `{}` ({})", u.acl, super::unmanaged_acl_reason(u.why));
+                let _ = writeln!(out, "- `{}` ({})", u.grant, super::unmanaged_reason(u.why));
             }
             let _ = writeln!(out, "\n</details>");
         }

@@ -50,8 +50,12 @@ pub(crate) fn summary_line(plan: &Plan) -> String {
     let acls = plan.access.as_ref().map_or_else(String::new, |a| {
         let a = &a.summary;
         format!(
-            "; ACLs: {} to create, {} to delete, {} unchanged, {} unmanaged",
-            a.create, a.delete, a.unchanged, a.unmanaged
+            "; {}: {} to create, {} to delete, {} unchanged, {} unmanaged",
+            grants_label(plan),
+            a.create,
+            a.delete,
+            a.unchanged,
+            a.unmanaged
         )
     });
     format!(
@@ -60,18 +64,26 @@ pub(crate) fn summary_line(plan: &Plan) -> String {
     )
 }
 
-/// Why an ACL is left alone, in a few words.
-pub(crate) fn unmanaged_acl_reason(why: topicform_core::plan::Unmanaged) -> &'static str {
+/// What the plan's grants are on its cluster type.
+pub(crate) fn grants_label(plan: &Plan) -> &'static str {
+    if plan.cluster_type == "eventhubs" { "role assignments" } else { "ACLs" }
+}
+
+/// Why a grant is left alone, in a few words.
+pub(crate) fn unmanaged_reason(why: topicform_core::plan::Unmanaged) -> &'static str {
     use topicform_core::plan::Unmanaged;
     match why {
         Unmanaged::OtherPrincipal => "no service's principal; never changed",
         Unmanaged::Deny => "a DENY; never removed",
+        Unmanaged::OtherRole => "not a Data Sender or Receiver role; never changed",
+        Unmanaged::NotOnHub => "not on one event hub; never changed",
+        Unmanaged::Conditional => "narrowed by a condition; never changed",
         Unmanaged::NotInSpec => "not in the spec; pruneAcls: true and --allow-delete delete it",
     }
 }
 
-/// `(for SERVICE)` after a planned ACL, when a service asks for it.
-pub(crate) fn acl_service_suffix(a: &topicform_core::plan::AclPlan) -> String {
+/// `(for SERVICE)` after a planned grant, when a service asks for it.
+pub(crate) fn grant_service_suffix(a: &topicform_core::plan::GrantPlan) -> String {
     a.service.as_deref().map(|s| format!(" (for {s})")).unwrap_or_default()
 }
 

@@ -128,23 +128,24 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     out
 }
 
-/// The services' ACLs: created, deleted, and those left alone with why.
+/// The services' grants (ACLs or role assignments): created, deleted,
+/// and those left alone with why.
 fn write_access(out: &mut String, p: &Paint, access: &AccessPlan) {
-    for a in &access.acls {
+    for a in &access.grants {
         let sign = match a.action {
-            Action::Create => p.green("+ create ACL"),
-            Action::Delete => p.red("- delete ACL"),
+            Action::Create => p.green(&format!("+ create {}", a.grant.kind())),
+            Action::Delete => p.red(&format!("- delete {}", a.grant.kind())),
             _ => continue,
         };
-        let _ = writeln!(out, "{sign} {}{}", a.acl, p.dim(&super::acl_service_suffix(a)));
+        let _ = writeln!(out, "{sign} {}{}", a.grant, p.dim(&super::grant_service_suffix(a)));
     }
     for u in &access.unmanaged {
         let _ = writeln!(
             out,
             "  {} {} {}",
-            p.dim("unmanaged ACL:"),
-            u.acl,
-            p.dim(&format!("({})", super::unmanaged_acl_reason(u.why)))
+            p.dim(&format!("unmanaged {}:", u.grant.kind())),
+            u.grant,
+            p.dim(&format!("({})", super::unmanaged_reason(u.why)))
         );
     }
 }

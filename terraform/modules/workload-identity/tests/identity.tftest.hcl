@@ -145,12 +145,124 @@ run "rejects_non_namespace_scope" {
   expect_failures = [var.eventhubs_namespace_id]
 }
 
-run "rejects_service_without_rights" {
+# Neither send nor listen: no namespace-wide data role; the service's rights
+# come from topicform's per-event-hub grants (services: in the spec).
+run "service_without_send_or_listen_gets_no_namespace_role" {
+  command = apply
+
+  variables {
+    topicform = { manage_data_roles = true }
+    services = {
+      "auth-service"    = { send = true }
+      "billing-service" = {}
+      "report-service"  = { send = false, listen = false }
+    }
+  }
+
+  assert {
+    condition     = keys(azurerm_role_assignment.data_plane) == ["service/auth-service/sender"]
+    error_message = "only services with send / listen get a namespace-wide data role"
+  }
+  assert {
+    condition = (
+      azurerm_user_assigned_identity.this["service/report-service"].name == "id-report-service" &&
+      azurerm_federated_identity_credential.this["service/report-service"].subject == "system:serviceaccount:platform:report-service" &&
+      contains(keys(azurerm_user_assigned_identity.this), "service/billing-service")
+    )
+    error_message = "a service without send / listen keeps its identity and federated credential"
+  }
+  assert {
+    condition     = keys(output.service_principal_ids) == ["auth-service", "billing-service", "report-service"] && output.service_principal_ids["report-service"] == "22222222-2222-2222-2222-222222222222"
+    error_message = "every service, with or without send / listen, is in service_principal_ids (for services.<name>.principals.<env>)"
+  }
+}
+
+run "manage_data_roles_is_off_by_default" {
+  command = plan
+
+  assert {
+    condition = (
+      length(azurerm_role_definition.topicform_data_roles) == 0 &&
+      length(azurerm_role_assignment.topicform_data_roles) == 0 &&
+      output.topicform_data_roles_role_definition_id == null
+    )
+    error_message = "no role-assignment rights for topicform unless topicform.manage_data_roles"
+  }
+  assert {
+    condition     = !anytrue([for a in azurerm_role_definition.topicform[0].permissions[0].actions : startswith(a, "Microsoft.Authorization/")])
+    error_message = "the first custom role never holds Microsoft.Authorization actions"
+  }
+}
+
+run "manage_data_roles_adds_a_conditional_role_on_the_namespace" {
+  command = apply
+
+  variables {
+    topicform = { manage_data_roles = true }
+  }
+
+  assert {
+    condition = toset(azurerm_role_definition.topicform_data_roles[0].permissions[0].actions) == toset([
+      "Microsoft.Authorization/roleAssignments/read",
+      "Microsoft.Authorization/roleAssignments/write",
+      "Microsoft.Authorization/roleAssignments/delete",
+    ]) && length(azurerm_role_definition.topicform_data_roles[0].permissions[0].actions) == 3
+    error_message = "the second role: role assignments read/write/delete, nothing else"
+  }
+  assert {
+    condition     = length(coalesce(azurerm_role_definition.topicform_data_roles[0].permissions[0].data_actions, [])) == 0
+    error_message = "the second role has no data actions"
+  }
+  assert {
+    condition = (
+      azurerm_role_definition.topicform_data_roles[0].name == "topicform data roles on etelios-prod" &&
+      azurerm_role_definition.topicform_data_roles[0].scope == "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod" &&
+      azurerm_role_definition.topicform_data_roles[0].assignable_scopes == tolist(["/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod"])
+    )
+    error_message = "the second role is defined on and assignable in the namespace's resource group"
+  }
+  assert {
+    condition = (
+      azurerm_role_assignment.topicform_data_roles[0].scope == var.eventhubs_namespace_id &&
+      azurerm_role_assignment.topicform_data_roles[0].role_definition_id == azurerm_role_definition.topicform_data_roles[0].role_definition_resource_id &&
+      azurerm_role_assignment.topicform_data_roles[0].principal_id == azurerm_user_assigned_identity.this["topicform"].principal_id &&
+      azurerm_role_assignment.topicform_data_roles[0].principal_type == "ServicePrincipal"
+    )
+    error_message = "topicform's identity holds the second role on the namespace, as a service principal"
+  }
+  assert {
+    condition = (
+      azurerm_role_assignment.topicform_data_roles[0].condition_version == "2.0" &&
+      strcontains(azurerm_role_assignment.topicform_data_roles[0].condition, "2b629674-e913-4c01-ae53-ef4638d8f975") &&
+      strcontains(azurerm_role_assignment.topicform_data_roles[0].condition, "a638d3c7-ab3a-418d-83e6-5f17a39d4fde") &&
+      strcontains(azurerm_role_assignment.topicform_data_roles[0].condition, "StringEqualsIgnoreCase {'ServicePrincipal'}")
+    )
+    error_message = "the assignment's condition (version 2.0) allows only Data Sender / Data Receiver, only to service principals"
+  }
+  assert {
+    condition = (
+      length(regexall("@Request\\[Microsoft\\.Authorization/roleAssignments:RoleDefinitionId\\]", azurerm_role_assignment.topicform_data_roles[0].condition)) == 1 &&
+      length(regexall("@Resource\\[Microsoft\\.Authorization/roleAssignments:RoleDefinitionId\\]", azurerm_role_assignment.topicform_data_roles[0].condition)) == 1 &&
+      length(regexall("PrincipalType\\] ForAnyOfAnyValues:StringEqualsIgnoreCase \\{'ServicePrincipal'\\}", azurerm_role_assignment.topicform_data_roles[0].condition)) == 2
+    )
+    error_message = "the condition constrains both write (@Request) and delete (@Resource)"
+  }
+  assert {
+    condition     = output.topicform_data_roles_role_definition_id == azurerm_role_definition.topicform_data_roles[0].role_definition_resource_id
+    error_message = "the output names the second role"
+  }
+  assert {
+    condition     = length(azurerm_role_definition.topicform[0].permissions[0].actions) == 4 && azurerm_role_assignment.topicform[0].condition == null
+    error_message = "the first role and its unconditional assignment are unchanged"
+  }
+}
+
+run "rejects_manage_data_roles_without_topicform" {
   command = plan
   variables {
-    services = { "auth-service" = {} }
+    topicform = { enabled = false, manage_data_roles = true }
   }
-  expect_failures = [var.services]
+  expect_failures = [var.topicform]
 }
 
 run "rejects_unknown_data_plane_role" {

@@ -20,6 +20,9 @@ use super::{unset_variable, UnsetVars, VarLookup};
 static SERVICE_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").unwrap());
 /// `Type:name`, as Kafka's authorizers write principals.
 static KAFKA_PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9]*:\S.*$").unwrap());
+/// An Entra object id: role assignments name principals by it.
+static ENTRA_OBJECT_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$").unwrap());
 
 fn at(service: &str, rest: &[&str]) -> Pointer {
     Pointer::value(["services", service].into_iter().chain(rest.iter().copied()))
@@ -175,10 +178,11 @@ pub(super) fn check_principals(
                     .help("write it as the broker's authorizer names it: `User:NAME` for a SASL user or an OAUTHBEARER subject, `User:CN=...` for a certificate's subject"),
             ),
             Cluster::Kafka(_) => {}
-            Cluster::Eventhubs(_) => out.push(
-                Finding::error(at, format!("environment `{env_name}` is Event Hubs, where topicform cannot grant access yet"))
-                    .help("Event Hubs data roles per service are not built yet; give the service its role with Terraform, and remove this principal"),
+            Cluster::Eventhubs(_) if !ENTRA_OBJECT_ID.is_match(&value) => out.push(
+                Finding::error(at, format!("`{value}` is not an Entra object id"))
+                    .help("on Event Hubs a service's principal is the object (principal) id of its identity, a GUID such as terraform output `service_principal_ids[\"<service>\"]` of the workload-identity module; not `User:...` and not the client id"),
             ),
+            Cluster::Eventhubs(_) => {}
         }
     }
 }

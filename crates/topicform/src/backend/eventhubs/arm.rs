@@ -23,8 +23,12 @@ use crate::auth::TokenProvider;
 use crate::telemetry::request::HttpCall;
 use crate::{Error, Result};
 
-/// The ARM api-version topicform speaks (the contract in
-/// `tests/testdata/arm/reference/`).
+mod roles;
+
+pub use roles::Granted;
+
+/// The ARM api-version topicform speaks to Microsoft.EventHub (the contract
+/// in `tests/testdata/arm/reference/`).
 pub const API_VERSION: &str = "2024-01-01";
 
 /// Retry and polling timing.
@@ -113,6 +117,11 @@ impl ArmClient {
 
     /// The URL of the namespace, or of a resource below it.
     fn url(&self, below: &[&str]) -> Url {
+        self.url_at(below, API_VERSION)
+    }
+
+    /// [`url`](Self::url) with another resource provider's api-version.
+    fn url_at(&self, below: &[&str], api_version: &str) -> Url {
         let mut url = self.base.clone();
         {
             let mut segs = url.path_segments_mut().expect("an http(s) base URL");
@@ -120,7 +129,7 @@ impl ArmClient {
             segs.extend(self.namespace.iter().map(String::as_str));
             segs.extend(below);
         }
-        url.set_query(Some(&format!("api-version={API_VERSION}")));
+        url.set_query(Some(&format!("api-version={api_version}")));
         url
     }
 
@@ -139,9 +148,14 @@ impl ArmClient {
     /// `nextLink` seen before, or more than [`Timing::max_pages`] pages, is an
     /// error rather than an endless loop.
     pub async fn list_eventhubs(&self) -> Result<Vec<Value>> {
-        let op = "listing event hubs";
         let resource = format!("{}/eventhubs", self.namespace_id());
-        let mut url = self.url(&["eventhubs"]);
+        self.list_all("listing event hubs", &resource, self.url(&["eventhubs"])).await
+    }
+
+    /// Every item of an ARM list at `url`, following `nextLink` within the
+    /// guards of [`list_eventhubs`](Self::list_eventhubs).
+    async fn list_all(&self, op: &str, resource: &str, mut url: Url) -> Result<Vec<Value>> {
+        let resource = resource.to_owned();
         let mut seen = std::collections::HashSet::new();
         let mut hubs = Vec::new();
         for _ in 0..self.timing.max_pages.max(1) {
@@ -182,7 +196,7 @@ impl ArmClient {
             &resource,
             None,
             format!(
-                "ARM was still returning a nextLink after {} pages ({} event hubs so far); stopped",
+                "ARM was still returning a nextLink after {} pages ({} items so far); stopped",
                 self.timing.max_pages.max(1),
                 hubs.len()
             ),

@@ -216,7 +216,7 @@ mod tests {
                     )
                 })
                 .collect(),
-            acls: None,
+            grants: None,
         }
     }
 

@@ -32,13 +32,14 @@ use std::time::Duration;
 
 use futures::{stream, StreamExt};
 use serde_json::Value;
+use topicform_core::access::{Grant, RoleAssignment, RoleScope};
 use topicform_core::plan::{Action, Capabilities, Change, ClusterState, ObservedTopic, Plan};
 
-use self::arm::ArmClient;
+use self::arm::{ArmClient, Granted};
 use self::limits::NamespaceLimits;
 use self::mapping::Desired;
 use super::{Backend, Scope};
-use crate::apply::{ConfigAlteration, ConfigOp, NewTopic, PartitionIncrease, Step, WriteResult};
+use crate::apply::{AccessChange, ConfigAlteration, ConfigOp, NewTopic, PartitionIncrease, Step, WriteResult};
 use crate::auth::ScopedCredential;
 use crate::{Error, Result};
 use topicform_core::spec::model::{EventHubsCluster, EventHubsTier};
@@ -47,6 +48,9 @@ use topicform_core::spec::tiers::TierLimits;
 /// Event hub writes in flight at once: fast for thousands of hubs, gentle
 /// with ARM's per-subscription write throttling.
 pub(crate) const CONCURRENCY: usize = 8;
+/// Role assignment writes in flight at once: they share the subscription's
+/// write budget with the event hub writes.
+pub(crate) const ROLE_CONCURRENCY: usize = 4;
 /// The public cloud's ARM endpoint.
 pub(crate) const DEFAULT_ARM_ENDPOINT: &str = "https://management.azure.com";
 
@@ -191,7 +195,7 @@ impl EventHubsBackend {
             bodies.insert(topic.name.clone(), hub);
             topics.insert(topic.name.clone(), topic);
         }
-        let state = ClusterState { cluster_id: Some(ns.id.clone()), broker_count: 0, topics, acls: None };
+        let state = ClusterState { cluster_id: Some(ns.id.clone()), broker_count: 0, topics, grants: None };
         Ok((ns, state, bodies))
     }
 }
@@ -214,10 +218,14 @@ impl Backend for EventHubsBackend {
         CONCURRENCY * 16
     }
 
-    async fn observe(&self, _scope: &Scope) -> Result<ClusterState> {
+    async fn observe(&self, scope: &Scope) -> Result<ClusterState> {
         // One list answers everything: partitions and the mapped settings of
         // every event hub come with it.
-        let (ns, state, _) = self.read().await?;
+        let (ns, mut state, _) = self.read().await?;
+        if scope.grants {
+            let assignments = self.arm.list_role_assignments().await?;
+            state.grants = Some(assignments.into_iter().map(Grant::Role).collect());
+        }
         tracing::debug!(namespace = %ns.id, hubs = state.topics.len(), tier = %ns.limits.tier, capacity = ns.limits.capacity, "read the namespace");
         Ok(state)
     }
@@ -298,6 +306,24 @@ impl Backend for EventHubsBackend {
             .await
     }
 
+    /// Grants data roles on event hubs, [`ROLE_CONCURRENCY`] at a time; a
+    /// hub whose write failed in this apply gets none.
+    async fn grant(&self, batch: &[AccessChange]) -> Vec<WriteResult> {
+        self.each_role(batch, |role| async move {
+            match self.arm.put_role_assignment(role).await? {
+                Granted::Created => {}
+                Granted::Already => tracing::info!(grant = %role, "already granted under another name; kept"),
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Revokes role assignments as read (their own names).
+    async fn revoke(&self, batch: &[AccessChange]) -> Vec<WriteResult> {
+        self.each_role(batch, |role| self.arm.delete_role_assignment(role)).await
+    }
+
     /// ARM writes end when their long-running operation has (see
     /// [`ArmClient::put_eventhub`]); the next list shows them.
     async fn settle(&self, _step: Step, _landed: &BTreeMap<String, u32>) -> Result<()> {
@@ -306,6 +332,40 @@ impl Backend for EventHubsBackend {
 }
 
 impl EventHubsBackend {
+    /// Runs `write` for each role assignment of `batch`, at most
+    /// [`ROLE_CONCURRENCY`] at a time; anything else (an ACL) is refused.
+    async fn each_role<'a, F, Fut>(&'a self, batch: &'a [AccessChange], write: F) -> Vec<WriteResult>
+    where
+        F: Fn(&'a RoleAssignment) -> Fut,
+        Fut: std::future::Future<Output = Result<()>> + 'a,
+    {
+        let failed = self.live.lock().expect("live event hubs").failed.clone();
+        // Built first, then run: a closure over `batch` inside the stream
+        // trips the compiler's Send inference for async trait methods.
+        let calls: Vec<_> = batch
+            .iter()
+            .map(|change| {
+                let outcome = match &change.grant {
+                    Grant::Role(role) => match &role.scope {
+                        RoleScope::Hub(hub) if failed.contains(hub) => Err(format!(
+                            "not sent: the write of event hub {hub} failed in this apply; apply again"
+                        )),
+                        _ => Ok(write(role)),
+                    },
+                    Grant::Acl(_) => Err("an Event Hubs namespace has no Kafka ACLs".to_owned()),
+                };
+                async move {
+                    let result = match outcome {
+                        Ok(call) => call.await.map_err(|e| describe_error(&e)),
+                        Err(skipped) => Err(skipped),
+                    };
+                    (change.name.clone(), result)
+                }
+            })
+            .collect();
+        stream::iter(calls).buffer_unordered(ROLE_CONCURRENCY).collect().await
+    }
+
     /// PUTs each event hub with `edit` applied to what it has now (as read
     /// by `prepare` or sent by an earlier step), at most [`CONCURRENCY`] at a
     /// time, and remembers each body sent.

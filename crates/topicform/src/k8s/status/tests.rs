@@ -163,13 +163,13 @@ fn a_refused_contribution_is_a_resource_conflict_after_the_rest_and_owners_are_k
 
 #[test]
 fn an_apply_that_only_grants_says_so() {
-    use topicform_core::access::{Acl, Operation, PatternType, ResourceType};
-    use topicform_core::plan::{AccessPlan, AccessSummary, AclPlan};
+    use topicform_core::access::{Acl, Grant, Operation, PatternType, ResourceType};
+    use topicform_core::plan::{AccessPlan, AccessSummary, GrantPlan};
     let mut p = plan(vec![topic("a", Action::Unchanged, &[])]);
-    let acl = Acl::allow("User:orders", Operation::Write, (ResourceType::Topic, PatternType::Literal, "a"));
+    let acl = Grant::Acl(Acl::allow("User:orders", Operation::Write, (ResourceType::Topic, PatternType::Literal, "a")));
     p.access = Some(AccessPlan {
         summary: AccessSummary { create: 1, ..Default::default() },
-        acls: vec![AclPlan { service: Some("orders".into()), action: Action::Create, acl: acl.clone() }],
+        grants: vec![GrantPlan { service: Some("orders".into()), action: Action::Create, grant: acl.clone() }],
         unmanaged: vec![],
     });
     let outcome = RunOutcome::applied(&p, &report(&[(&acl.to_string(), Status::Applied)]));

@@ -1,5 +1,5 @@
-//! Who may do what: the Kafka ACLs that the spec's `services:` grant in one
-//! environment, and the vocabulary of ACLs as a cluster reports them. Pure.
+//! Kafka ACLs: the ones the spec's `services:` grant in one environment,
+//! and the vocabulary of ACLs as a cluster reports them. Pure.
 //!
 //! A service that produces a topic gets WRITE and DESCRIBE on it; one that
 //! consumes gets READ and DESCRIBE on the topic and READ on its group. Since
@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use super::ResolvedService;
 
 /// What an ACL is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -140,22 +142,6 @@ fn upper(value: &impl Serialize) -> String {
         out.push(c.to_ascii_uppercase());
     }
     out
-}
-
-/// A service with a principal in the environment being planned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResolvedService {
-    pub name: String,
-    /// `${VAR}` expanded.
-    pub principal: String,
-    pub group: String,
-    /// Topic names, or prefixes ending in `*`.
-    pub produces: Vec<String>,
-    pub consumes: Vec<String>,
-    /// The SASL password of its own user here, if the spec names one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<crate::spec::model::SecretRef>,
 }
 
 /// A `produces:` entry as a resource: `orders.*` is the prefix `orders.`.
