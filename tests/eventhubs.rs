@@ -746,3 +746,222 @@ fn an_arm_error_that_echoes_the_bearer_token_is_relayed_scrubbed() {
     assert!(text.contains("InvalidAuthenticationToken"), "{text}");
     assert!(text.contains("the token *** is not valid for this resource"), "{text}");
 }
+
+// ------------------------------------------------------------ data roles
+// Issue 15: the services' rights as role assignments on each event hub.
+
+const ORDERS_ID: &str = "0a3c5e7f-1111-4222-8333-444455556666";
+const PAYMENTS_ID: &str = "7B1D9E20-AAAA-4BBB-8CCC-DDDDEEEEFFFF";
+const OTHER_ID: &str = "99999999-0000-4000-8000-000000000001";
+const SENDER: &str = "2b629674-e913-4c01-ae53-ef4638d8f975";
+const RECEIVER: &str = "a638d3c7-ab3a-418d-83e6-5f17a39d4fde";
+const OWNER: &str = "f526a384-b230-433a-b45c-95f59c4a2dec";
+
+/// Three hubs; `orders` produces `orders_produces` and consumes
+/// payments.done, `payments` produces payments.done and consumes
+/// orders.placed (its principal written in upper case).
+fn services_spec(server: &ArmServer, idp: &Idp, env_extra: &str, orders_produces: &str) -> String {
+    spec(
+        server,
+        idp,
+        "standard",
+        env_extra,
+        &format!(
+            "  orders.placed: {{}}
+  orders.cancelled: {{}}
+  payments.done: {{}}
+services:
+  orders:
+    produces: [{orders_produces}]
+    consumes: [payments.done]
+    principals: {{ test: {ORDERS_ID} }}
+  payments:
+    produces: [payments.done]
+    consumes: [orders.placed]
+    principals: {{ test: {PAYMENTS_ID} }}
+"
+        ),
+    )
+}
+
+/// The role writes the server saw (PUT or DELETE of an assignment).
+fn role_writes(server: &ArmServer) -> Vec<(String, u16)> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| (r.method == "PUT" || r.method == "DELETE") && r.path.contains("/roleAssignments/"))
+        .map(|r| (r.method.clone(), r.status))
+        .collect()
+}
+
+/// Each (scope, role, principal) the server holds, principals lowercase.
+fn held(server: &ArmServer) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = server
+        .roles()
+        .into_values()
+        .map(|(scope, role, principal)| (scope.to_ascii_lowercase(), role, principal.to_ascii_lowercase()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn data_roles_are_granted_per_event_hub_adopted_when_present_and_idempotent() {
+    use topicform::backend::eventhubs::arm::assignment_name;
+    use topicform_core::access::DataRole;
+
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    let ns_id = server.namespace_id();
+    let hub = |h: &str| format!("{ns_id}/eventhubs/{h}");
+    for h in ["orders.placed", "orders.cancelled", "payments.done"] {
+        server.seed(h, 2, 24, "Delete");
+    }
+    // Granted by hand earlier under another name: adopted, not re-granted.
+    server.seed_role(&hub("orders.placed"), RECEIVER, &PAYMENTS_ID.to_ascii_lowercase(), None);
+    // Never topicform's, whatever the flags: another principal, another
+    // role, a wider scope (warned about), a narrower one, a condition; and
+    // a subscription-wide grant of someone else, not even reported.
+    server.seed_role(&hub("orders.placed"), RECEIVER, OTHER_ID, None);
+    server.seed_role(&hub("orders.placed"), OWNER, ORDERS_ID, None);
+    server.seed_role(&ns_id, SENDER, PAYMENTS_ID, None);
+    server.seed_role(&format!("{}/consumergroups/audit", hub("payments.done")), RECEIVER, ORDERS_ID, None);
+    server.seed_role(&hub("payments.done"), SENDER, ORDERS_ID, Some("@Resource[x] StringEquals 'y'"));
+    let subscription = ns_id.split("/resourceGroups").next().unwrap().to_owned();
+    server.seed_role(&subscription, OWNER, OTHER_ID, None);
+
+    let ws = Workspace::new();
+    let path = ws.spec(&services_spec(&server, &idp, "    pruneAcls: true\n", "orders.*"));
+    let p = plan(&idp, &server, &path);
+    assert_eq!(p["access"]["summary"], json!({"create": 4, "delete": 0, "unchanged": 1, "unmanaged": 5}), "{p:#}");
+    let whys: Vec<&str> =
+        p["access"]["unmanaged"].as_array().unwrap().iter().map(|u| u["why"].as_str().unwrap()).collect();
+    for why in ["otherPrincipal", "otherRole", "notOnHub", "conditional"] {
+        assert!(whys.contains(&why), "{why} missing: {whys:?}");
+    }
+    let text = stdout(&run(&idp, &server, &path, &["plan"]));
+    let want = format!("+ create role assignment Azure Event Hubs Data Sender for {ORDERS_ID} on event hub orders.cancelled (for orders)");
+    assert!(text.contains(&want), "{text}");
+    assert!(
+        text.contains(
+            "warning: 1 Data Sender/Receiver assignment(s) of the services' principals cover the whole namespace"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("role assignments: 4 to create, 0 to delete, 1 unchanged, 5 unmanaged"), "{text}");
+
+    // Every PUT passed the server's check against Microsoft's definition
+    // (a refused body fails the apply), at hub scope with the derived name.
+    let before = held(&server);
+    server.clear_log();
+    apply(&idp, &server, &path, &["--allow-delete"]);
+    assert_eq!(role_writes(&server), vec![("PUT".to_owned(), 201); 4]);
+    let roles = server.roles();
+    for (h, role, principal) in [
+        ("orders.placed", DataRole::Sender, ORDERS_ID),
+        ("orders.cancelled", DataRole::Sender, ORDERS_ID),
+        ("payments.done", DataRole::Receiver, ORDERS_ID),
+        ("payments.done", DataRole::Sender, &PAYMENTS_ID.to_ascii_lowercase()),
+    ] {
+        let name = assignment_name(&hub(h), &role, principal);
+        let (scope, guid, who) = roles.get(&name).unwrap_or_else(|| panic!("no {name} for {h}: {roles:#?}"));
+        assert_eq!(
+            (scope.to_ascii_lowercase(), guid.as_str(), who.as_str()),
+            (hub(h).to_ascii_lowercase(), role.guid(), principal)
+        );
+    }
+    let after = held(&server);
+    assert!(before.iter().all(|b| after.contains(b)), "an assignment topicform does not manage went away");
+
+    // Again: in sync, and not one write.
+    in_sync(&idp, &server, &path);
+    server.clear_log();
+    apply(&idp, &server, &path, &["--allow-delete"]);
+    assert_eq!(role_writes(&server), vec![]);
+    assert!(server.requests().iter().all(|r| !r.path.contains("/roleAssignments/") || r.method == "GET"));
+}
+
+#[test]
+fn a_dropped_produces_entry_is_revoked_only_with_both_opt_ins() {
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    let ws = Workspace::new();
+    let full = ws.spec(&services_spec(&server, &idp, "", "orders.*"));
+    apply(&idp, &server, &full, &[]);
+    let granted = held(&server);
+    assert_eq!(granted.len(), 5, "{granted:#?}");
+
+    // orders no longer produces orders.cancelled.
+    let narrower = services_spec(&server, &idp, "", "orders.placed");
+    let path = ws.spec(&narrower);
+    let p = plan(&idp, &server, &path);
+    assert_eq!(p["access"]["summary"]["unmanaged"], 1, "{p:#}");
+    assert_eq!(p["access"]["unmanaged"][0]["why"], "notInSpec");
+    apply(&idp, &server, &path, &["--allow-delete"]);
+    assert_eq!(held(&server), granted, "without pruneAcls nothing is revoked");
+
+    let path = ws.spec(&narrower.replacen(
+        "        clientSecret: { env: AZURE_CLIENT_SECRET }\n",
+        "        clientSecret: { env: AZURE_CLIENT_SECRET }\n    pruneAcls: true\n",
+        1,
+    ));
+    apply(&idp, &server, &path, &[]);
+    assert_eq!(held(&server), granted, "without --allow-delete nothing is revoked");
+    server.clear_log();
+    let out = apply(&idp, &server, &path, &["--allow-delete"]);
+    assert_eq!(role_writes(&server), vec![("DELETE".to_owned(), 200)], "{out}");
+    let left = held(&server);
+    assert_eq!(left.len(), 4);
+    assert!(left.iter().all(|(scope, ..)| !scope.ends_with("/eventhubs/orders.cancelled")), "{left:#?}");
+    in_sync(&idp, &server, &path);
+}
+
+#[test]
+fn a_grant_made_meanwhile_is_already_granted_and_a_forbidden_one_names_the_permission() {
+    let (idp, server) = setup(Namespace::new("Standard", 1));
+    let ws = Workspace::new();
+    // Hubs first, so the next apply is only grants (one spec file per
+    // workspace: each `spec` rewrites it).
+    let topics_only = ws.spec(services_spec(&server, &idp, "", "orders.*").split("services:").next().unwrap());
+    apply(&idp, &server, &topics_only, &[]);
+    let path = ws.spec(&services_spec(&server, &idp, "", "orders.*"));
+
+    // Someone grants the first one between plan and PUT: answered 409
+    // RoleAssignmentExists, which is the grant, not retried.
+    server.inject("PUT role", Fault::RoleAssignmentExists, 1);
+    server.clear_log();
+    apply(&idp, &server, &path, &[]);
+    let puts = role_writes(&server);
+    assert_eq!(puts.len(), 5, "one PUT per grant, none retried: {puts:?}");
+    assert_eq!(puts.iter().filter(|(_, status)| *status == 409).count(), 1);
+
+    // An identity without the permission (or refused by its condition).
+    server.inject("GET role", Fault::Forbidden, 1);
+    let a = run(&idp, &server, &path, &["plan"]);
+    let out = output(&a);
+    assert_eq!(a.get_output().status.code(), Some(1), "{out}");
+    assert!(out.contains("HTTP 403"), "{out}");
+    assert!(out.contains("topicform.manage_data_roles = true"), "{out}");
+}
+
+#[test]
+fn role_assignment_bodies_follow_microsofts_definition() {
+    let schema = Schema::load();
+    let spec = "authorization/2022-04-01/authorization-RoleAssignmentsCalls.json";
+    let read = |rel: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(arm::reference_dir().join(rel)).unwrap()).unwrap()
+    };
+    // Microsoft's own create request passes.
+    let example = read("authorization/2022-04-01/examples/RoleAssignments_CreateForResource.json");
+    assert_eq!(
+        schema.validate_definition(spec, "RoleAssignmentCreateParameters", &example["parameters"]["parameters"]),
+        Vec::<String>::new()
+    );
+    // What topicform sends passes; `scope` is read-only, principalId required,
+    // principalType an enum.
+    let ours = json!({"properties": {"roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/2b629674-e913-4c01-ae53-ef4638d8f975", "principalId": ORDERS_ID, "principalType": "ServicePrincipal", "description": "x"}});
+    assert_eq!(schema.validate_definition(spec, "RoleAssignmentCreateParameters", &ours), Vec::<String>::new());
+    let bad = json!({"properties": {"roleDefinitionId": "r", "principalType": "Robot", "scope": "/"}});
+    let problems = schema.validate_definition(spec, "RoleAssignmentCreateParameters", &bad).join("\n");
+    assert!(problems.contains("principalId is required"), "{problems}");
+    assert!(problems.contains("scope is read-only"), "{problems}");
+    assert!(problems.contains("`Robot` is not one of"), "{problems}");
+}

@@ -1,8 +1,10 @@
 //! A local Azure Resource Manager contract server for one Event Hubs
 //! namespace: the operations topicform uses (namespace GET, event hubs
-//! list/GET/PUT/DELETE, consumer groups list/PUT/DELETE, operation status),
-//! following Microsoft's REST specification files in
-//! `tests/testdata/arm/reference/` (api-version 2024-01-01).
+//! list/GET/PUT/DELETE, consumer groups list/PUT/DELETE, operation status,
+//! role assignments list at the namespace and PUT/GET/DELETE at event hub
+//! scope), following Microsoft's REST specification files in
+//! `tests/testdata/arm/reference/` (api-version 2024-01-01; 2022-04-01 for
+//! Microsoft.Authorization).
 //!
 //! Every request is checked: path shape and name lengths, `api-version`,
 //! `Authorization: Bearer` (through the validator the test passes, e.g. the
@@ -116,6 +118,12 @@ pub enum Fault {
     AsyncFailed,
     /// 400 BadRequest: a write ARM refuses outright (not retried).
     Refuse,
+    /// 409 RoleAssignmentExists: another writer granted the same role to
+    /// the same principal on the same scope a moment ago.
+    RoleAssignmentExists,
+    /// 403 AuthorizationFailed, as for an identity without the action (or
+    /// whose ABAC condition refuses this write).
+    Forbidden,
 }
 
 struct Rule {
@@ -141,6 +149,8 @@ struct State {
     ns: Namespace,
     hubs: BTreeMap<String, Value>,
     groups: BTreeMap<(String, String), Value>,
+    /// Role assignments by name, at any scope (their `properties.scope`).
+    roles: BTreeMap<String, Value>,
     page_size: usize,
     rules: VecDeque<Rule>,
     log: Vec<Logged>,
@@ -174,6 +184,7 @@ impl ArmServer {
             ns,
             hubs: BTreeMap::new(),
             groups: BTreeMap::new(),
+            roles: BTreeMap::new(),
             page_size: 100,
             rules: VecDeque::new(),
             log: Vec::new(),
@@ -296,6 +307,39 @@ impl ArmServer {
             .count()
     }
 
+    /// Puts a role assignment in place as if granted earlier, at `scope`
+    /// (an ARM id: the namespace, a hub, a consumer group or above);
+    /// returns its name.
+    pub fn seed_role(&self, scope: &str, role_guid: &str, principal: &str, condition: Option<&str>) -> String {
+        let mut s = self.state.lock().unwrap();
+        let name = format!("5eed0000-0000-4000-8000-{:012}", s.roles.len() + 1);
+        s.roles.insert(name.clone(), stored_role(scope, &name, role_guid, principal, condition));
+        name
+    }
+
+    /// Every role assignment: (scope, role GUID, principal) by name.
+    pub fn roles(&self) -> BTreeMap<String, (String, String, String)> {
+        let s = self.state.lock().unwrap();
+        s.roles
+            .iter()
+            .map(|(name, r)| {
+                let p = &r["properties"];
+                let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+                let role = text("roleDefinitionId").rsplit('/').next().unwrap_or_default().to_owned();
+                (name.clone(), (text("scope"), role, text("principalId")))
+            })
+            .collect()
+    }
+
+    /// The namespace's ARM id.
+    pub fn namespace_id(&self) -> String {
+        let ns = self.namespace();
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.EventHub/namespaces/{}",
+            ns.subscription, ns.resource_group, ns.name
+        )
+    }
+
     pub fn clear_log(&self) {
         self.state.lock().unwrap().log.clear();
     }
@@ -381,6 +425,12 @@ fn route(
         a.headers.push(("WWW-Authenticate".into(), "Bearer error=\"invalid_token\"".into()));
         return a;
     }
+    // Microsoft.Authorization has its own api-version.
+    let expected_version = if path.to_ascii_lowercase().contains("/providers/microsoft.authorization/roleassignments") {
+        AUTHORIZATION_API_VERSION
+    } else {
+        API_VERSION
+    };
     match query_param(query, "api-version") {
         None => {
             return arm_error(
@@ -389,11 +439,11 @@ fn route(
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
         }
-        Some(v) if v != API_VERSION => {
+        Some(v) if v != expected_version => {
             return arm_error(
                 400,
                 "InvalidApiVersionParameter",
-                format!("The api-version '{v}' is invalid. The supported version is '{API_VERSION}'."),
+                format!("The api-version '{v}' is invalid. The supported version is '{expected_version}'."),
             )
         }
         _ => {}
@@ -478,6 +528,21 @@ fn route(
         );
     }
     match (segs.len(), method) {
+        (11, "GET") if kw(8, "providers") && kw(9, "Microsoft.Authorization") && kw(10, "roleAssignments") => {
+            take_fault(s, "GET role", false).unwrap_or_else(|| list_roles(s, base, path, query))
+        }
+        (14, m)
+            if kw(8, "eventhubs")
+                && kw(10, "providers")
+                && kw(11, "Microsoft.Authorization")
+                && kw(12, "roleAssignments") =>
+        {
+            let (hub, name) = (seg(9).to_owned(), seg(13).to_owned());
+            if let Some(a) = take_fault(s, &format!("{m} role"), false) {
+                return a;
+            }
+            role_assignment(s, schema, &ns, &hub, &name, m, body)
+        }
         (8, "GET") => take_fault(s, "GET", true).unwrap_or_else(|| answer(200, namespace_body(&ns))),
         (9, "GET") if kw(8, "eventhubs") => {
             take_fault(s, "GET", true).unwrap_or_else(|| list_hubs(s, base, path, query))
@@ -514,6 +579,12 @@ fn route(
                     }
                     let existed = s.hubs.remove(&name).is_some();
                     s.groups.retain(|(h, _), _| h != &name);
+                    // Assumed: Azure removes a deleted hub's role assignments
+                    // (its documentation covers only moved resources).
+                    let scope = hub_id(&ns, &name).to_ascii_lowercase();
+                    s.roles.retain(|_, r| {
+                        !r["properties"]["scope"].as_str().unwrap_or("").to_ascii_lowercase().starts_with(&scope)
+                    });
                     let a = answer(if existed { 200 } else { 204 }, Value::Null);
                     long_running(s, base, &ns, "DELETE", a)
                 }
@@ -566,7 +637,15 @@ fn route(
 fn take_fault(s: &mut State, method: &str, poll: bool) -> Option<Answer> {
     let idx = s.rules.iter().position(|r| r.method == method && r.left > 0)?;
     let fault = s.rules[idx].fault;
-    let immediate = matches!(fault, Fault::Throttle { .. } | Fault::ServerError | Fault::Conflict | Fault::Refuse);
+    let immediate = matches!(
+        fault,
+        Fault::Throttle { .. }
+            | Fault::ServerError
+            | Fault::Conflict
+            | Fault::Refuse
+            | Fault::RoleAssignmentExists
+            | Fault::Forbidden
+    );
     if poll && !immediate {
         return None;
     }
@@ -583,6 +662,16 @@ fn take_fault(s: &mut State, method: &str, poll: bool) -> Option<Answer> {
         }
         Fault::ServerError => arm_error(500, "InternalServerError", "An internal error occurred (injected)."),
         Fault::Refuse => arm_error(400, "BadRequest", "The request was refused (injected)."),
+        Fault::RoleAssignmentExists => arm_error(
+            409,
+            "RoleAssignmentExists",
+            "The role assignment already exists. The ID of the existing role assignment is 0123456789abcdef0123456789abcdef (injected).",
+        ),
+        Fault::Forbidden => arm_error(
+            403,
+            "AuthorizationFailed",
+            "The client does not have authorization or an ABAC condition not fulfilled to perform action 'Microsoft.Authorization/roleAssignments/write' (injected).",
+        ),
         _ => arm_error(409, "Conflict", "Another operation on this or dependent resource is in progress (injected)."),
     })
 }
@@ -634,6 +723,155 @@ fn long_running(s: &mut State, base: &str, ns: &Namespace, method: &str, a: Answ
         )),
     }
     out
+}
+
+/// The Microsoft.Authorization api-version (the contract in
+/// `reference/authorization/2022-04-01/`).
+pub const AUTHORIZATION_API_VERSION: &str = "2022-04-01";
+const AUTHORIZATION_SPEC: &str = "authorization/2022-04-01/authorization-RoleAssignmentsCalls.json";
+
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// ListForScope without a filter: every assignment at, above and below the
+/// namespace (all the server holds), paged like the event hub list.
+fn list_roles(s: &State, base: &str, path: &str, query: &str) -> Answer {
+    if let Some(filter) = query_param(query, "$filter") {
+        return arm_error(400, "UnsupportedFilter", format!("this contract server answers no $filter ({filter})"));
+    }
+    let skip: usize = query_param(query, "$skipToken").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = s.roles.values().skip(skip).take(s.page_size).cloned().collect();
+    let mut body = json!({ "value": page });
+    if skip + s.page_size < s.roles.len() {
+        body["nextLink"] =
+            json!(format!("{base}{path}?api-version={AUTHORIZATION_API_VERSION}&$skipToken={}", skip + s.page_size));
+    }
+    answer(200, body)
+}
+
+/// One stored role assignment, in the shape of Microsoft's
+/// RoleAssignments_Get example: the tenant form of `roleDefinitionId`, and
+/// `resourcegroups` in lowercase in `scope` as Azure writes it.
+fn stored_role(scope: &str, name: &str, role_guid: &str, principal: &str, condition: Option<&str>) -> Value {
+    let scope = scope.replacen("/resourceGroups/", "/resourcegroups/", 1);
+    json!({
+        "properties": {
+            "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+            "scope": scope,
+            "condition": condition,
+            "conditionVersion": condition.map(|_| "2.0"),
+            "createdOn": TIMESTAMP,
+            "updatedOn": TIMESTAMP,
+            "createdBy": null,
+            "updatedBy": "a-caller-object-id",
+            "delegatedManagedIdentityResourceId": null,
+            "description": null
+        },
+        "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
+        "type": "Microsoft.Authorization/roleAssignments",
+        "name": name
+    })
+}
+
+/// PUT, GET or DELETE of a role assignment at event hub scope, with the
+/// checks Azure makes: a GUID name and principal, a role definition id in
+/// the subscription form, the hub existing, one assignment per principal,
+/// role and scope (409 RoleAssignmentExists), and a name never reused for
+/// another one (400 RoleAssignmentUpdateNotPermitted).
+fn role_assignment(
+    s: &mut State,
+    schema: &Schema,
+    ns: &Namespace,
+    hub: &str,
+    name: &str,
+    method: &str,
+    body: &str,
+) -> Answer {
+    if !is_guid(name) {
+        return arm_error(400, "InvalidRoleAssignmentId", "The role assignment ID must be a GUID.");
+    }
+    if !s.hubs.contains_key(hub) {
+        return arm_error(
+            404,
+            "ResourceNotFound",
+            format!("The Resource 'Microsoft.EventHub/namespaces/{}/eventhubs/{hub}' under resource group '{}' was not found.", ns.name, ns.resource_group),
+        );
+    }
+    let scope = hub_id(ns, hub);
+    match method {
+        "GET" => match s.roles.get(name) {
+            Some(r) => answer(200, r.clone()),
+            None => arm_error(404, "RoleAssignmentNotFound", "The role assignment does not exist."),
+        },
+        "DELETE" => match s.roles.remove(name) {
+            Some(r) => answer(200, r),
+            None => answer(204, Value::Null),
+        },
+        "PUT" => {
+            let request: Value = match serde_json::from_str(body) {
+                Ok(v) => v,
+                Err(e) => {
+                    return arm_error(400, "InvalidRequestContent", format!("The request content was invalid: {e}"))
+                }
+            };
+            let problems = schema.validate_definition(AUTHORIZATION_SPEC, "RoleAssignmentCreateParameters", &request);
+            if !problems.is_empty() {
+                return arm_error(400, "InvalidRequestContent", problems.join("; "));
+            }
+            let p = &request["properties"];
+            let principal = p["principalId"].as_str().unwrap_or_default().to_owned();
+            if !is_guid(&principal) {
+                return arm_error(400, "InvalidPrincipalId", "Principal ID must be a GUID.");
+            }
+            let definition = p["roleDefinitionId"].as_str().unwrap_or_default();
+            let prefix =
+                format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/", ns.subscription);
+            let Some(role) = definition.strip_prefix(&prefix).filter(|g| is_guid(g)) else {
+                return arm_error(
+                    400,
+                    "InvalidRoleDefinitionId",
+                    format!("The role definition ID '{definition}' is not valid."),
+                );
+            };
+            let role = role.to_ascii_lowercase();
+            let same = |r: &Value| {
+                let q = &r["properties"];
+                q["scope"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&scope))
+                    && q["principalId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&principal))
+                    && q["roleDefinitionId"].as_str().is_some_and(|x| x.to_ascii_lowercase().ends_with(&role))
+            };
+            if let Some(existing) = s.roles.get(name) {
+                return if same(existing) {
+                    answer(200, existing.clone())
+                } else {
+                    arm_error(
+                        400,
+                        "RoleAssignmentUpdateNotPermitted",
+                        "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+                    )
+                };
+            }
+            if let Some((other, _)) = s.roles.iter().find(|(_, r)| same(r)) {
+                return arm_error(
+                    409,
+                    "RoleAssignmentExists",
+                    format!(
+                        "The role assignment already exists. The ID of the existing role assignment is {}.",
+                        other.replace('-', "")
+                    ),
+                );
+            }
+            let condition = p["condition"].as_str();
+            let stored = stored_role(&scope, name, &role, &principal, condition);
+            s.roles.insert(name.to_owned(), stored.clone());
+            answer(201, stored)
+        }
+        m => arm_error(405, "MethodNotAllowed", format!("{m} is not supported on a role assignment.")),
+    }
 }
 
 fn list_hubs(s: &State, base: &str, path: &str, query: &str) -> Answer {
@@ -897,6 +1135,9 @@ impl Schema {
             "namespaces.json",
             "common/v1/definitions.json",
             "common/v2/definitions.json",
+            AUTHORIZATION_SPEC,
+            "authorization/2022-04-01/common-types.json",
+            "common-types/resource-management/v2/types.json",
         ]
         .iter()
         .map(|f| (f.to_string(), read_json(f)))
@@ -915,8 +1156,21 @@ impl Schema {
     /// `../../../common/v1/definitions.json#/definitions/X` -> (`common/v1/definitions.json`, schema).
     fn resolve(&self, file: &str, reference: &str) -> (String, Value) {
         let (target, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let target =
-            if target.is_empty() { file.to_owned() } else { target.trim_start_matches("../../../").to_owned() };
+        // Upstream layout -> ours (SOURCE.md): `../../../common/` from the
+        // Event Hubs files, `../../../../../common-types/` from the
+        // authorization file, `./x` beside the referring file.
+        let target = if target.is_empty() {
+            file.to_owned()
+        } else if let Some(beside) = target.strip_prefix("./") {
+            match file.rsplit_once('/') {
+                Some((dir, _)) => format!("{dir}/{beside}"),
+                None => beside.to_owned(),
+            }
+        } else if let Some(common) = target.strip_prefix("../../../../../") {
+            common.to_owned()
+        } else {
+            target.trim_start_matches("../../../").to_owned()
+        };
         let doc = self.files.get(&target).unwrap_or_else(|| panic!("unresolved $ref {reference}"));
         let node = doc.pointer(pointer).unwrap_or_else(|| panic!("unresolved $ref {reference}")).clone();
         (target, node)

@@ -231,7 +231,8 @@ mod tests {
     #[test]
     fn an_assignment_is_the_same_whatever_azure_named_it() {
         let ours = RoleAssignment::on_hub("ab", DataRole::Sender, "orders");
-        let theirs = RoleAssignment { name: Some("0b5c…".into()), ..RoleAssignment::on_hub("AB", DataRole::Sender, "orders") };
+        let theirs =
+            RoleAssignment { name: Some("0b5c…".into()), ..RoleAssignment::on_hub("AB", DataRole::Sender, "orders") };
         assert_eq!(ours, theirs);
         let conditional = RoleAssignment { conditional: true, ..ours.clone() };
         assert_ne!(ours, conditional);
@@ -240,9 +241,15 @@ mod tests {
 
     #[test]
     fn roles_are_known_by_the_guid_at_the_end_of_any_definition_id() {
-        let sub = format!("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{}", DATA_SENDER.to_uppercase());
+        let sub = format!(
+            "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{}",
+            DATA_SENDER.to_uppercase()
+        );
         assert_eq!(DataRole::of_definition(&sub), DataRole::Sender);
-        assert_eq!(DataRole::of_definition(&format!("/providers/Microsoft.Authorization/roleDefinitions/{DATA_RECEIVER}")), DataRole::Receiver);
+        assert_eq!(
+            DataRole::of_definition(&format!("/providers/Microsoft.Authorization/roleDefinitions/{DATA_RECEIVER}")),
+            DataRole::Receiver
+        );
         let owner = DataRole::of_definition("f526a384-b230-433a-b45c-95f59c4a2dec");
         assert_eq!(owner.to_string(), "role f526a384-b230-433a-b45c-95f59c4a2dec");
     }

@@ -168,7 +168,9 @@ pub(super) fn notes(plan: &AccessPlan, env_name: &str, prune_acls: bool, kind: &
         let key = match u.why {
             Unmanaged::NotInSpec => "stale",
             // OtherRole is decided first, so these are Sender or Receiver.
-            Unmanaged::NotOnHub if matches!(&u.grant, Grant::Role(r) if !matches!(r.scope, RoleScope::InsideHub(_))) => "wide",
+            Unmanaged::NotOnHub if matches!(&u.grant, Grant::Role(r) if !matches!(r.scope, RoleScope::InsideHub(_))) => {
+                "wide"
+            }
             _ => "foreign",
         };
         *by_why.entry(key).or_default() += 1;
@@ -276,15 +278,24 @@ mod tests {
         let desired = desired_access(&[orders(ID)], &["orders.placed"], true);
         let namespace = role(DataRole::Sender, RoleScope::Namespace);
         let group = role(DataRole::Receiver, RoleScope::InsideHub("…/consumergroups/g".into()));
-        let owner = role(DataRole::Other("f526a384-b230-433a-b45c-95f59c4a2dec".into()), RoleScope::Hub("orders.placed".into()));
-        let Grant::Role(receiver) = role(DataRole::Receiver, RoleScope::Hub("orders.placed".into())) else { unreachable!() };
+        let owner = role(
+            DataRole::Other("f526a384-b230-433a-b45c-95f59c4a2dec".into()),
+            RoleScope::Hub("orders.placed".into()),
+        );
+        let Grant::Role(receiver) = role(DataRole::Receiver, RoleScope::Hub("orders.placed".into())) else {
+            unreachable!()
+        };
         let conditional = Grant::Role(RoleAssignment { conditional: true, ..receiver });
         let stale = role(DataRole::Receiver, RoleScope::Hub("payments".into()));
         let subscription_owner = Grant::Role(RoleAssignment {
             principal: "someone-else".into(),
-            ..RoleAssignment { scope: RoleScope::Above("/subscriptions/s".into()), ..RoleAssignment::on_hub(ID, DataRole::Sender, "") }
+            ..RoleAssignment {
+                scope: RoleScope::Above("/subscriptions/s".into()),
+                ..RoleAssignment::on_hub(ID, DataRole::Sender, "")
+            }
         });
-        let observed = [namespace.clone(), group.clone(), owner.clone(), conditional.clone(), stale.clone(), subscription_owner];
+        let observed =
+            [namespace.clone(), group.clone(), owner.clone(), conditional.clone(), stale.clone(), subscription_owner];
         let plan = plan_access(&desired, &observed, true);
         assert_eq!(plan.deletes().collect::<Vec<_>>(), [&stale]);
         let whys: Vec<_> = plan.unmanaged.iter().map(|u| (u.grant.clone(), u.why)).collect();

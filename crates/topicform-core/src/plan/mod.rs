@@ -319,11 +319,17 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
 
     let eventhubs = matches!(env.cluster, crate::spec::model::Cluster::Eventhubs(_));
     let access = (!env.services.is_empty()).then(|| {
-        let desired = crate::access::desired_access(&env.services, &wanted.iter().copied().collect::<Vec<_>>(), eventhubs);
+        let desired =
+            crate::access::desired_access(&env.services, &wanted.iter().copied().collect::<Vec<_>>(), eventhubs);
         plan_access(&desired, observed.grants.as_deref().unwrap_or_default(), env.prune_acls && options.allow_delete)
     });
     if let Some(access) = &access {
-        notes.extend(access::notes(access, &env.name, env.prune_acls, if eventhubs { "role assignment" } else { "ACL" }));
+        notes.extend(access::notes(
+            access,
+            &env.name,
+            env.prune_acls,
+            if eventhubs { "role assignment" } else { "ACL" },
+        ));
     }
 
     let summary = Summary { unmanaged: unmanaged.len(), conflicts: env.conflicts.len(), ..Summary::of(&topics) };

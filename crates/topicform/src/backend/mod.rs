@@ -14,7 +14,8 @@ use topicform_core::spec::model::Cluster as ClusterSpec;
 use topicform_core::spec::ResolvedEnvironment;
 
 use crate::apply::{
-    self, AccessChange, ApplyReport, ConfigAlteration, Interrupt, NewTopic, PartitionIncrease, Progress, Step, WriteResult,
+    self, AccessChange, ApplyReport, ConfigAlteration, Interrupt, NewTopic, PartitionIncrease, Progress, Step,
+    WriteResult,
 };
 use crate::Result;
 use eventhubs::EventHubsBackend;

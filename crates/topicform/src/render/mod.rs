@@ -66,7 +66,11 @@ pub(crate) fn summary_line(plan: &Plan) -> String {
 
 /// What the plan's grants are on its cluster type.
 pub(crate) fn grants_label(plan: &Plan) -> &'static str {
-    if plan.cluster_type == "eventhubs" { "role assignments" } else { "ACLs" }
+    if plan.cluster_type == "eventhubs" {
+        "role assignments"
+    } else {
+        "ACLs"
+    }
 }
 
 /// Why a grant is left alone, in a few words.

@@ -25,7 +25,7 @@ use crate::{Error, Result};
 
 mod roles;
 
-pub use roles::Granted;
+pub use roles::{assignment_name, Granted};
 
 /// The ARM api-version topicform speaks to Microsoft.EventHub (the contract
 /// in `tests/testdata/arm/reference/`).

@@ -347,9 +347,9 @@ impl EventHubsBackend {
             .map(|change| {
                 let outcome = match &change.grant {
                     Grant::Role(role) => match &role.scope {
-                        RoleScope::Hub(hub) if failed.contains(hub) => Err(format!(
-                            "not sent: the write of event hub {hub} failed in this apply; apply again"
-                        )),
+                        RoleScope::Hub(hub) if failed.contains(hub) => {
+                            Err(format!("not sent: the write of event hub {hub} failed in this apply; apply again"))
+                        }
                         _ => Ok(write(role)),
                     },
                     Grant::Acl(_) => Err("an Event Hubs namespace has no Kafka ACLs".to_owned()),

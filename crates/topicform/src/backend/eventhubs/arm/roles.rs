@@ -20,7 +20,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use topicform_core::access::{RoleAssignment, RoleScope, DataRole};
+use topicform_core::access::{DataRole, RoleAssignment, RoleScope};
 use uuid::Uuid;
 
 use super::{arm_error, ArmClient};
@@ -79,7 +79,13 @@ impl ArmClient {
     /// Grants `grant` (a role on one hub) under topicform's name.
     pub async fn put_role_assignment(&self, grant: &RoleAssignment) -> Result<Granted> {
         let RoleScope::Hub(hub) = &grant.scope else {
-            return Err(self.error("granting a role", &grant.to_string(), None, "topicform grants at event hub scope only".into(), None));
+            return Err(self.error(
+                "granting a role",
+                &grant.to_string(),
+                None,
+                "topicform grants at event hub scope only".into(),
+                None,
+            ));
         };
         let scope = self.hub_id(hub);
         let name = assignment_name(&scope, &grant.role, &grant.principal);
@@ -114,7 +120,13 @@ impl ArmClient {
     /// Deletes `grant`, as read from Azure (its name is Azure's).
     pub async fn delete_role_assignment(&self, grant: &RoleAssignment) -> Result<()> {
         let (RoleScope::Hub(hub), Some(name)) = (&grant.scope, &grant.name) else {
-            return Err(self.error("revoking a role", &grant.to_string(), None, "only an assignment read from one event hub can be revoked".into(), None));
+            return Err(self.error(
+                "revoking a role",
+                &grant.to_string(),
+                None,
+                "only an assignment read from one event hub can be revoked".into(),
+                None,
+            ));
         };
         let resource = format!("{}/providers/Microsoft.Authorization/roleAssignments/{name}", self.hub_id(hub));
         self.call("revoking a role", &resource, Method::DELETE, self.assignment_url(hub, name), None)
@@ -144,7 +156,11 @@ fn parse(item: &Value, namespace_id: &str) -> Option<RoleAssignment> {
         RoleScope::Namespace
     } else if let Some(rest) = lower_scope.strip_prefix(&hubs_prefix) {
         let hub = &scope[hubs_prefix.len()..hubs_prefix.len() + rest.split('/').next()?.len()];
-        if rest.contains('/') { RoleScope::InsideHub(scope.to_owned()) } else { RoleScope::Hub(hub.to_owned()) }
+        if rest.contains('/') {
+            RoleScope::InsideHub(scope.to_owned())
+        } else {
+            RoleScope::Hub(hub.to_owned())
+        }
     } else if lower_scope == "/" || lower_ns.starts_with(&format!("{lower_scope}/")) {
         RoleScope::Above(scope.to_owned())
     } else {
@@ -184,7 +200,11 @@ mod tests {
         assert_eq!(parse(&item(&group, None), NS).unwrap().scope, RoleScope::InsideHub(group));
         assert_eq!(parse(&item(&lower, None), NS).unwrap().scope, RoleScope::Namespace);
         assert!(matches!(parse(&item("/subscriptions/S1", None), NS).unwrap().scope, RoleScope::Above(_)));
-        assert!(parse(&item("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns2", None), NS).is_none());
+        assert!(parse(
+            &item("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns2", None),
+            NS
+        )
+        .is_none());
         assert!(parse(&item(NS, Some("@Resource[x] StringEquals 'y'")), NS).unwrap().conditional);
     }
 
@@ -192,7 +212,10 @@ mod tests {
     fn names_are_stable_guids_of_scope_role_and_principal() {
         let scope = format!("{NS}/eventhubs/orders");
         let name = assignment_name(&scope, &DataRole::Sender, "0a3c5e7f-1111-4222-8333-444455556666");
-        assert_eq!(name, assignment_name(&scope.to_uppercase(), &DataRole::Sender, "0A3C5E7F-1111-4222-8333-444455556666"));
+        assert_eq!(
+            name,
+            assignment_name(&scope.to_uppercase(), &DataRole::Sender, "0A3C5E7F-1111-4222-8333-444455556666")
+        );
         assert_ne!(name, assignment_name(&scope, &DataRole::Receiver, "0a3c5e7f-1111-4222-8333-444455556666"));
         // Pinned: a different value would rename every grant on every cluster.
         assert_eq!(name, GOLDEN);
