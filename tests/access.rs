@@ -103,7 +103,7 @@ fn run(file: &std::path::Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn acl_names(plan: &serde_json::Value, action: &str) -> Vec<String> {
-    plan["access"]["acls"]
+    plan["access"]["grants"]
         .as_array()
         .unwrap()
         .iter()

@@ -391,6 +391,9 @@ fn rejected_tokens_fail_clearly_and_secrets_never_show() {
     assert!(!text.contains(&secret) && !text.contains("eyJ"), "{text}");
 }
 
+/// The example's services, as their variables spell them.
+const SERVICES: [&str; 5] = ["AUTH", "HR", "NOTIFICATION", "ANALYTICS", "INVENTORY"];
+
 #[test]
 fn the_example_platform_prod_environment_plans_and_applies() {
     // examples/etelios/topicform.yaml, prod: premium, workload identity. Its
@@ -416,13 +419,38 @@ fn the_example_platform_prod_environment_plans_and_applies() {
             cmd.env(k, v);
         }
         cmd.env("AZURE_SUBSCRIPTION_ID", server.namespace().subscription).env_remove("AZURE_CLIENT_SECRET");
+        // The services' object ids, as CI exports them from Terraform.
+        for (i, svc) in SERVICES.iter().enumerate() {
+            cmd.env(format!("{svc}_SERVICE_PRINCIPAL_ID"), format!("00000000-0000-4000-8000-00000000000{i}"));
+        }
         cmd.assert()
     };
     let a = prod(&["plan", "--detailed-exitcode"]);
     assert_eq!(a.get_output().status.code(), Some(2), "{}", output(&a));
+    // auth-service sends to the 5 user.* hubs, hr-service to the 4
+    // employee.* ones; the consumers receive 2 + 3 + 1.
+    assert!(
+        stdout(&a).contains("role assignments: 15 to create, 0 to delete, 0 unchanged, 0 unmanaged"),
+        "{}",
+        output(&a)
+    );
     let a = prod(&["apply", "--auto-approve"]);
     assert!(a.get_output().status.success(), "{}", output(&a));
-    assert!(stdout(&a).contains("35 succeeded, 0 failed"), "{}", output(&a));
+    assert!(stdout(&a).contains("50 succeeded, 0 failed"), "{}", output(&a));
+    let grants = server.roles();
+    assert_eq!(grants.len(), 15, "{grants:#?}");
+    let auth = "00000000-0000-4000-8000-000000000000";
+    let hubs_of = |who: &str| {
+        grants
+            .values()
+            .filter(|(_, _, p)| p == who)
+            .map(|(s, ..)| s.rsplit('/').next().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        hubs_of(auth),
+        ["user.created", "user.deleted", "user.login", "user.logout", "user.updated"].map(String::from).into()
+    );
     assert_eq!(props(&server, "audit.log")["partitionCount"], 32);
     assert_eq!(props(&server, "user.login")["partitionCount"], 24);
     assert_eq!(server.consumer_group_writes(), 0);

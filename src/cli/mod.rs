@@ -155,12 +155,20 @@ fn plan_options(w: &WidenArgs) -> PlanOptions {
 }
 
 /// Loads the spec and resolves the environment, printing its warnings.
+/// `grants`: the command uses the services' principals (`env --service`);
+/// otherwise a variable only they use may be unset.
 fn load_environment(
     target: &args::Target,
+    grants: bool,
 ) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment)> {
     let (loaded, env, warnings) = phase_sync("load", || {
         let loaded = ops::load_spec(&target.file)?;
-        let (env, warnings) = ops::resolve_env(&loaded, target.env.as_deref(), &env_var)?;
+        let env = target.env.as_deref();
+        let (env, warnings) = if grants {
+            ops::resolve_env(&loaded, env, &env_var)?
+        } else {
+            ops::resolve_env_without_access(&loaded, env, &env_var)?
+        };
         Ok::<_, Error>((loaded, env, warnings))
     })?;
     report_findings(&loaded.name, &loaded.source, &warnings);
@@ -208,12 +216,12 @@ async fn connect_status(
 }
 
 /// Loads the spec, resolves the environment (printing its warnings) and
-/// connects to its cluster: the common start of plan, apply and export.
+/// connects to its cluster, for a command that grants nothing (export).
 fn open_environment(
     target: &args::Target,
     timeout: u64,
 ) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment, ConnectedBackend)> {
-    let (loaded, env) = load_environment(target)?;
+    let (loaded, env) = load_environment(target, false)?;
     let backend = connect(&env, timeout)?;
     Ok((loaded, env, backend))
 }
@@ -481,7 +489,7 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
 fn cmd_env(a: EnvArgs) -> Result<Outcome> {
     use topicform::render::{EnvFormat, Revealed};
     use topicform_core::spec::broker_env::{broker_env, EnvValue};
-    let (loaded, env) = load_environment(&a.target)?;
+    let (loaded, env) = load_environment(&a.target, a.service.is_some())?;
     let vars = match &a.service {
         None => broker_env(&env.cluster),
         Some(name) => service_vars(&loaded.spec, &env, name)?,
@@ -548,7 +556,7 @@ fn service_vars(
 }
 
 async fn cmd_lag(a: args::LagArgs) -> Result<Outcome> {
-    let (loaded, env) = load_environment(&a.target)?;
+    let (loaded, env) = load_environment(&a.target, false)?;
     let connection = topicform::check::Connection::from_cluster(&env.name, &env.cluster)?;
     let groups = topicform::lag::groups_to_measure(&loaded.spec, &env, &a.groups);
     if let Some(addr) = a.serve {
@@ -573,7 +581,7 @@ async fn cmd_check(a: CheckArgs) -> Result<Outcome> {
     let connection = if a.from_env {
         Connection::from_env(&env_var)?
     } else {
-        let (_, env) = load_environment(&a.target)?;
+        let (_, env) = load_environment(&a.target, false)?;
         Connection::from_cluster(&env.name, &env.cluster)?
     };
     let probes =

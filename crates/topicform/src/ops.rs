@@ -62,6 +62,18 @@ pub fn resolve_env(
     resolve_env_with(loaded, env, vars, &[])
 }
 
+/// [`resolve_env`] for a command that grants nothing (`env` without
+/// `--service`, `check`, `lag`, `export`): the services' principals may use
+/// unset variables (warnings).
+pub fn resolve_env_without_access(
+    loaded: &LoadedSpec,
+    env: Option<&str>,
+    vars: VarLookup,
+) -> Result<(ResolvedEnvironment, Vec<Located>)> {
+    let name = environment_name(loaded, env)?;
+    loaded.resolve_without_access(name, vars).map_err(|found| Error::invalid_spec(&loaded.name, &loaded.source, &found))
+}
+
 /// [`resolve_env`] with the topics ConfigMaps contribute merged in.
 pub fn resolve_env_with(
     loaded: &LoadedSpec,

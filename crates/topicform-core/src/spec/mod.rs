@@ -72,13 +72,35 @@ impl LoadedSpec {
         vars: VarLookup,
         contributions: &[Contributed],
     ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
+        self.resolve_checked(env_name, vars, contributions, UnsetVars::Fail)
+    }
+
+    /// [`resolve`](Self::resolve) for a command that grants nothing (`env`
+    /// for the whole environment, `check`, `lag`, `export`): a variable only
+    /// the services' principals use may be unset, and is then a warning.
+    /// The services' principals are not to be used.
+    pub fn resolve_without_access(
+        &self,
+        env_name: &str,
+        vars: VarLookup,
+    ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
+        self.resolve_checked(env_name, vars, &[], UnsetVars::FailExceptPrincipals)
+    }
+
+    fn resolve_checked(
+        &self,
+        env_name: &str,
+        vars: VarLookup,
+        contributions: &[Contributed],
+        unset: UnsetVars,
+    ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
         let merged = contributed::merge(&self.spec, contributions);
         let locate = |finding: Finding| match topic_of(&finding).and_then(|t| merged.defined_by.get(t)) {
             Some(i) => contributions[*i].document.locate_elsewhere(finding),
             None => self.locate(finding),
         };
         let mut findings: Vec<Located> =
-            validate::validate(&merged.spec, &[env_name], vars, UnsetVars::Fail).into_iter().map(locate).collect();
+            validate::validate(&merged.spec, &[env_name], vars, unset).into_iter().map(locate).collect();
         for c in contributions {
             // Its own names, consumers and written values, wherever the
             // merge put its topics.

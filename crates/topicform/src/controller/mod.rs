@@ -134,7 +134,7 @@ async fn take_leadership(
             // Named after the cluster, like apply's: resolving needs the
             // spec and, without a pinned clusterId, the broker.
             let loaded = ops::load_spec(&settings.spec)?;
-            let (env, _) = ops::resolve_env(&loaded, Some(&settings.environment), vars)?;
+            let (env, _) = ops::resolve_env_without_access(&loaded, Some(&settings.environment), vars)?;
             crate::lock::lease_name(&env, settings.timeout).await?
         }
     };

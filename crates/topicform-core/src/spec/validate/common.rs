@@ -241,7 +241,7 @@ pub(super) fn unset_variable(at: Pointer, var: &str, env_name: &str, unset: Unse
     let message = format!("environment variable `{var}` is not set (used by environment `{env_name}`)");
     let finding = match unset {
         UnsetVars::Warn => Finding::warning(at, message),
-        UnsetVars::Fail => Finding::error(at, message),
+        UnsetVars::Fail | UnsetVars::FailExceptPrincipals => Finding::error(at, message),
     };
     finding.help(format!("export {var}=... or write `${{{var}:-default}}`"))
 }

@@ -36,6 +36,11 @@ pub enum UnsetVars {
     Warn,
     /// `plan`, `apply`, ...: the environment is about to be used.
     Fail,
+    /// `env`, `check`, `lag`, `export`: the environment is used but grants
+    /// nothing, so a variable only the services' principals use may be
+    /// unset (a warning; a service pod need not know every other
+    /// service's principal).
+    FailExceptPrincipals,
 }
 
 /// True for topics Kafka and its ecosystem own (`__consumer_offsets`,
@@ -77,7 +82,8 @@ fn check_environment(
         Pointer::value(p)
     };
     common::check_variables(name, env, vars, unset, out);
-    services::check_principals(spec, name, &env.cluster, vars, unset, out);
+    let principals_unset = if unset == UnsetVars::FailExceptPrincipals { UnsetVars::Warn } else { unset };
+    services::check_principals(spec, name, &env.cluster, vars, principals_unset, out);
     if let Some(Err(why)) = env.lock.as_deref().map(str::parse::<super::lock::LockChoice>) {
         out.push(Finding::error(env_path(&["lock"]), why));
     }
