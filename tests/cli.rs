@@ -56,15 +56,44 @@ fn example_spec_validates_and_names_unset_variables_as_warnings() {
         .assert()
         .success()
         .stderr(predicate::str::contains("AZURE_SUBSCRIPTION_ID` is not set"))
+        .stderr(predicate::str::contains("303:53: environment variable `AUTH_SERVICE_PRINCIPAL_ID` is not set"))
         .stderr(predicate::str::contains(
-            "valid (35 topics, 5 services; environments: local, staging, prod; 1 warning(s))",
+            "valid (35 topics, 5 services; environments: local, staging, prod; 6 warning(s))",
         ));
-    topicform()
-        .args(["validate", "-f", "examples/etelios/topicform.yaml"])
+    with_principal_ids(topicform().args(["validate", "-f", "examples/etelios/topicform.yaml"]))
         .env("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
         .assert()
         .success()
         .stderr(predicate::str::contains("warning").not());
+}
+
+/// The example's services' object ids on prod, as CI exports them.
+fn with_principal_ids(cmd: &mut support::Topicform) -> &mut support::Topicform {
+    for (i, svc) in ["AUTH", "HR", "NOTIFICATION", "ANALYTICS", "INVENTORY"].iter().enumerate() {
+        cmd.env(format!("{svc}_SERVICE_PRINCIPAL_ID"), format!("00000000-0000-4000-8000-00000000000{i}"));
+    }
+    cmd
+}
+
+#[test]
+fn only_commands_that_grant_need_the_services_principal_variables() {
+    let example = "examples/etelios/topicform.yaml";
+    // `env` for the environment grants nothing: the variables only warn.
+    topicform()
+        .args(["env", "-e", "prod", "-f", example])
+        .env("AZURE_SUBSCRIPTION_ID", "sub")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("KAFKA_BROKERS=etelios-prod.servicebus.windows.net:9093"))
+        .stderr(predicate::str::contains("AUTH_SERVICE_PRINCIPAL_ID` is not set"));
+    // `plan` would grant: an error naming each, before any request.
+    topicform()
+        .args(["plan", "-e", "prod", "-f", example])
+        .env("AZURE_SUBSCRIPTION_ID", "sub")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("5 error(s) in the spec"))
+        .stderr(predicate::str::contains("303:53: environment variable `AUTH_SERVICE_PRINCIPAL_ID` is not set"));
 }
 
 #[test]
@@ -192,8 +221,7 @@ fn unset_variables_in_oauth_token_endpoint_and_scope_are_located() {
 #[test]
 fn event_hubs_plan_without_workload_identity_names_what_is_missing() {
     // The ARM backend itself is tested against the contract server in tests/eventhubs.rs.
-    topicform()
-        .args(["plan", "-e", "prod", "-f", "examples/etelios/topicform.yaml"])
+    with_principal_ids(topicform().args(["plan", "-e", "prod", "-f", "examples/etelios/topicform.yaml"]))
         .env("AZURE_SUBSCRIPTION_ID", "sub")
         .env_remove("AZURE_CLIENT_ID")
         .env_remove("AZURE_TENANT_ID")

@@ -399,11 +399,16 @@ fn denied_blocking(target: &Connection, cfg: ClientConfig, topic: &str, timeout:
 fn classify_roundtrip(what: &str, target: &Connection, topic: &str) -> Step {
     let lower = what.to_ascii_lowercase();
     if lower.contains("authoriz") {
+        let grant = if target.is_event_hubs() {
+            format!("grant its identity \"Azure Event Hubs Data Sender\" on event hub `{topic}` to produce and \"Azure Event Hubs Data Receiver\" to consume (with topicform: list the topic under the service's `produces:` / `consumes:` with its object id as the principal, and apply; Azure takes up to 10 minutes to enforce a new assignment), or use a SAS policy with Send and Listen")
+        } else {
+            format!("grant it WRITE and DESCRIBE on `{topic}` to produce, READ and DESCRIBE to consume, and READ on its group (with topicform: list the topic under the service's `produces:` / `consumes:` with its principal, and apply)")
+        };
         return Step::failed(
             "roundtrip",
             what.to_owned(),
             format!("the principal may not produce to or consume from `{topic}` (topic authorization failed)"),
-            format!("grant it WRITE and DESCRIBE on `{topic}` to produce, READ and DESCRIBE to consume, and READ on its group (with topicform: list the topic under the service's `produces:` / `consumes:` with its principal, and apply); on Event Hubs the Azure Event Hubs Data Sender / Receiver roles, or a SAS policy with Send and Listen"),
+            grant,
         );
     }
     if lower.contains("unknown topic") || lower.contains("unknown_topic") {
@@ -427,5 +432,27 @@ impl Status {
             Status::Failed => "✗",
             Status::Skipped => "-",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(brokers: &str) -> Connection {
+        let vars =
+            [("KAFKA_BROKERS", brokers), ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), ("KAFKA_SASL_MECHANISM", "PLAIN")];
+        Connection::from_env(&|k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap()
+    }
+
+    #[test]
+    fn a_refused_topic_names_the_grant_of_the_cluster_it_is_on() {
+        let refused = "Broker: Topic authorization failed";
+        let eh = classify_roundtrip(refused, &target("ns1.servicebus.windows.net:9093"), "orders");
+        let fix = |s: &Step| s.fix.clone().unwrap_or_default();
+        assert!(fix(&eh).contains("\"Azure Event Hubs Data Sender\" on event hub `orders`"), "{eh:?}");
+        let kafka = classify_roundtrip(refused, &target("kafka-0:9093"), "orders");
+        assert!(fix(&kafka).contains("WRITE and DESCRIBE on `orders`"), "{kafka:?}");
+        assert!(!fix(&kafka).contains("Event Hubs"), "{kafka:?}");
     }
 }
