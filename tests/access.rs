@@ -102,6 +102,16 @@ fn run(file: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
 }
 
+/// An ALLOW ACL made with Kafka's own tool, as an administrator would.
+fn allow_by_hand(principal: &str, operation: &str, topic: &str) {
+    let bootstrap = format!("localhost:{}", test_port(200));
+    let args = ["--bootstrap-server", &bootstrap, "--add", "--allow-principal", principal];
+    support::kafka_tool(
+        "org.apache.kafka.tools.AclCommand",
+        &[&args[..], &["--operation", operation, "--topic", topic]].concat(),
+    );
+}
+
 fn acl_names(plan: &serde_json::Value, action: &str) -> Vec<String> {
     plan["access"]["grants"]
         .as_array()
@@ -146,20 +156,7 @@ fn services_get_exactly_their_access_and_lose_only_what_the_spec_drops_with_the_
     let saved = ws.path("plan.json");
     let (code, _, stderr) = run(&file, &["plan", "--out", saved.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    support::kafka_tool(
-        "org.apache.kafka.tools.AclCommand",
-        &[
-            "--bootstrap-server",
-            &format!("localhost:{}", test_port(200)),
-            "--add",
-            "--allow-principal",
-            "User:tf-plain",
-            "--operation",
-            "Write",
-            "--topic",
-            &format!("{p}orders"),
-        ],
-    );
+    allow_by_hand("User:tf-plain", "Write", &format!("{p}orders"));
     let (code, stdout, stderr) = run(&file, &["apply", "--auto-approve", "--plan", saved.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stderr.contains("the ACLs it creates or deletes are no longer what the cluster needs"), "{stderr}");
@@ -209,20 +206,7 @@ fn services_get_exactly_their_access_and_lose_only_what_the_spec_drops_with_the_
     assert!(stdout.contains(&format!("this principal may write `{p}orders`")), "{stdout}");
 
     // An ACL of another principal: reported, never touched.
-    support::kafka_tool(
-        "org.apache.kafka.tools.AclCommand",
-        &[
-            "--bootstrap-server",
-            &format!("localhost:{}", test_port(200)),
-            "--add",
-            "--allow-principal",
-            "User:someone-else",
-            "--operation",
-            "Read",
-            "--topic",
-            &format!("{p}orders"),
-        ],
-    );
+    allow_by_hand("User:someone-else", "Read", &format!("{p}orders"));
 
     // `orders` no longer produces audit: without the opt-in its two ACLs
     // are only reported.

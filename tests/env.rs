@@ -116,8 +116,7 @@ fn env_service_refuses_what_would_leak_topicforms_credentials() {
 
     let staging_principal = "principals: { staging: User:auth-service, prod:";
     assert!(original.contains(staging_principal), "the example's auth-service principals changed");
-    let no_principal =
-        ws.file("no-principal.yaml", &original.replace(staging_principal, "principals: { prod:"));
+    let no_principal = ws.file("no-principal.yaml", &original.replace(staging_principal, "principals: { prod:"));
     let (code, text) = run(&["--service", "auth-service"], &no_principal);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("would get topicform's own SCRAM-SHA-512 credentials"), "{text}");

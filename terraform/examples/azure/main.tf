@@ -1,6 +1,6 @@
 # Existing AKS + Event Hubs premium + workload identity: Terraform owns the
 # namespace, the identities, their roles and the release; topicform (the Job the
-# release runs) owns the topics.
+# release runs) owns the topics and the services' per-event-hub data roles.
 
 provider "azurerm" {
   features {}
@@ -61,6 +61,10 @@ module "identities" {
   oidc_issuer_url        = data.azurerm_kubernetes_cluster.aks.oidc_issuer_url
   kubernetes_namespace   = var.kubernetes_namespace
   services               = var.services
+  # topicform grants each service Azure Event Hubs Data Sender / Receiver per
+  # event hub (the spec's `services:`): its identity gets the conditional role
+  # that lets it write those role assignments.
+  topicform = { manage_data_roles = true }
 }
 
 locals {
@@ -76,9 +80,25 @@ locals {
     },
   )
   prod_environment = merge(try(local.spec.environments.prod, {}), { cluster = local.prod_cluster })
-  spec_for_release = yamlencode(merge(local.spec, {
-    environments = merge(local.spec.environments, { prod = local.prod_environment })
-  }))
+  # Each spec service's prod principal: the identity this example created for
+  # it. The spec's `${<SVC>_SERVICE_PRINCIPAL_ID}` are for CI, outside
+  # Terraform; inside the release Terraform knows the ids. Other environments'
+  # principals and services without an identity here stay as written. (The
+  # `for ... if` filters keep attributes optional: a conditional between
+  # objects of different attributes does not type-check.)
+  spec_services = {
+    for name, service in try(local.spec.services, {}) : name => merge(service, {
+      for k in ["principals"] : k => merge(try(service.principals, {}), {
+        prod = module.identities.service_principal_ids[name]
+      }) if contains(keys(module.identities.service_principal_ids), name)
+    })
+  }
+  spec_for_release = yamlencode(merge(
+    local.spec,
+    { environments = merge(local.spec.environments, { prod = local.prod_environment }) },
+    # A spec without `services:` stays without.
+    { for k in ["services"] : k => local.spec_services if try(local.spec.services, null) != null },
+  ))
 }
 
 module "platform" {

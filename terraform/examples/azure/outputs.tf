@@ -27,3 +27,8 @@ output "topicform_client_id" {
   description = "Client id of topicform's identity."
   value       = module.identities.topicform_client_id
 }
+
+output "service_principal_ids" {
+  description = "Principal (object) id of each service's identity, keyed by service name: the `principals.prod` of the spec's services in the release."
+  value       = module.identities.service_principal_ids
+}

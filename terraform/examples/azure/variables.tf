@@ -55,7 +55,7 @@ variable "kubernetes_namespace" {
 
 variable "spec_path" {
   type        = string
-  description = "The topicform spec; its `prod` environment's `cluster:` block is replaced by the namespace this example creates."
+  description = "The topicform spec; its `prod` environment's `cluster:` block is replaced by the namespace this example creates, and each service's `principals.prod` by the principal id of the identity it creates."
   default     = "../../../examples/etelios/topicform.yaml"
   nullable    = false
 }
@@ -65,12 +65,13 @@ variable "services" {
     send   = optional(bool, false)
     listen = optional(bool, false)
   }))
-  description = "Services of the platform, keyed by name, with the data-plane rights each needs."
+  description = "Services of the platform, keyed by name: one workload identity each. By default (`{}`) a service gets no namespace-wide rights: topicform grants it Azure Event Hubs Data Sender / Receiver per event hub from the spec's `services:` (its `principals.prod` is set to the identity's principal id). `send` / `listen` give it Data Sender / Receiver on the whole namespace instead (wider than its topics; topicform's plan warns about them)."
   default = {
-    "auth-service"         = { send = true }
-    "attendance-service"   = { send = true, listen = true }
-    "notification-service" = { listen = true }
-    "analytics-service"    = { listen = true }
+    "auth-service"         = {}
+    "hr-service"           = {}
+    "notification-service" = {}
+    "analytics-service"    = {}
+    "inventory-service"    = {}
   }
   nullable = false
 }

@@ -19,6 +19,11 @@ mock_provider "azurerm" {
       id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod/providers/Microsoft.EventHub/namespaces/etelios-prod"
     }
   }
+  mock_resource "azurerm_role_definition" {
+    defaults = {
+      role_definition_resource_id = "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/44444444-4444-4444-4444-444444444444"
+    }
+  }
   mock_resource "azurerm_user_assigned_identity" {
     defaults = {
       id           = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-etelios-prod/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-mock"
@@ -74,5 +79,25 @@ run "event_hubs_premium_with_workload_identity" {
   assert {
     condition     = output.topicform_client_id == "11111111-1111-1111-1111-111111111111" && output.broker.management.workloadIdentity.clientId == output.topicform_client_id
     error_message = "the Job gets topicform's identity (broker.management)"
+  }
+  assert {
+    condition = (
+      yamldecode(module.platform.values.topicform.spec).services["auth-service"].principals.prod == "22222222-2222-2222-2222-222222222222" &&
+      yamldecode(module.platform.values.topicform.spec).services["auth-service"].principals.staging == "User:auth-service" &&
+      { for name, s in yamldecode(module.platform.values.topicform.spec).services : name => s.principals.prod } == output.service_principal_ids &&
+      length(output.service_principal_ids) == 5
+    )
+    error_message = "each spec service's principals.prod is its identity's principal id (not the spec's $${<SVC>_SERVICE_PRINCIPAL_ID}); other environments' principals stay"
+  }
+  assert {
+    condition     = module.identities.topicform_data_roles_role_definition_id == "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/44444444-4444-4444-4444-444444444444"
+    error_message = "topicform's identity gets the conditional role to grant services their per-event-hub data roles (topicform.manage_data_roles)"
+  }
+  assert {
+    # The identities module's own tests show that a service with neither send
+    # nor listen gets no namespace-wide role assignment (its resources are not
+    # visible from here).
+    condition     = length(var.services) == 5 && alltrue([for name, s in var.services : !s.send && !s.listen])
+    error_message = "by default no service gets a namespace-wide data role (send / listen): topicform grants them per event hub"
   }
 }
