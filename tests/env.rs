@@ -121,6 +121,18 @@ fn env_service_refuses_what_would_leak_topicforms_credentials() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("would get topicform's own SCRAM-SHA-512 credentials"), "{text}");
 
+    // Its own principal must resolve; the other services' need not.
+    let unset = ws.file(
+        "unset-principal.yaml",
+        &original.replace(staging_principal, "principals: { staging: \"User:${TF_TEST_AUTH_USER}\", prod:"),
+    );
+    let (code, text) = run(&["--service", "auth-service"], &unset);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("the principal of service `auth-service` here, `User:${TF_TEST_AUTH_USER}`, uses an environment variable that is not set"), "{text}");
+    let (code, text) = run(&["--service", "hr-service"], &unset);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("KAFKA_SASL_USERNAME=hr-service"), "{text}");
+
     // Without a principal on a cluster without SASL, the group is all it adds.
     let (code, text) = {
         let out = topicform()

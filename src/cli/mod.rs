@@ -154,21 +154,15 @@ fn plan_options(w: &WidenArgs) -> PlanOptions {
     PlanOptions { allow_delete: w.allow_delete, prune_config: w.prune_config }
 }
 
-/// Loads the spec and resolves the environment, printing its warnings.
-/// `grants`: the command uses the services' principals (`env --service`);
-/// otherwise a variable only they use may be unset.
+/// Loads the spec and resolves the environment, printing its warnings, for
+/// a command that grants nothing: a variable only the services' principals
+/// use may be unset (`env --service` refuses its own service's).
 fn load_environment(
     target: &args::Target,
-    grants: bool,
 ) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment)> {
     let (loaded, env, warnings) = phase_sync("load", || {
         let loaded = ops::load_spec(&target.file)?;
-        let env = target.env.as_deref();
-        let (env, warnings) = if grants {
-            ops::resolve_env(&loaded, env, &env_var)?
-        } else {
-            ops::resolve_env_without_access(&loaded, env, &env_var)?
-        };
+        let (env, warnings) = ops::resolve_env_without_access(&loaded, target.env.as_deref(), &env_var)?;
         Ok::<_, Error>((loaded, env, warnings))
     })?;
     report_findings(&loaded.name, &loaded.source, &warnings);
@@ -221,7 +215,7 @@ fn open_environment(
     target: &args::Target,
     timeout: u64,
 ) -> Result<(topicform_core::spec::LoadedSpec, topicform_core::spec::ResolvedEnvironment, ConnectedBackend)> {
-    let (loaded, env) = load_environment(target, false)?;
+    let (loaded, env) = load_environment(target)?;
     let backend = connect(&env, timeout)?;
     Ok((loaded, env, backend))
 }
@@ -489,7 +483,7 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
 fn cmd_env(a: EnvArgs) -> Result<Outcome> {
     use topicform::render::{EnvFormat, Revealed};
     use topicform_core::spec::broker_env::{broker_env, EnvValue};
-    let (loaded, env) = load_environment(&a.target, a.service.is_some())?;
+    let (loaded, env) = load_environment(&a.target)?;
     let vars = match &a.service {
         None => broker_env(&env.cluster),
         Some(name) => service_vars(&loaded.spec, &env, name)?,
@@ -556,7 +550,7 @@ fn service_vars(
 }
 
 async fn cmd_lag(a: args::LagArgs) -> Result<Outcome> {
-    let (loaded, env) = load_environment(&a.target, false)?;
+    let (loaded, env) = load_environment(&a.target)?;
     let connection = topicform::check::Connection::from_cluster(&env.name, &env.cluster)?;
     let groups = topicform::lag::groups_to_measure(&loaded.spec, &env, &a.groups);
     if let Some(addr) = a.serve {
@@ -581,7 +575,7 @@ async fn cmd_check(a: CheckArgs) -> Result<Outcome> {
     let connection = if a.from_env {
         Connection::from_env(&env_var)?
     } else {
-        let (_, env) = load_environment(&a.target, false)?;
+        let (_, env) = load_environment(&a.target)?;
         Connection::from_cluster(&env.name, &env.cluster)?
     };
     let probes =

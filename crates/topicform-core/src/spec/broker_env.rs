@@ -113,6 +113,14 @@ pub fn service_env(cluster: &Cluster, service: &ResolvedService) -> Result<Vec<E
                 mechanism.as_str()
             ));
         }
+        // Resolved for a command that grants nothing, an unset variable
+        // stays as written.
+        if service.principal.contains("${") {
+            return Err(format!(
+                "the principal of service `{}` here, `{}`, uses an environment variable that is not set: export it",
+                service.name, service.principal
+            ));
+        }
         let user = service.principal.split_once(':').map_or(service.principal.as_str(), |(_, name)| name);
         let password = service.password.as_ref().ok_or_else(|| {
             format!(
