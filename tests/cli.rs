@@ -365,3 +365,46 @@ fn json_log_format_keeps_stderr_json_even_with_warnings() {
     }
     assert!(stderr.contains("retention.msx"), "{stderr}");
 }
+
+#[test]
+fn two_specs_owning_the_same_topics_on_one_cluster_are_refused_naming_both() {
+    let ws = Workspace::new();
+    let spec = |owns: &str, cluster: &str, topic: &str| {
+        format!(
+            "version: 1
+defaults: {{ partitions: 1, replicationFactor: 1 }}
+environments:
+  prod:
+    cluster: {{ type: kafka, bootstrapServers: [\"kafka:9092\"] }}
+    clusterId: {cluster}
+    owns: [{owns}]
+topics:
+  {topic}: {{}}
+"
+        )
+    };
+    let orders = ws.file("orders.yaml", &spec("\"orders.*\"", "abc", "orders.placed"));
+    let eu = ws.file("eu.yaml", &spec("\"orders.eu.*\"", "abc", "orders.eu.placed"));
+    topicform()
+        .args(["validate", "-f"])
+        .arg(&orders)
+        .arg("--against")
+        .arg(&eu)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("orders.yaml:7:11: environment `prod` and environment `prod` of "))
+        .stderr(predicate::str::contains("eu.yaml both reconcile cluster `abc`, and both own `orders.eu.*`"))
+        .stderr(predicate::str::contains("eu.yaml:7:11)"));
+    // Disjoint scopes, or another cluster: nothing to say.
+    let payments = ws.file("payments.yaml", &spec("\"payments.*\"", "abc", "payments.done"));
+    let elsewhere = ws.file("elsewhere.yaml", &spec("\"orders.eu.*\"", "xyz", "orders.eu.placed"));
+    topicform()
+        .args(["validate", "-f"])
+        .arg(&orders)
+        .args(["--against"])
+        .arg(&payments)
+        .arg("--against")
+        .arg(&elsewhere)
+        .assert()
+        .success();
+}

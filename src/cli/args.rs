@@ -124,6 +124,12 @@ pub struct ValidateArgs {
     /// Validate every environment (the default when -e is not given; wins over TOPICFORM_ENV).
     #[arg(long)]
     pub all: bool,
+
+    /// Another team's spec for the same clusters: fail where an environment
+    /// of each pins the same `clusterId` and their `owns:` scopes overlap.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub against: Vec<PathBuf>,
 }
 
 /// Flags that widen what a plan may do; plan and apply share them so the

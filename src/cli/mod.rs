@@ -129,7 +129,11 @@ fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
         }
         _ => vec![],
     };
-    let found = loaded.validate(&envs, &env_var, UnsetVars::Warn);
+    let mut found = loaded.validate(&envs, &env_var, UnsetVars::Warn);
+    for other in &a.against {
+        let other = ops::load_spec(other)?;
+        found.extend(loaded.overlapping_scopes(&other, &env_var));
+    }
     if found.iter().any(|l| l.finding.is_error()) {
         return Err(Error::invalid_spec(&loaded.name, &loaded.source, &found));
     }

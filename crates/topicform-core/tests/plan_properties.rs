@@ -169,6 +169,7 @@ fn environment(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
         }),
         prune,
         prune_acls: false,
+        owns: Default::default(),
         cluster_id: None,
         lock: None,
         topics,

@@ -391,6 +391,18 @@ pub enum Error {
         /// The topics, quoted, comma-separated.
         topics: String,
     },
+
+    #[error("refusing to apply: the plan changes topic(s) {topics} outside what the environment owns ({owns}); nothing was changed")]
+    #[diagnostic(
+        code(topicform::apply::foreign_topic),
+        help("a topic outside `owns:` belongs to another team and plans never change it, so the plan file was edited: plan again")
+    )]
+    ForeignTopics {
+        /// The topics, quoted, comma-separated.
+        topics: String,
+        /// `owns: [...]`.
+        owns: String,
+    },
 }
 
 /// One located spec finding, rendered by miette with the source line.

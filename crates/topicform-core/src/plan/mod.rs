@@ -136,6 +136,10 @@ pub struct Summary {
     /// Contributed declarations refused (ResourceConflict).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub conflicts: usize,
+    /// Topics on the cluster outside what the environment owns (`owns:`):
+    /// another team's, never changed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub foreign: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -165,6 +169,14 @@ pub struct Plan {
     pub topics: Vec<TopicPlan>,
     /// Unmanaged topics left alone (not internal ones).
     pub unmanaged: Vec<String>,
+    /// Topics outside what the environment owns: another team's, listed
+    /// and never changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<String>,
+    /// The environment's `owns:` entries (empty: it owns every topic); apply
+    /// refuses a plan that would change a topic outside them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owns: Vec<String>,
     /// Topics on the cluster whose contributing owner no longer declares
     /// them (the release was uninstalled): topic -> that owner. Left alone
     /// like unmanaged ones, deleted only under the same opt-ins.
@@ -233,6 +245,7 @@ impl Plan {
         self.summary = Summary {
             unmanaged: self.summary.unmanaged,
             conflicts: self.summary.conflicts,
+            foreign: self.summary.foreign,
             ..Summary::of(&self.topics)
         };
     }
@@ -282,7 +295,14 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
     let mut unmanaged = Vec::new();
     let mut orphaned = BTreeMap::new();
     let mut notes = Vec::new();
+    let mut foreign = Vec::new();
     for name in observed.topics.keys().filter(|n| !wanted.contains(n.as_str()) && !is_internal_topic(n)) {
+        // Another team's, by the environment's own word: never a candidate
+        // for deletion, whatever the flags.
+        if !env.owns.contains(name) {
+            foreign.push(name.clone());
+            continue;
+        }
         let former_owner = env.former_owners.get(name);
         if let Some(owner) = former_owner {
             orphaned.insert(name.clone(), owner.clone());
@@ -312,6 +332,14 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
             format!("{} unmanaged topic(s) left alone (set `prune: true` on the environment and pass --allow-delete to delete them)", unmanaged.len())
         });
     }
+    if !foreign.is_empty() {
+        notes.push(format!(
+            "{} foreign topic(s) outside what environment `{}` owns ({}) are never changed",
+            foreign.len(),
+            env.name,
+            env.owns.describe()
+        ));
+    }
     let acls_prunable = env.prune_acls && !env.services.is_empty();
     if options.allow_delete && !env.prune && !acls_prunable {
         notes.push(format!("--allow-delete has no effect: environment `{}` does not set `prune: true`", env.name));
@@ -332,7 +360,12 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         ));
     }
 
-    let summary = Summary { unmanaged: unmanaged.len(), conflicts: env.conflicts.len(), ..Summary::of(&topics) };
+    let summary = Summary {
+        unmanaged: unmanaged.len(),
+        conflicts: env.conflicts.len(),
+        foreign: foreign.len(),
+        ..Summary::of(&topics)
+    };
     let state_fingerprint = observed.fingerprint(topics.iter().map(|t| t.topic.as_str()));
     Plan {
         format_version: FORMAT_VERSION,
@@ -344,6 +377,8 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         summary,
         topics,
         unmanaged,
+        foreign,
+        owns: env.owns.entries().to_vec(),
         orphaned,
         conflicts: env.conflicts.clone(),
         access,

@@ -17,6 +17,7 @@ fn env(topics: Vec<DesiredTopic>, prune: bool) -> ResolvedEnvironment {
         }),
         prune,
         prune_acls: false,
+        owns: Default::default(),
         cluster_id: None,
         lock: None,
         topics,
@@ -175,6 +176,27 @@ fn unmanaged_topics_are_deleted_only_with_prune_and_allow_delete() {
     }
     let not_pruned = plan_of(&env(vec![], false), &s, PlanOptions { allow_delete: true, ..Default::default() });
     assert!(not_pruned.notes.iter().any(|n| n.contains("has no effect")));
+}
+
+#[test]
+fn foreign_topics_are_listed_and_never_deleted_whatever_the_flags() {
+    use crate::spec::ownership::Ownership;
+    let s = state(vec![observed("orders.old", 1, 1, &[]), observed("payments.done", 1, 1, &[])]);
+    let mut e = env(vec![desired("orders.placed", 1, 1, &[])], true);
+    e.owns = Ownership::new(&["orders.*".to_owned()]);
+    let p = plan_of(&e, &s, PlanOptions { allow_delete: true, prune_config: true });
+    let deleted: Vec<&str> = p.topics.iter().filter(|t| t.action == Action::Delete).map(|t| t.topic.as_str()).collect();
+    assert_eq!(deleted, ["orders.old"], "inside the scope, prune still works");
+    assert_eq!(p.foreign, ["payments.done"]);
+    assert_eq!((p.summary.foreign, p.summary.unmanaged), (1, 0));
+    assert_eq!(p.owns, ["orders.*"]);
+    assert!(
+        p.notes.iter().any(
+            |n| n == "1 foreign topic(s) outside what environment `test` owns (owns: [orders.*]) are never changed"
+        ),
+        "{:?}",
+        p.notes
+    );
 }
 
 #[test]

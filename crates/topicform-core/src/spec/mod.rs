@@ -10,6 +10,7 @@ pub mod kafka_configs;
 pub mod load;
 pub mod lock;
 pub mod model;
+pub mod ownership;
 pub mod resolve;
 pub mod tiers;
 pub mod validate;
@@ -24,6 +25,17 @@ pub use validate::{is_internal_topic, UnsetVars, VarLookup};
 
 use model::{Cluster, EventHubsCluster, KubernetesSource};
 
+/// Of two overlapping `owns:` entries, the one naming what both own: a
+/// name over a prefix, else the longer prefix.
+fn narrower<'a>(a: &'a str, b: &'a str) -> &'a str {
+    match (a.ends_with('*'), b.ends_with('*')) {
+        (false, _) => a,
+        (true, false) => b,
+        (true, true) if a.len() >= b.len() => a,
+        _ => b,
+    }
+}
+
 impl LoadedSpec {
     /// Validates the spec and the environments in `envs` (all when empty),
     /// every finding located in the file, errors first.
@@ -31,6 +43,55 @@ impl LoadedSpec {
         let mut found: Vec<Located> =
             validate::validate(&self.spec, envs, vars, unset).into_iter().map(|f| self.locate(f)).collect();
         found.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity).then(a.line_col.cmp(&b.line_col)));
+        found
+    }
+
+    /// Errors for each environment of this spec whose ownership scope
+    /// overlaps one of `other`'s on the same cluster: both pin the same
+    /// `clusterId` (after `${VAR}`; an unset one is not compared). Each
+    /// points at this spec's `owns:` (or the environment, without one) and
+    /// names the other's place.
+    pub fn overlapping_scopes(&self, other: &LoadedSpec, vars: VarLookup) -> Vec<Located> {
+        let pinned = |env: &model::Environment| env.cluster_id.as_deref().and_then(|id| expand::expand(id, vars).ok());
+        let mut found = Vec::new();
+        for (name, env) in &self.spec.environments {
+            let Some(cluster) = pinned(env) else { continue };
+            for (other_name, other_env) in &other.spec.environments {
+                if pinned(other_env).as_deref() != Some(cluster.as_str()) {
+                    continue;
+                }
+                let (mine, theirs) = (ownership::Ownership::new(&env.owns), ownership::Ownership::new(&other_env.owns));
+                let Some((a, b)) = mine.overlap(&theirs) else { continue };
+                let at = |env_name: &str, env: &model::Environment| {
+                    let key = if env.owns.is_empty() { "clusterId" } else { "owns" };
+                    Pointer::value(["environments", env_name, key])
+                };
+                let there = other.locate(Finding::error(at(other_name, other_env), "")).line_col;
+                let there = there.map_or(other.name.clone(), |(l, c)| format!("{}:{l}:{c}", other.name));
+                let owns = |o: &ownership::Ownership| {
+                    if o.is_everything() {
+                        "everything (no `owns:`)".to_owned()
+                    } else {
+                        o.describe()
+                    }
+                };
+                found.push(self.locate(
+                    Finding::error(
+                        at(name, env),
+                        format!(
+                            "environment `{name}` and environment `{other_name}` of {} both reconcile cluster `{cluster}`, and both own `{}`",
+                            other.name,
+                            narrower(&a, &b)
+                        ),
+                    )
+                    .help(format!(
+                        "give each spec a scope of its own (`{name}`: {}; `{other_name}`: {}, at {there}): a topic both own could be changed or pruned by either",
+                        owns(&mine),
+                        owns(&theirs)
+                    )),
+                ));
+            }
+        }
         found
     }
 
@@ -143,6 +204,7 @@ impl LoadedSpec {
             cluster,
             prune: env.prune,
             prune_acls: env.prune_acls,
+            owns: ownership::Ownership::new(&env.owns),
             cluster_id,
             lock,
             topics,

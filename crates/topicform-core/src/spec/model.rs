@@ -219,6 +219,13 @@ pub struct Environment {
     /// switch that deletes topics. Off by default: such ACLs are only listed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune_acls: bool,
+    /// What this environment's spec owns on a shared cluster: topic names,
+    /// or prefixes ending in `*`. Topics on the cluster outside it belong to
+    /// another team (foreign): listed, never deleted or changed, whatever
+    /// the flags; and every topic of this environment must be inside it.
+    /// Default: every topic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owns: Vec<String>,
     /// Pin the Kafka cluster id; plan and apply refuse any other cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<String>,

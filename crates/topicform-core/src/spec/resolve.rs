@@ -112,6 +112,8 @@ pub struct ResolvedEnvironment {
     /// Whether stale ACLs of the services' principals may be deleted (with
     /// `--allow-delete`).
     pub prune_acls: bool,
+    /// What the environment owns (`owns:`); everything when not set.
+    pub owns: super::ownership::Ownership,
     /// Pinned cluster id, if any.
     pub cluster_id: Option<String>,
     /// The environment's `lock:`, if it names one.

@@ -538,3 +538,30 @@ services:
         assert!(findings(&ids).iter().all(|f| !f.finding.is_error()), "{:?}", findings(&ids));
     }
 }
+
+#[test]
+fn ownership_entries_and_topics_outside_them_are_located() {
+    let text = "version: 1
+defaults: { partitions: 1, replicationFactor: 1 }
+environments:
+  shared:
+    cluster: { type: kafka, bootstrapServers: [\"localhost:9092\"] }
+    owns: [\"orders.*\", \"*.audit\"]
+topics:
+  orders.placed: {}
+  payments.done: {}
+";
+    assert_eq!(
+        errors(text, &[]),
+        [("`*.audit`: `*` may only end an entry (a prefix), as in `orders.*`".to_owned(), 6, 24)]
+    );
+    let fixed = text.replace(", \"*.audit\"", "");
+    assert_eq!(
+        errors(&fixed, &[]),
+        [("topic `payments.done` is outside what environment `shared` owns (owns: [orders.*])".to_owned(), 9, 3)]
+    );
+    let owned = fixed.replace("[\"orders.*\"]", "[\"orders.*\", payments.done]");
+    assert_eq!(errors(&owned, &[]), []);
+    let (env, _) = parse("t.yaml", &owned).unwrap().resolve("shared", &no_vars).unwrap();
+    assert!(env.owns.contains("orders.x") && !env.owns.contains("billing"));
+}

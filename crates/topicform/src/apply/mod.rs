@@ -218,6 +218,7 @@ pub async fn apply<B: Backend>(
     interrupt: &Interrupt,
 ) -> Result<ApplyReport> {
     refuse_internal_topics(plan)?;
+    refuse_foreign_topics(plan)?;
     backend.prepare(plan).await?;
     let writes = Writes::of(plan);
     let batch_size = backend.batch_size().max(1);
@@ -254,6 +255,18 @@ pub async fn refusals<B: Backend>(backend: &B, plan: &Plan) -> Vec<(String, Stri
 /// Refuses, before anything is sent, a plan that would touch a topic Kafka
 /// or its ecosystem owns. Plans never contain one; an edited plan file or a
 /// future bug must not get one through either.
+/// A plan (a saved file, say) that changes a topic outside the
+/// environment's `owns:`: plans never do, so it was edited.
+fn refuse_foreign_topics(plan: &Plan) -> Result<()> {
+    let owns = topicform_core::spec::ownership::Ownership::new(&plan.owns);
+    let foreign: Vec<String> =
+        plan.changing().filter(|t| !owns.contains(&t.topic)).map(|t| format!("`{}`", t.topic)).collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    Err(Error::ForeignTopics { topics: foreign.join(", "), owns: owns.describe() })
+}
+
 fn refuse_internal_topics(plan: &Plan) -> Result<()> {
     let internal: Vec<String> =
         plan.changing().filter(|t| is_internal_topic(&t.topic)).map(|t| format!("`{}`", t.topic)).collect();

@@ -118,6 +118,8 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         summary: Summary::default(),
         topics,
         unmanaged: vec![],
+        foreign: vec![],
+        owns: vec![],
         orphaned: Default::default(),
         conflicts: vec![],
         access: None,
@@ -239,6 +241,20 @@ async fn an_internal_topic_in_a_plan_refuses_it_before_anything_is_sent() {
     let backend = Recorder { batch: 10, ..Recorder::default() };
     let err = run(&backend, &p).await.unwrap_err().to_string();
     assert!(err.contains("`__consumer_offsets`") && err.contains("nothing was changed"), "{err}");
+    assert!(backend.calls().is_empty(), "{:?}", backend.calls());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_plan_changing_a_topic_outside_what_it_owns_is_refused_before_anything_is_sent() {
+    let mut p = plan(vec![
+        topic("orders.old", Action::Delete, vec![Change::DeleteTopic]),
+        topic("payments.done", Action::Delete, vec![Change::DeleteTopic]),
+    ]);
+    p.owns = vec!["orders.*".into()];
+    let backend = Recorder { batch: 10, ..Recorder::default() };
+    let err = run(&backend, &p).await.unwrap_err().to_string();
+    assert!(err.contains("`payments.done` outside what the environment owns (owns: [orders.*])"), "{err}");
+    assert!(!err.contains("orders.old"), "{err}");
     assert!(backend.calls().is_empty(), "{:?}", backend.calls());
 }
 

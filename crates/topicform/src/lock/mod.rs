@@ -179,6 +179,7 @@ mod tests {
             }),
             prune: false,
             prune_acls: false,
+            owns: Default::default(),
             cluster_id: None,
             lock: lock.map(|l| l.parse().unwrap()),
             topics: vec![],

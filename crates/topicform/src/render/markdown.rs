@@ -98,9 +98,14 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
-    if !plan.unmanaged.is_empty() {
-        let _ = writeln!(out, "<details><summary>Unmanaged topics ({})</summary>\n", plan.unmanaged.len());
-        for u in &plan.unmanaged {
+    for (title, topics) in
+        [("Unmanaged topics", &plan.unmanaged), ("Foreign topics (another team's, never changed)", &plan.foreign)]
+    {
+        if topics.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "<details><summary>{title} ({})</summary>\n", topics.len());
+        for u in topics {
             let _ = writeln!(out, "- `{u}`");
         }
         let _ = writeln!(out, "\n</details>\n");

@@ -46,7 +46,10 @@ pub fn plan_json(plan: &Plan) -> String {
 /// Summary line shared by text and Markdown.
 pub(crate) fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
-    let conflicts = if s.conflicts > 0 { format!(", {} conflict(s)", s.conflicts) } else { String::new() };
+    let mut conflicts = if s.conflicts > 0 { format!(", {} conflict(s)", s.conflicts) } else { String::new() };
+    if s.foreign > 0 {
+        conflicts.push_str(&format!(", {} foreign", s.foreign));
+    }
     let acls = plan.access.as_ref().map_or_else(String::new, |a| {
         let a = &a.summary;
         format!(

@@ -96,6 +96,9 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     if !plan.unmanaged.is_empty() {
         let _ = writeln!(out, "  {} {}", p.dim("unmanaged:"), plan.unmanaged.join(", "));
     }
+    if !plan.foreign.is_empty() {
+        let _ = writeln!(out, "  {} {}", p.dim("foreign (another team's, never changed):"), plan.foreign.join(", "));
+    }
     for (topic, owner) in &plan.orphaned {
         let _ = writeln!(
             out,

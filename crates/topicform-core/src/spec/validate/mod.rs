@@ -67,6 +67,42 @@ pub fn validate(spec: &Spec, envs: &[&str], vars: VarLookup, unset: UnsetVars) -
     out
 }
 
+/// `owns:` entries are names or prefixes, and every topic of the
+/// environment is inside them (a topic outside would be the spec's and
+/// another team's at once).
+fn check_ownership(
+    name: &str,
+    env: &Environment,
+    topics: &[(&String, Effective)],
+    env_path: &dyn Fn(&[&str]) -> Pointer,
+    out: &mut Vec<Finding>,
+) {
+    let mut valid = true;
+    for (i, entry) in env.owns.iter().enumerate() {
+        if let Some(why) = super::ownership::invalid_entry(entry) {
+            valid = false;
+            let mut at = env_path(&["owns"]);
+            at.path.push(super::finding::Seg::Index(i));
+            out.push(Finding::error(at, why));
+        }
+    }
+    let scope = super::ownership::Ownership::new(&env.owns);
+    if !valid || scope.is_everything() {
+        return;
+    }
+    for (topic, _) in topics.iter().filter(|(t, _)| !scope.contains(t)) {
+        out.push(
+            Finding::error(
+                Pointer::key(["topics", topic.as_str()]),
+                format!("topic `{topic}` is outside what environment `{name}` owns ({})", scope.describe()),
+            )
+            .help(
+                "add the topic (or a prefix of it) to the environment's `owns:`, or leave it to the team that owns it",
+            ),
+        );
+    }
+}
+
 /// The checks of one environment: the common ones, then its cluster type's.
 fn check_environment(
     spec: &Spec,
@@ -90,6 +126,7 @@ fn check_environment(
     let topics: Vec<(&String, Effective)> =
         spec.topics.keys().map(|t| (t, effective(spec, name, env, t, vars))).collect();
     common::check_effective_topics(name, &topics, unset, out);
+    check_ownership(name, env, &topics, &env_path, out);
     match &env.cluster {
         Cluster::Kafka(k) => kafka::check(name, k, &topics, &env_path, out),
         Cluster::Eventhubs(eh) => eventhubs::check(name, eh, &topics, &env_path, out),

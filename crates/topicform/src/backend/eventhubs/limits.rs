@@ -242,6 +242,8 @@ mod tests {
                 })
                 .collect(),
             unmanaged: vec![],
+            foreign: vec![],
+            owns: vec![],
             orphaned: Default::default(),
             conflicts: vec![],
             access: None,

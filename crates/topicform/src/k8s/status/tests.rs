@@ -28,6 +28,7 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         refused: count(Action::Refused),
         unmanaged: 0,
         conflicts: 0,
+        foreign: 0,
     };
     Plan {
         format_version: 1,
@@ -39,6 +40,8 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         summary,
         topics,
         unmanaged: vec![],
+        foreign: vec![],
+        owns: vec![],
         orphaned: Default::default(),
         conflicts: vec![],
         access: None,
