@@ -296,9 +296,23 @@ pub struct ExportArgs {
     #[arg(long, value_name = "RE")]
     pub exclude: Option<String>,
 
+    /// What to write.
+    #[arg(long, value_enum, default_value = "spec", value_name = "FORMAT")]
+    pub format: ExportFormat,
+
     /// Connection options.
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A spec of the cluster's topics, read from the cluster.
+    Spec,
+    /// The Azure Event Hubs emulator's Config.json for the environment's
+    /// topics and consumer groups, from the spec alone (no cluster is read).
+    EventhubsEmulator,
 }
 
 /// `env`.

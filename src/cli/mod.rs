@@ -470,6 +470,18 @@ async fn cmd_export(a: ExportArgs) -> Result<Outcome> {
             .transpose()
     };
     let filter = ExportFilter { include: regex("--include", &a.include)?, exclude: regex("--exclude", &a.exclude)? };
+    if a.format == args::ExportFormat::EventhubsEmulator {
+        let (loaded, env) = load_environment(&a.target)?;
+        let config =
+            topicform_core::emulator::config(&loaded.spec, &env, &|t| filter.keeps(t)).map_err(|problems| {
+                Error::Emulator {
+                    env: env.name.clone(),
+                    problems: problems.iter().map(|p| format!("\n  - {p}")).collect(),
+                }
+            })?;
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&config).expect("JSON serialises")))?;
+        return Ok(Outcome::Success);
+    }
     let (loaded, env, backend) = open_environment(&a.target, a.connect.timeout)?;
     let state = backend.observe(&Scope::default()).await?;
     ops::check_cluster_id(&env, &state)?;

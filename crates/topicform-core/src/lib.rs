@@ -2,8 +2,9 @@
 //!
 //! - [`spec`]: the YAML model, loading with source locations, validation and
 //!   resolution of one environment into desired topics.
-//! - [`plan`]: the diff between desired and observed topics (and ACLs).
-//! - [`access`]: the ACLs the spec's services need.
+//! - [`plan`]: the diff between desired and observed topics (and grants).
+//! - [`access`]: the ACLs and Event Hubs data roles the spec's services need.
+//! - [`emulator`]: the Event Hubs emulator's `Config.json` for an environment.
 //!
 //! Nothing here reads a file, opens a socket, spawns a process or knows a
 //! clock: text and variables come in as arguments, plans go out as values.
@@ -11,6 +12,7 @@
 //! `tests/architecture.rs` keeps it that way.
 
 pub mod access;
+pub mod emulator;
 pub mod plan;
 pub mod spec;
 

@@ -392,6 +392,17 @@ pub enum Error {
         topics: String,
     },
 
+    #[error("the Event Hubs emulator cannot hold environment `{env}`'s topics:{problems}")]
+    #[diagnostic(
+        code(topicform::export::emulator),
+        help("the emulator holds one namespace with at most 10 event hubs of 1-32 partitions and 20 consumer groups each (README, \"The Event Hubs emulator\"); nothing was written")
+    )]
+    Emulator {
+        env: String,
+        /// One `\n  - ` line per problem.
+        problems: String,
+    },
+
     #[error("refusing to apply: the plan changes topic(s) {topics} outside what the environment owns ({owns}); nothing was changed")]
     #[diagnostic(
         code(topicform::apply::foreign_topic),

@@ -274,19 +274,22 @@ pub struct ExportFilter {
     pub exclude: Option<Regex>,
 }
 
+impl ExportFilter {
+    /// Whether `topic` is exported.
+    pub fn keeps(&self, topic: &str) -> bool {
+        self.include.as_ref().is_none_or(|r| r.is_match(topic))
+            && self.exclude.as_ref().is_none_or(|r| !r.is_match(topic))
+    }
+}
+
 /// Writes a spec for the cluster's topics: partitions, replication and the
 /// configs set on each topic (broker defaults left out). The most common
 /// partition count and replication factor become `defaults`, so the spec
 /// lists only what differs. Planning the result against the same cluster is
 /// in sync.
 pub fn export(env_name: &str, env: &Environment, state: &ClusterState, filter: &ExportFilter) -> Spec {
-    let selected: Vec<_> = state
-        .topics
-        .values()
-        .filter(|t| !is_internal_topic(&t.name))
-        .filter(|t| filter.include.as_ref().is_none_or(|r| r.is_match(&t.name)))
-        .filter(|t| filter.exclude.as_ref().is_none_or(|r| !r.is_match(&t.name)))
-        .collect();
+    let selected: Vec<_> =
+        state.topics.values().filter(|t| !is_internal_topic(&t.name)).filter(|t| filter.keeps(&t.name)).collect();
     let partitions = most_common(selected.iter().map(|t| t.partitions));
     let replication = most_common(selected.iter().filter_map(|t| t.replication_factor));
     let mut topics = IndexMap::new();
