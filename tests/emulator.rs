@@ -58,7 +58,17 @@ fn the_examples_topics_export_within_every_limit_once_narrowed() {
         .stderr(predicate::str::contains("35 topics selected, and the emulator holds at most 10 event hubs"));
     // The user and employee streams a developer of those services needs.
     let out = topicform()
-        .args(["export", "-e", "local", "--format", "eventhubs-emulator", "--include", r"^(user|employee)\.", "-f", example])
+        .args([
+            "export",
+            "-e",
+            "local",
+            "--format",
+            "eventhubs-emulator",
+            "--include",
+            r"^(user|employee)\.",
+            "-f",
+            example,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -68,9 +78,12 @@ fn the_examples_topics_export_within_every_limit_once_narrowed() {
     assert_eq!(hubs.len(), 9);
     let login = hubs.iter().find(|h| h["Name"] == "user.login").unwrap();
     assert_eq!(login["PartitionCount"], 12, "the environment's own partition count");
-    let groups: Vec<&str> = login["ConsumerGroups"].as_array().unwrap().iter().map(|g| g["Name"].as_str().unwrap()).collect();
+    let groups: Vec<&str> =
+        login["ConsumerGroups"].as_array().unwrap().iter().map(|g| g["Name"].as_str().unwrap()).collect();
     assert_eq!(groups, ["notification-service", "analytics-service"]);
-    assert!(hubs.iter().all(|h| h["ConsumerGroups"].as_array().is_none_or(|g| g.iter().all(|g| g["Name"] != "$Default"))));
+    assert!(hubs
+        .iter()
+        .all(|h| h["ConsumerGroups"].as_array().is_none_or(|g| g.iter().all(|g| g["Name"] != "$Default"))));
 }
 
 #[test]
