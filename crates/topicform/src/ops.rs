@@ -53,18 +53,9 @@ fn utf8(bytes: Vec<u8>) -> std::result::Result<String, String> {
     Ok(text)
 }
 
-/// Picks and resolves one environment; returns it with its warnings.
-pub fn resolve_env(
-    loaded: &LoadedSpec,
-    env: Option<&str>,
-    vars: VarLookup,
-) -> Result<(ResolvedEnvironment, Vec<Located>)> {
-    resolve_env_with(loaded, env, vars, &[])
-}
-
-/// [`resolve_env`] for a command that grants nothing (`env` without
-/// `--service`, `check`, `lag`, `export`): the services' principals may use
-/// unset variables (warnings).
+/// Picks and resolves one environment for a command that grants nothing
+/// (`env`, `check`, `lag`, `export`): the services' principals may use
+/// unset variables (warnings). Returns it with its warnings.
 pub fn resolve_env_without_access(
     loaded: &LoadedSpec,
     env: Option<&str>,
@@ -74,7 +65,8 @@ pub fn resolve_env_without_access(
     loaded.resolve_without_access(name, vars).map_err(|found| Error::invalid_spec(&loaded.name, &loaded.source, &found))
 }
 
-/// [`resolve_env`] with the topics ConfigMaps contribute merged in.
+/// Picks and resolves one environment for a command that grants (plan,
+/// apply, the controller), with the topics ConfigMaps contribute merged in.
 pub fn resolve_env_with(
     loaded: &LoadedSpec,
     env: Option<&str>,

@@ -50,9 +50,22 @@ impl Grant {
     /// `ACL` or `role assignment`, for messages.
     pub fn kind(&self) -> &'static str {
         match self {
-            Grant::Acl(_) => "ACL",
-            Grant::Role(_) => "role assignment",
+            Grant::Acl(_) => ACL,
+            Grant::Role(_) => ROLE_ASSIGNMENT,
         }
+    }
+}
+
+const ACL: &str = "ACL";
+const ROLE_ASSIGNMENT: &str = "role assignment";
+
+/// What a grant is called on a cluster of this kind (`kafka` or
+/// `eventhubs`, as [`crate::spec::model::Cluster::kind`] says).
+pub fn grant_kind(cluster_kind: &str) -> &'static str {
+    if cluster_kind == "eventhubs" {
+        ROLE_ASSIGNMENT
+    } else {
+        ACL
     }
 }
 

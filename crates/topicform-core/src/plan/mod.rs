@@ -242,16 +242,26 @@ impl Plan {
                 t.reasons.extend(reasons.into_iter().map(|r| format!("the cluster would refuse it: {r}")));
             }
         }
-        self.summary = Summary {
-            unmanaged: self.summary.unmanaged,
-            conflicts: self.summary.conflicts,
-            foreign: self.summary.foreign,
-            ..Summary::of(&self.topics)
-        };
+        self.summary = self.summary.recounted(&self.topics);
     }
 }
 
 impl Summary {
+    /// This summary with the counts of `topics`' actions taken again; the
+    /// counts of what is not a topic plan (unmanaged, foreign, conflicts)
+    /// are kept.
+    fn recounted(self, topics: &[TopicPlan]) -> Summary {
+        let c = Summary::of(topics);
+        Summary {
+            create: c.create,
+            update: c.update,
+            delete: c.delete,
+            unchanged: c.unchanged,
+            refused: c.refused,
+            ..self
+        }
+    }
+
     fn of(topics: &[TopicPlan]) -> Summary {
         let mut summary = Summary::default();
         for t in topics {
@@ -352,12 +362,7 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         plan_access(&desired, observed.grants.as_deref().unwrap_or_default(), env.prune_acls && options.allow_delete)
     });
     if let Some(access) = &access {
-        notes.extend(access::notes(
-            access,
-            &env.name,
-            env.prune_acls,
-            if eventhubs { "role assignment" } else { "ACL" },
-        ));
+        notes.extend(access::notes(access, &env.name, env.prune_acls, crate::access::grant_kind(env.cluster.kind())));
     }
 
     let summary = Summary {

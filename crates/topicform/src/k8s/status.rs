@@ -186,7 +186,7 @@ impl RunOutcome {
         } else if plan.has_changes() {
             let s = &plan.summary;
             let grants = plan.access.as_ref().map(|a| a.summary).unwrap_or_default();
-            let kind = if plan.cluster_type == "eventhubs" { "role assignment" } else { "ACL" };
+            let kind = topicform_core::access::grant_kind(&plan.cluster_type);
             let parts: Vec<String> = [
                 (s.create, "created".to_owned()),
                 (s.update, "updated".to_owned()),

@@ -67,13 +67,9 @@ pub(crate) fn summary_line(plan: &Plan) -> String {
     )
 }
 
-/// What the plan's grants are on its cluster type.
-pub(crate) fn grants_label(plan: &Plan) -> &'static str {
-    if plan.cluster_type == "eventhubs" {
-        "role assignments"
-    } else {
-        "ACLs"
-    }
+/// What the plan's grants are on its cluster type, plural.
+pub(crate) fn grants_label(plan: &Plan) -> String {
+    format!("{}s", topicform_core::access::grant_kind(&plan.cluster_type))
 }
 
 /// Why a grant is left alone, in a few words.
