@@ -6,8 +6,9 @@
 #
 #   1. apt-get installs the native build dependencies of the Rust crate:
 #      build-essential pkg-config libssl-dev zlib1g-dev cmake python3 perl curl openssl
-#   2. makes sure Java 17+ and Maven are available (for the local Kafka broker);
-#      installs openjdk-17-jdk-headless / maven with apt-get when missing
+#   2. makes sure Java 17+ and Maven are available (for the local Kafka broker),
+#      and Node.js and npm (the kafkajs test client); installs
+#      openjdk-17-jdk-headless / maven / nodejs / npm with apt-get when missing
 #   3. runs deploy/local/kafka.sh fetch (Kafka jars from Maven Central into
 #      ${TOPICFORM_CACHE:-<repo>/.cache}); skipped when already cached
 #   4. with --tools: deploy/tools/helm.sh, deploy/tools/terraform.sh,
@@ -15,7 +16,8 @@
 #      kubectl-validate, the Terraform providers, the test cluster's
 #      Kubernetes components and an OpenTelemetry Collector from the Go
 #      module proxy into ${TOPICFORM_TOOLS:-$HOME/.cache/topicform/tools}
-#      (and apt-get install containerd, runc, the CNI plugins and etcd)
+#      (and apt-get install containerd, runc, the CNI plugins and etcd);
+#      deploy/tools/kafkajs.sh installs kafkajs 2.2.4 there from npm
 #
 # The Rust toolchain itself is not installed here (use rustup); the script
 # fails, saying so, when cargo is missing.
@@ -60,6 +62,9 @@ for pkg in "${BUILD_PACKAGES[@]}"; do
 done
 java_ok || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+# Node.js and npm: the kafkajs test client (deploy/tools/kafkajs.sh).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
   log "system packages: all present"
@@ -95,6 +100,7 @@ if [[ "${1:-}" == --tools ]]; then
   bash "$SCRIPT_DIR/tools/terraform.sh" >/dev/null # terraform + providers in a local mirror
   bash "$SCRIPT_DIR/tools/kubernetes.sh" >/dev/null # the test cluster: kube (Go) + containerd, runc, etcd (apt)
   bash "$SCRIPT_DIR/tools/otelcol.sh" >/dev/null    # the telemetry tests' OTLP backend and scraper (Go)
+  bash "$SCRIPT_DIR/tools/kafkajs.sh" >/dev/null    # kafkajs 2.2.4 for the client-settings round trip (npm)
 fi
 
 log "done"

@@ -56,7 +56,7 @@ fn example_spec_validates_and_names_unset_variables_as_warnings() {
         .assert()
         .success()
         .stderr(predicate::str::contains("AZURE_SUBSCRIPTION_ID` is not set"))
-        .stderr(predicate::str::contains("303:53: environment variable `AUTH_SERVICE_PRINCIPAL_ID` is not set"))
+        .stderr(predicate::str::contains("308:53: environment variable `AUTH_SERVICE_PRINCIPAL_ID` is not set"))
         .stderr(predicate::str::contains(
             "valid (35 topics, 5 services; environments: local, staging, prod; 6 warning(s))",
         ));
@@ -93,7 +93,7 @@ fn only_commands_that_grant_need_the_services_principal_variables() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("5 error(s) in the spec"))
-        .stderr(predicate::str::contains("303:53: environment variable `AUTH_SERVICE_PRINCIPAL_ID` is not set"));
+        .stderr(predicate::str::contains("308:53: environment variable `AUTH_SERVICE_PRINCIPAL_ID` is not set"));
 }
 
 #[test]
@@ -141,6 +141,17 @@ fn schema_in_repo_is_current() {
     );
     let schema: serde_json::Value = serde_json::from_str(&generated).unwrap();
     assert_eq!(schema["additionalProperties"], false, "the spec's root must deny unknown keys");
+
+    let out = topicform().args(["schema", "--policy"]).output().unwrap();
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let kept = fs::read_to_string(repo().join("schema/policy.schema.json")).unwrap_or_default();
+    assert!(
+        generated == kept,
+        "schema/policy.schema.json is stale; regenerate it with `cargo run -q -- schema --policy > schema/policy.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(schema["additionalProperties"], false, "a policy file must deny unknown keys");
 }
 
 #[test]

@@ -108,3 +108,50 @@ topics:
         .code(1)
         .stderr(predicate::str::contains("`orders.placed`: 48 partitions, and the emulator allows at most 32"));
 }
+
+/// The emulator's Kafka endpoint as Microsoft documents it: SASL_PLAINTEXT,
+/// PLAIN, the user `$ConnectionString` and its fixed connection string.
+/// deploy/local/secure.sh gives its SASL_PLAINTEXT listener that user, so
+/// the environment the README shows for the emulator is run, verbatim but
+/// for the port, through `check` and `lag`.
+#[test]
+fn the_readmes_emulator_environment_works_for_check_and_lag() {
+    const EMULATOR_CONNECTION_STRING: &str = "Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;";
+    let readme = std::fs::read_to_string(support::repo().join("README.md")).unwrap();
+    let start =
+        readme.find("```yaml\n  emulator:\n").expect("the README shows the emulator environment") + "```yaml\n".len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert!(block.contains("Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;"));
+    let b = support::secure_broker();
+    let environment = block.replace("localhost:9092", &b.sasl_plaintext);
+    assert_ne!(environment, block, "the README's block names the emulator's port 9092");
+    let topic = format!("{}heartbeats", support::unique_prefix("emulator"));
+    let ws = support::Workspace::new();
+    let spec = ws.spec(&format!(
+        "version: 1\ndefaults: {{ partitions: 2, replicationFactor: 1 }}\nenvironments:\n  admin:\n    cluster: {{ type: kafka, bootstrapServers: [\"localhost:{}\"] }}\n{environment}topics:\n  {topic}: {{ consumers: [{topic}-reader] }}\n",
+        support::test_port(200)
+    ));
+    // The emulator makes its event hubs from Config.json; here the plain
+    // listener of the same broker creates the topic.
+    topicform().args(["apply", "-e", "admin", "--auto-approve", "-f"]).arg(&spec).assert().success();
+    let emulator_env = [
+        ("EVENTHUBS_EMULATOR_USER", "$ConnectionString"),
+        ("EVENTHUBS_EMULATOR_CONNECTION_STRING", EMULATOR_CONNECTION_STRING),
+    ];
+    topicform()
+        .args(["check", "-e", "emulator", "--roundtrip", &topic, "-f"])
+        .arg(&spec)
+        .envs(emulator_env)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("authenticated with PLAIN"))
+        .stdout(predicate::str::contains("✓ roundtrip  produced to"));
+    let out =
+        topicform().args(["lag", "-e", "emulator", "-o", "json", "-f"]).arg(&spec).envs(emulator_env).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let group = &report["groups"][0];
+    assert_eq!(group["group"], format!("{topic}-reader"), "{report:#}");
+    let ends: i64 = group["partitions"].as_array().unwrap().iter().map(|p| p["end"].as_i64().unwrap()).sum();
+    assert_eq!(ends, 1, "the round trip's one message: {report:#}");
+}

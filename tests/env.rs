@@ -149,3 +149,119 @@ fn env_service_refuses_what_would_leak_topicforms_credentials() {
         "KAFKA_BROKERS=localhost:9092\nKAFKA_SECURITY_PROTOCOL=PLAINTEXT\nKAFKA_GROUP_ID=analytics-service\n"
     );
 }
+
+// ---- env --client LIB ----------------------------------------------------------
+
+fn client(profile: &str, library: &str) -> String {
+    let out = topicform()
+        .args(["env", "-f", SPEC, "-e", profile, "--client", library])
+        .env("TEST_EVENTHUBS_CONNECTION_STRING", CONNECTION_STRING)
+        .env("TEST_KAFKA_USERNAME", "svc-orders")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The `key=value` lines of a properties file, each with the comment above it.
+fn properties(text: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && l.contains('='))
+        .map(|(i, l)| {
+            assert!(lines[i - 1].starts_with("# "), "`{l}` has no source comment above it");
+            (l.to_string(), lines[i - 1].to_string())
+        })
+        .collect()
+}
+
+/// Microsoft's guide (apache-kafka-configurations, December 2025): the Java
+/// client's recommended values, each with its source beside it.
+#[test]
+fn java_on_event_hubs_gets_the_guides_values_with_their_sources() {
+    for profile in ["eventhubs-plain", "eventhubs-oauth"] {
+        let text = client(profile, "java");
+        let got = properties(&text);
+        let keys: Vec<&str> = got.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "metadata.max.age.ms=180000",
+                "connections.max.idle.ms=180000",
+                "request.timeout.ms=60000",
+                "max.request.size=1000000",
+                "session.timeout.ms=30000"
+            ]
+        );
+        assert!(got.iter().all(|(_, source)| source.contains("Microsoft")), "{got:?}");
+        assert!(got[3].1.contains("must be < 1046528"));
+        assert!(text.contains("https://learn.microsoft.com/azure/event-hubs/apache-kafka-configurations"));
+        assert!(text.contains("compression.type: none (the default) or gzip"));
+    }
+}
+
+#[test]
+fn librdkafka_and_confluent_kafka_go_get_librdkafkas_names() {
+    for library in ["librdkafka", "confluent-kafka-go"] {
+        let text = client("eventhubs-plain", library);
+        let keys: Vec<String> = properties(&text).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(
+            keys,
+            [
+                "socket.keepalive.enable=true",
+                "metadata.max.age.ms=180000",
+                "connections.max.idle.ms=180000",
+                "request.timeout.ms=60000",
+                "socket.timeout.ms=60000",
+                "session.timeout.ms=30000"
+            ],
+            "{library}"
+        );
+    }
+    assert!(client("eventhubs-plain", "confluent-kafka-go").contains("kafka.ConfigMap"));
+}
+
+#[test]
+fn kafkajs_gets_a_module_of_its_own_option_names() {
+    let text = client("eventhubs-oauth", "kafkajs");
+    assert!(text.contains("module.exports = {\n  client: {\n    // Microsoft's request.timeout.ms: 60000, must be > 20000 (kafkajs' default is 30000)\n    requestTimeout: 60000,\n  },"), "{text}");
+    assert_eq!(text.matches("metadataMaxAge: 180000,").count(), 2, "producer and consumer: {text}");
+    assert!(text.contains("sessionTimeout: 30000,"));
+    assert!(text.contains("kafkajs has no max.request.size: keep each send() or sendBatch() under 1046528 bytes"));
+}
+
+#[test]
+fn apache_kafka_needs_nothing_extra() {
+    let text = client("local", "java");
+    assert!(properties(&text).is_empty(), "{text}");
+    assert!(text.contains("Nothing extra: the library's defaults are made for Apache Kafka."));
+    let module = client("local", "kafkajs");
+    assert!(module.ends_with("module.exports = {\n  client: {},\n  producer: {},\n  consumer: {},\n};\n"), "{module}");
+}
+
+#[test]
+fn client_settings_come_as_the_files_or_the_charts_values_only() {
+    topicform()
+        .args(["env", "-f", SPEC, "-e", "local", "--client", "java", "--format", "k8s-secret"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--client and --format k8s-secret do not go together"));
+    topicform()
+        .args(["env", "-f", SPEC, "-e", "local", "--client", "java", "--service", "x"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("cannot be used with"));
+    let out = topicform()
+        .args(["env", "-f", SPEC, "-e", "local", "--client", "kafkajs", "--format", "helm-values"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "clientConfig:\n  library: kafkajs\n  file: kafkajs.config.js\n  content: |\n    // Kafka client settings"
+        ),
+        "{text}"
+    );
+}

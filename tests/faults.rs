@@ -145,10 +145,16 @@ impl Background {
 }
 
 fn spawn_apply(spec: &Path) -> Background {
+    spawn(&["apply", "-e", "test", "--auto-approve", "--timeout", "10"], spec)
+}
+
+/// `topicform ARGS -f SPEC` in the background.
+fn spawn(args: &[&str], spec: &Path) -> Background {
     let dir = spec.parent().unwrap();
     let (stdout, stderr) = (dir.join("apply.out"), dir.join("apply.err"));
     let child = Command::new(assert_cmd::cargo::cargo_bin("topicform"))
-        .args(["apply", "-e", "test", "--auto-approve", "--timeout", "10", "-f"])
+        .args(args)
+        .arg("-f")
         .arg(spec)
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
@@ -305,6 +311,32 @@ fn a_signal_mid_apply_stops_it_cleanly_and_the_rerun_converges() {
         reapply_converges(&spec);
         assert_converged(&broker.bootstrap(), &prefix, MANY);
     }
+}
+
+/// `topicform controller` stopped as Kubernetes stops a pod (SIGTERM) while
+/// its first batch is in flight: that batch is answered, no further one is
+/// sent, and it exits 0; the next run converges. (No Kubernetes here:
+/// `--lock none`, `--status none`; tests/kubernetes.rs covers the Lease.)
+#[test]
+fn a_controller_stopped_mid_batch_sends_no_further_batch_and_exits_0() {
+    let broker = fault_broker();
+    let ws = Workspace::new();
+    let (prefix, spec) = case(&broker, &ws, "ctl-term", MANY);
+    broker.proxy.set(Fault::HoldWrites(Duration::from_millis(1_500)));
+    let writes = broker.proxy.writes();
+    let controller_args =
+        ["controller", "-e", "test", "--lock", "none", "--status", "none", "--interval", "3600", "--timeout", "10"];
+    let mut controller = spawn(&controller_args, &spec);
+    wait_for(&mut controller, || broker.proxy.writes() > writes, "a create");
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&controller, libc::SIGTERM);
+    let (code, stdout, stderr) = finish(controller, Duration::from_secs(60));
+    broker.proxy.set(Fault::Pass);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_eq!(broker.proxy.writes(), writes + 1, "a batch was sent after SIGTERM:\n{stderr}");
+    assert!(stderr.contains("controller stopped"), "{stderr}");
+    reapply_converges(&spec);
+    assert_converged(&broker.bootstrap(), &prefix, MANY);
 }
 
 /// A second SIGINT exits at once, whatever is in flight.

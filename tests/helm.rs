@@ -941,7 +941,11 @@ fn the_chart_topics_schema_has_the_spec_topic_keys() {
             .unwrap();
     let chart_topic = &chart["properties"]["topics"]["additionalProperties"]["properties"];
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-    assert_eq!(keys(chart_topic), keys(topic));
+    // All but `waivers`: a service's release cannot waive the platform's
+    // policy (topicform refuses a contributed waiver); the chart refuses it first.
+    let spec_keys: Vec<String> = keys(topic).into_iter().filter(|k| k != "waivers").collect();
+    assert_eq!(keys(chart_topic), spec_keys);
+    assert!(keys(topic).contains(&"waivers".to_owned()));
 }
 
 /// Reading contributed topics adds `list` on ConfigMaps here, and a Role
@@ -1255,4 +1259,60 @@ fn a_platform_service_with_its_own_identity_gets_env_service_and_no_one_else_doe
         let rendered = serde_json::to_string(pod).unwrap();
         assert!(!rendered.contains("auth-service-kafka"), "{what} got the auth service's Secret");
     }
+}
+
+// ---- Kafka client settings (env --client) -------------------------------------
+
+fn topicform_client(profile: &str, library: &str, helm_values: bool) -> String {
+    let mut args = vec!["env", "-f", SPEC, "-e", profile, "--client", library];
+    if helm_values {
+        args.extend(["--format", "helm-values"]);
+    }
+    let out = topicform().args(&args).env("TEST_EVENTHUBS_CONNECTION_STRING", CONNECTION_STRING).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `env --client LIB --format helm-values` given to the service chart: the
+/// pods read exactly the file `env --client LIB` prints, at the path
+/// KAFKA_CLIENT_CONFIG names, and a change of it rolls them.
+#[test]
+fn service_chart_mounts_the_client_settings_topicform_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    for library in ["kafkajs", "librdkafka", "java", "confluent-kafka-go"] {
+        let values = dir.path().join(format!("{library}.yaml"));
+        std::fs::write(&values, topicform_client("eventhubs-plain", library, true)).unwrap();
+        let docs =
+            render("service", &["-f", "helm/service/ci/eventhubs-plain-values.yaml", "-f", values.to_str().unwrap()]);
+        let file = topicform_core::spec::client_settings::Library::file_name(match library {
+            "kafkajs" => topicform_core::spec::client_settings::Library::Kafkajs,
+            "java" => topicform_core::spec::client_settings::Library::Java,
+            _ => topicform_core::spec::client_settings::Library::Librdkafka,
+        });
+        let cm = named(&docs, "ConfigMap", "hr-service-kafka-client");
+        assert_eq!(cm["data"][file], topicform_client("eventhubs-plain", library, false), "{library}");
+        let deployment = named(&docs, "Deployment", "hr-service");
+        let pod = &deployment["spec"]["template"]["spec"];
+        let env = pod["containers"][0]["env"].as_array().unwrap();
+        let config = env.iter().find(|e| e["name"] == "KAFKA_CLIENT_CONFIG").expect("KAFKA_CLIENT_CONFIG");
+        assert_eq!(config["value"], format!("/etc/kafka-client/{file}"));
+        let mount =
+            pod["containers"][0]["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == "kafka-client");
+        assert_eq!(mount.unwrap()["mountPath"], "/etc/kafka-client");
+        assert_eq!(mount.unwrap()["readOnly"], "true");
+        let volume = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "kafka-client").unwrap();
+        assert_eq!(volume["configMap"]["name"], "hr-service-kafka-client");
+        assert!(annotation(&deployment["spec"]["template"], "checksum/kafka-client").is_some());
+    }
+    // Without the block: no ConfigMap, no variable, no volume.
+    let docs = render("service", &["-f", "helm/service/ci/eventhubs-plain-values.yaml"]);
+    assert!(kind(&docs, "ConfigMap").iter().all(|c| c["metadata"]["name"] != "hr-service-kafka-client"));
+    let deployment = named(&docs, "Deployment", "hr-service");
+    assert!(
+        !deployment.to_string().contains("KAFKA_CLIENT_CONFIG") && !deployment.to_string().contains("kafka-client")
+    );
+    // Content without a file name is refused with the fix.
+    let out = helm_template("service", &["-f", "helm/service/ci/local-values.yaml", "--set", "clientConfig.content=x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("clientConfig.content needs clientConfig.file"));
 }

@@ -444,6 +444,19 @@ fn outside_kubernetes_nothing_changes_and_asking_for_it_is_a_clear_error() {
     let (code, stderr) = no_kube(&["apply", "-e", "test", "--auto-approve"], &spec);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("Kubernetes"), "{stderr}");
+    // Every other command too: none of them looks for Kubernetes unless asked.
+    for args in [
+        &["validate"][..],
+        &["plan", "-e", "test", "--detailed-exitcode"],
+        &["env", "-e", "test"],
+        &["check", "-e", "test"],
+        &["lag", "-e", "test"],
+        &["export", "-e", "test", "--include", &prefix],
+    ] {
+        let (code, stderr) = no_kube(args, &spec);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Kubernetes"), "{args:?}: {stderr}");
+    }
     // Asked for, it says what is missing, and changes nothing.
     let more =
         ws.file("more.yaml", &support::kafka_spec(broker(), "", &format!("  {prefix}t: {{}}\n  {prefix}u: {{}}\n")));
@@ -520,9 +533,12 @@ fn plan_with_kubeconfig(spec: &Path, extra: &[&str]) -> serde_json::Value {
 fn contributed_topics_merge_conflict_and_orphan() {
     let (_one_at_a_time, broker) = prune_broker();
     let ns = TestNamespace::new("contrib");
+    // A second namespace: releases installed elsewhere contribute too.
+    let billing_ns = TestNamespace::new("contribb");
     let p = unique_prefix("contrib");
     let ws = Workspace::new();
-    let from = format!("    from: {{ kubernetes: {{ namespaces: [{}] }} }}\n    prune: true\n", ns.name);
+    let from =
+        format!("    from: {{ kubernetes: {{ namespaces: [{}, {}] }} }}\n    prune: true\n", ns.name, billing_ns.name);
     let spec = ws.spec(&support::kafka_spec(&broker, &from, &format!("  {p}central: {{}}\n")));
     let status = format!("kubernetes:{}", ns.name);
     let apply = |extra: &[&str]| {
@@ -539,16 +555,35 @@ fn contributed_topics_merge_conflict_and_orphan() {
             "topics:\n  {p}payments: {{ config: {{ retention.ms: 1d }} }}\n  {p}shared: {{ consumers: [payments] }}\n"
         ),
     );
+    billing_ns.contribute("billing-topics", &format!("topics:\n  {p}invoices: {{ consumers: [billing] }}\n"));
     let plan = plan_with_kubeconfig(&spec, &[]);
     let owner = |t: &str| support::topic_plan(&plan, &format!("{p}{t}"))["owner"].clone();
     assert_eq!(owner("central"), serde_json::Value::Null, "the spec's own topic");
+    assert_eq!(owner("invoices"), format!("ConfigMap {}/billing-topics", billing_ns.name));
     assert_eq!(owner("orders"), format!("ConfigMap {}/orders-topics", ns.name));
     assert_eq!(owner("shared"), format!("ConfigMap {}/orders-topics", ns.name), "the one that defines it");
     assert_eq!(owner("payments"), format!("ConfigMap {}/payments-topics", ns.name));
     let (code, stdout, stderr) = apply(&[]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Apply: 4 succeeded"), "{stdout}");
+    assert!(stdout.contains("Apply: 5 succeeded"), "{stdout}");
     let digest_of_two = ns.status("test").data.unwrap()["specDigest"].clone();
+
+    // `lag` measures the groups the releases name, on the topics they
+    // contribute: `payments` reads `shared` only through its ConfigMap.
+    let (code, stdout, stderr) = run(&["lag", "-e", "test", "-o", "json"], &spec);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let topics_of = |group: &str| -> Vec<String> {
+        let g = report["groups"].as_array().unwrap().iter().find(|g| g["group"] == group);
+        let g = g.unwrap_or_else(|| panic!("no group {group}: {report:#}"));
+        let mut topics: Vec<String> =
+            g["partitions"].as_array().unwrap().iter().map(|p| p["topic"].as_str().unwrap().to_owned()).collect();
+        topics.dedup();
+        topics
+    };
+    assert_eq!(topics_of("payments"), [format!("{p}shared")]);
+    assert_eq!(topics_of("orders"), [format!("{p}shared")]);
+    assert_eq!(topics_of("billing"), [format!("{p}invoices")]);
 
     // A third release declares `orders` with other settings: refused, the
     // older declaration stands, everything else is still applied.
@@ -619,11 +654,18 @@ struct Controller {
 }
 
 impl Controller {
+    /// A controller whose interval (1 h) never comes within a test: what it
+    /// does, it does because something changed.
     fn start(spec: &Path, ns: &TestNamespace, probes: u16) -> Controller {
+        Controller::start_with_interval(spec, ns, probes, 3600)
+    }
+
+    fn start_with_interval(spec: &Path, ns: &TestNamespace, probes: u16, interval: u64) -> Controller {
         let log = spec.with_extension(format!("controller-{probes}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(assert_cmd::cargo::cargo_bin("topicform"))
-            .args(["controller", "-e", "test", "--interval", "3600", "--timeout", "5", "--log-format", "json"])
+            .args(["controller", "-e", "test", "--interval", &interval.to_string(), "--timeout", "5"])
+            .args(["--log-format", "json"])
             .args([
                 "--lock",
                 &format!("kubernetes:{}/controller", ns.name),
@@ -767,4 +809,72 @@ fn the_controller_converges_survives_a_broker_outage_and_hands_over() {
     let (code, log_b) = b.terminate();
     assert_eq!(code, Some(0), "{log_b}");
     assert_eq!(holder(&ns.leases()[0]), "", "released on the way out");
+}
+
+/// Deletes `topic` behind topicform's back, as an operator with Kafka's own
+/// tools would.
+fn delete_out_of_band(broker: &str, topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::ClientConfig;
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", broker).create().unwrap();
+    let results = runtime().block_on(admin.delete_topics(&[topic], &AdminOptions::new())).unwrap();
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+}
+
+/// The controller also follows its spec file (read again when it changes)
+/// and its interval (drift repaired without any change), and refuses what
+/// apply refuses: a partition decrease is `Refused` and the topic keeps its
+/// partitions; a topic dropped from a `prune: true` spec stays without
+/// `--allow-delete`.
+#[test]
+fn the_controller_follows_its_spec_file_and_interval_and_refuses_what_apply_refuses() {
+    let (_one_at_a_time, broker) = prune_broker();
+    let ns = TestNamespace::new("ctlspec");
+    let p = unique_prefix("ctls");
+    let ws = Workspace::new();
+    let write = |topics: &str| ws.spec(&support::kafka_spec(&broker, "    prune: true\n", topics));
+    let spec = write(&format!("  {p}base: {{ partitions: 2 }}\n"));
+    let action = |topic: &str| {
+        let plan = plan_with_kubeconfig(&spec, &[]);
+        plan["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["topic"] == format!("{p}{topic}"))
+            .map_or(serde_json::Value::Null, |t| t["action"].clone())
+    };
+    let status = |key: &str| ns.status("test").data.unwrap_or_default().get(key).cloned().unwrap_or_default();
+    let mut c = Controller::start_with_interval(&spec, &ns, support::test_port(452), 10);
+    eventually("the first reconcile", Duration::from_secs(60), || action("base") == "unchanged");
+
+    // The spec file changes (a ConfigMap mount is updated in place): seen
+    // within seconds, not left for the interval.
+    write(&format!("  {p}base: {{ partitions: 2 }}\n  {p}edited: {{}}\n"));
+    eventually("the topic the edited spec adds", Duration::from_secs(30), || action("edited") == "unchanged");
+
+    // A partition decrease: refused, as apply refuses it, and nothing of
+    // that run is applied.
+    write(&format!("  {p}base: {{ partitions: 1 }}\n  {p}edited: {{}}\n  {p}later: {{}}\n"));
+    eventually("Refused in the status", Duration::from_secs(30), || status("reason") == "Refused");
+    assert_eq!(action("base"), "refused");
+    assert_eq!(action("later"), "create", "a refused plan applies nothing");
+    assert!(c.running(), "{}", c.log());
+
+    // `edited` leaves the spec; `prune: true` without --allow-delete keeps it.
+    write(&format!("  {p}base: {{ partitions: 2 }}\n"));
+    let digest = status("specDigest");
+    eventually("a run with the new spec", Duration::from_secs(30), || {
+        status("specDigest") != digest && status("reason") == "InSync"
+    });
+    let plan = plan_with_kubeconfig(&spec, &[]);
+    assert!(plan["unmanaged"].as_array().unwrap().contains(&serde_json::json!(format!("{p}edited"))), "kept: {plan:#}");
+
+    // Drift with no change to any input: the interval (10 s) repairs it.
+    delete_out_of_band(&broker, &format!("{p}base"));
+    eventually("the deleted topic is missing", Duration::from_secs(10), || action("base") == "create");
+    eventually("the interval's reconcile recreates it", Duration::from_secs(40), || action("base") == "unchanged");
+    let (code, log) = c.terminate();
+    assert_eq!(code, Some(0), "{log}");
 }

@@ -51,12 +51,17 @@
 # (client certificate requested, not required: mTLS optional); SASL_SSL
 # 127.0.0.1:KAFKA_SASL_SSL_PORT; all advertised as localhost. PLAIN users:
 # tf-plain and $ConnectionString (password: the Event Hubs-style connection
-# string). SCRAM-SHA-512 user: tf-scram. OAUTHBEARER on SASL_SSL: RS256 JWTs
+# string; on SASL_PLAINTEXT the Event Hubs emulator's fixed connection string,
+# EMULATOR_CONNECTION_STRING below). SCRAM-SHA-512 user: tf-scram. OAUTHBEARER on SASL_SSL: RS256 JWTs
 # signed with idp-signing.key, verified by the broker against idp-jwks.json
 # with the issuer and audiences of idp.env, re-authenticated as they expire.
 # Needs openssl (apt-get install openssl) besides kafka.sh's prerequisites.
 # Exit codes: 0 ok, 1 error, 2 usage.
 set -euo pipefail
+
+# The Event Hubs emulator's Kafka password: one fixed connection string that
+# Microsoft publishes in its emulator documentation (not a secret).
+EMULATOR_CONNECTION_STRING='Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;'
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KAFKA_SH="$SCRIPT_DIR/kafka.sh"
@@ -297,9 +302,11 @@ listener.name.sasl_ssl.plain.sasl.jaas.config=$plain_module required user_$PLAIN
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram_module required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram_module required;
 # SASL_PLAINTEXT listener (credentials in clear: closed networks only): the
-# same PLAIN and SCRAM users.
+# same PLAIN and SCRAM users, and the Event Hubs emulator's Kafka endpoint as
+# Microsoft documents it: PLAIN user \$ConnectionString with the emulator's
+# fixed, published connection string as its password.
 listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
-listener.name.sasl_plaintext.plain.sasl.jaas.config=$plain_module required user_$PLAIN_USER="$PLAIN_PASSWORD";
+listener.name.sasl_plaintext.plain.sasl.jaas.config=$plain_module required user_$PLAIN_USER="$PLAIN_PASSWORD" user_\$ConnectionString="$EMULATOR_CONNECTION_STRING";
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=$scram_module required;
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=$scram_module required;
 

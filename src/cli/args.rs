@@ -64,8 +64,12 @@ pub enum Command {
     /// contributing ConfigMap, and every --interval; one replica leads
     /// through the cluster's Lease.
     Controller(ControllerArgs),
-    /// Print the JSON Schema of the spec.
-    Schema,
+    /// Print the JSON Schema of the spec (or of a shared policy file).
+    Schema {
+        /// The schema of a `--policy` file instead of the spec's.
+        #[arg(long)]
+        policy: bool,
+    },
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -85,7 +89,7 @@ impl Command {
             Command::Check(_) => "check",
             Command::Lag(_) => "lag",
             Command::Controller(_) => "controller",
-            Command::Schema => "schema",
+            Command::Schema { .. } => "schema",
             Command::Completions { .. } => "completions",
         }
     }
@@ -130,6 +134,34 @@ pub struct ValidateArgs {
     /// Repeatable.
     #[arg(long, value_name = "FILE")]
     pub against: Vec<PathBuf>,
+
+    /// Output on stdout: `text` (nothing; findings go to stderr) or `sarif`
+    /// (SARIF 2.1.0, every finding, for GitHub code scanning). The exit
+    /// code is the same either way.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ValidateFormat::Text)]
+    pub output: ValidateFormat,
+
+    /// Shared policy files.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// `validate` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// Findings on stderr only.
+    Text,
+    /// SARIF 2.1.0 on stdout (findings on stderr too).
+    Sarif,
+}
+
+/// Policy files that several specs share.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A policy file (the keys of the spec's `policy:`) checked with the
+    /// spec's own rules; repeatable, or comma-separated in TOPICFORM_POLICY.
+    #[arg(long = "policy", value_name = "FILE", env = "TOPICFORM_POLICY", value_delimiter = ',')]
+    pub files: Vec<PathBuf>,
 }
 
 /// Flags that widen what a plan may do; plan and apply share them so the
@@ -177,6 +209,10 @@ pub struct PlanArgs {
     /// namespace, with a Kubernetes Lease lock the Lease's, else nowhere.
     #[arg(long, value_name = "WHERE", default_value = "auto")]
     pub status: topicform::k8s::status::StatusChoice,
+
+    /// Shared policy files.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// Widening flags.
     #[command(flatten)]
@@ -236,6 +272,10 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "WHERE", default_value = "auto")]
     pub status: topicform::k8s::status::StatusChoice,
 
+    /// Shared policy files.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
     /// Widening flags.
     #[command(flatten)]
     pub widen: WidenArgs,
@@ -270,6 +310,10 @@ pub struct ControllerArgs {
     /// Serve /healthz and /readyz here (e.g. `0.0.0.0:8080`).
     #[arg(long, value_name = "ADDR")]
     pub probe_address: Option<std::net::SocketAddr>,
+
+    /// Shared policy files.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// Widening flags, as for apply: deletes still need the environment's
     /// `prune: true`.
@@ -322,9 +366,16 @@ pub struct EnvArgs {
     #[command(flatten)]
     pub target: Target,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = EnvFormatArg::Dotenv)]
-    pub format: EnvFormatArg,
+    /// Output format (default `dotenv`; with --client, the library's own
+    /// file, or `helm-values` for the service chart's `clientConfig:`).
+    #[arg(long, value_enum)]
+    pub format: Option<EnvFormatArg>,
+
+    /// Print the settings this Kafka library needs for the environment
+    /// instead of the variables: for Event Hubs the values of Microsoft's
+    /// client guide, each with its source; for Apache Kafka nothing extra.
+    #[arg(long, value_enum, value_name = "LIB", conflicts_with_all = ["service", "reveal_secrets"])]
+    pub client: Option<ClientLibrary>,
 
     /// Print secret values instead of references (reads them from their
     /// `{ env }` / `{ file }` sources). Never use in CI logs.
@@ -340,6 +391,19 @@ pub struct EnvArgs {
     /// (KAFKA_GROUP_ID).
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
+}
+
+/// The libraries `env --client` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientLibrary {
+    /// kafkajs: a CommonJS module of client, producer and consumer options.
+    Kafkajs,
+    /// librdkafka (node-rdkafka, confluent-kafka-python/-dotnet, kcat): properties.
+    Librdkafka,
+    /// The Apache Kafka Java client: client.properties.
+    Java,
+    /// confluent-kafka-go: librdkafka's properties, for a kafka.ConfigMap.
+    ConfluentKafkaGo,
 }
 
 /// `env` output formats.

@@ -15,7 +15,7 @@ use clap::CommandFactory;
 
 use args::{
     ApplyArgs, CheckArgs, CheckFormat, EnvArgs, EnvFormatArg, ExportArgs, OutputFormat, PlanArgs, ValidateArgs,
-    WidenArgs,
+    ValidateFormat, WidenArgs,
 };
 pub use args::{Cli, Command, LogFormat};
 
@@ -61,8 +61,8 @@ async fn run_command(cli: Cli) -> Result<Outcome> {
         Command::Check(a) => cmd_check(a).await,
         Command::Lag(a) => cmd_lag(a).await,
         Command::Controller(a) => cmd_controller(a).await,
-        Command::Schema => {
-            print_stdout(&schema_json())?;
+        Command::Schema { policy } => {
+            print_stdout(&if policy { policy_schema_json() } else { schema_json() })?;
             Ok(Outcome::Success)
         }
         Command::Completions { shell } => {
@@ -75,7 +75,17 @@ async fn run_command(cli: Cli) -> Result<Outcome> {
 /// The JSON Schema of the spec, as `topicform schema` prints it and as
 /// `schema/topicform.schema.json` keeps it.
 pub fn schema_json() -> String {
-    let mut s = serde_json::to_string_pretty(&topicform_core::spec_schema()).expect("schema serialises");
+    pretty_schema(&topicform_core::spec_schema())
+}
+
+/// The JSON Schema of a shared policy file, as `topicform schema --policy`
+/// prints it and `schema/policy.schema.json` keeps it.
+pub fn policy_schema_json() -> String {
+    pretty_schema(&topicform_core::policy_schema())
+}
+
+fn pretty_schema(schema: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(schema).expect("schema serialises");
     s.push('\n');
     s
 }
@@ -115,7 +125,7 @@ fn report_findings(name: &str, source: &std::sync::Arc<String>, found: &[Located
 }
 
 fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
-    let loaded = ops::load_spec(&a.file)?;
+    let loaded = ops::load_spec_with_policies(&a.file, &a.policy.files)?;
     let envs: Vec<&str> = match &a.env {
         Some(e) if !a.all => {
             if !loaded.spec.environments.contains_key(e) {
@@ -133,6 +143,9 @@ fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
     for other in &a.against {
         let other = ops::load_spec(other)?;
         found.extend(loaded.overlapping_scopes(&other, &env_var));
+    }
+    if a.output == ValidateFormat::Sarif {
+        print_stdout(&render::validation_sarif(&loaded.name, &loaded.source, &found))?;
     }
     if found.iter().any(|l| l.finding.is_error()) {
         return Err(Error::invalid_spec(&loaded.name, &loaded.source, &found));
@@ -178,10 +191,11 @@ fn load_environment(
 /// from Kubernetes (`from:`), the ConfigMaps' topics are merged in.
 async fn load_contributed_environment(
     target: &args::Target,
+    policy: &args::PolicyArgs,
     timeout: Duration,
 ) -> Result<(topicform_core::spec::LoadedSpec, ResolvedEnvironment, Option<Contributions>)> {
     let (loaded, (env, warnings, contributions)) = phase("load", async {
-        let loaded = ops::load_spec(&target.file)?;
+        let loaded = ops::load_spec_with_policies(&target.file, &policy.files)?;
         let resolved = ops::resolve_contributed(&loaded, target.env.as_deref(), &env_var, timeout).await?;
         Ok::<_, Error>((loaded, resolved))
     })
@@ -231,7 +245,7 @@ fn connect(env: &ResolvedEnvironment, timeout: u64) -> Result<ConnectedBackend> 
 
 async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
     let timeout = Duration::from_secs(a.connect.timeout.max(1));
-    let (loaded, mut env, contributions) = load_contributed_environment(&a.target, timeout).await?;
+    let (loaded, mut env, contributions) = load_contributed_environment(&a.target, &a.policy, timeout).await?;
     let status =
         connect_status(&a.status, None, &mut env, contributions.as_ref(), &loaded.source, "plan", timeout).await;
     let planned = show_plan(&a, &env).await;
@@ -296,7 +310,7 @@ fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     let timeout = Duration::from_secs(a.connect.timeout.max(1));
-    let (loaded, mut env, contributions) = load_contributed_environment(&a.target, timeout).await?;
+    let (loaded, mut env, contributions) = load_contributed_environment(&a.target, &a.policy, timeout).await?;
     let saved = a.plan.as_deref().map(ops::read_plan).transpose()?;
     // Held from before the cluster is read until the report: the plan this
     // run applies is the cluster as no other apply is changing it. A dry
@@ -433,7 +447,7 @@ async fn apply_locked(
 
 async fn cmd_controller(a: args::ControllerArgs) -> Result<Outcome> {
     use topicform::lock::LockChoice;
-    let loaded = ops::load_spec(&a.target.file)?;
+    let loaded = ops::load_spec_with_policies(&a.target.file, &a.policy.files)?;
     let env_name = ops::environment_name(&loaded, a.target.env.as_deref())?.to_owned();
     let env_lock = loaded.spec.environments[&env_name].lock.as_deref().and_then(|l| l.parse::<LockChoice>().ok());
     let election = match a.lock.clone().or(env_lock) {
@@ -449,6 +463,7 @@ async fn cmd_controller(a: args::ControllerArgs) -> Result<Outcome> {
     };
     let settings = topicform::controller::Settings {
         spec: a.target.file.clone(),
+        policies: a.policy.files.clone(),
         environment: env_name,
         interval: Duration::from_secs(a.interval),
         options: plan_options(&a.widen),
@@ -500,6 +515,9 @@ fn cmd_env(a: EnvArgs) -> Result<Outcome> {
     use topicform::render::{EnvFormat, Revealed};
     use topicform_core::spec::broker_env::{broker_env, EnvValue};
     let (loaded, env) = load_environment(&a.target)?;
+    if let Some(library) = a.client {
+        return print_client_settings(library, &env, a.format);
+    }
     let vars = match &a.service {
         None => broker_env(&env.cluster),
         Some(name) => service_vars(&loaded.spec, &env, name)?,
@@ -515,7 +533,7 @@ fn cmd_env(a: EnvArgs) -> Result<Outcome> {
     } else {
         None
     };
-    let format = match a.format {
+    let format = match a.format.unwrap_or(EnvFormatArg::Dotenv) {
         EnvFormatArg::Dotenv => EnvFormat::Dotenv,
         EnvFormatArg::Shell => EnvFormat::Shell,
         EnvFormatArg::Json => EnvFormat::Json,
@@ -528,6 +546,34 @@ fn cmd_env(a: EnvArgs) -> Result<Outcome> {
     } else {
         print_stdout(&rendered)?;
     }
+    Ok(Outcome::Success)
+}
+
+/// `env --client LIB`: the library's settings file, or the service chart's
+/// values holding it.
+fn print_client_settings(
+    library: args::ClientLibrary,
+    env: &ResolvedEnvironment,
+    format: Option<EnvFormatArg>,
+) -> Result<Outcome> {
+    use topicform_core::spec::client_settings::{client_settings, Library};
+    let library = match library {
+        args::ClientLibrary::Kafkajs => Library::Kafkajs,
+        args::ClientLibrary::Librdkafka => Library::Librdkafka,
+        args::ClientLibrary::Java => Library::Java,
+        args::ClientLibrary::ConfluentKafkaGo => Library::ConfluentKafkaGo,
+    };
+    let settings = client_settings(library, &env.cluster);
+    let rendered = match format {
+        None => render::client_settings_file(&settings, &env.name),
+        Some(EnvFormatArg::HelmValues) => render::client_settings_helm_values(&settings, &env.name),
+        Some(other) => {
+            let format =
+                clap::ValueEnum::to_possible_value(&other).map_or_else(String::new, |v| v.get_name().to_owned());
+            return Err(Error::ClientFormat { format });
+        }
+    };
+    print_stdout(&rendered)?;
     Ok(Outcome::Success)
 }
 
@@ -568,17 +614,14 @@ fn service_vars(
 async fn cmd_lag(a: args::LagArgs) -> Result<Outcome> {
     let (loaded, env) = load_environment(&a.target)?;
     let connection = topicform::check::Connection::from_cluster(&env.name, &env.cluster)?;
-    let groups = topicform::lag::groups_to_measure(&loaded.spec, &env, &a.groups);
+    let timeout = Duration::from_secs(a.timeout.max(1));
+    let groups = || topicform::lag::current_groups(&loaded, &env, &env_var, &a.groups, timeout);
     if let Some(addr) = a.serve {
-        let settings = topicform::lag::serve::Settings {
-            addr,
-            interval: Duration::from_secs(a.interval),
-            timeout: Duration::from_secs(a.timeout.max(1)),
-        };
+        let settings = topicform::lag::serve::Settings { addr, interval: Duration::from_secs(a.interval), timeout };
         topicform::lag::serve::run(&connection, groups, &settings, signals::stop_serving_on_signals()).await?;
         return Ok(Outcome::Success);
     }
-    let report = topicform::lag::measure(&connection, groups, Duration::from_secs(a.timeout.max(1))).await?;
+    let report = topicform::lag::measure(&connection, groups().await?, timeout).await?;
     match a.output {
         args::LagFormat::Text => print_stdout(&topicform::lag::render_text(&report))?,
         args::LagFormat::Json => print_stdout(&(serde_json::to_string_pretty(&report).expect("JSON") + "\n"))?,

@@ -25,6 +25,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A shared policy file (`--policy FILE`) could not be read.
+    #[error("cannot read policy file {path}: {problem}")]
+    #[diagnostic(
+        code(topicform::policy::read),
+        help("--policy takes a YAML file of rules, the same keys as the spec's `policy:` (docs/spec-reference.md)")
+    )]
+    ReadPolicy {
+        /// The path given.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
+
     /// The spec file is not UTF-8 text.
     #[error("{path}: cannot read the spec: {problem}")]
     #[diagnostic(
@@ -302,6 +315,17 @@ pub enum Error {
         what: String,
         /// The I/O error.
         source: std::io::Error,
+    },
+
+    /// `env --client` with a format that has no client form.
+    #[error("--client and --format {format} do not go together")]
+    #[diagnostic(
+        code(topicform::env::client_format),
+        help("--client prints the library's own file; add --format helm-values for the service chart's `clientConfig:` block")
+    )]
+    ClientFormat {
+        /// The format given.
+        format: String,
     },
 
     /// `check --from-env` found unusable variables.

@@ -2,7 +2,7 @@
 //! load → resolve → connect → observe → plan → (confirm) → apply, and export.
 //! The CLI decides what to print; these functions decide what happens.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use regex::Regex;
@@ -11,18 +11,49 @@ use crate::backend::{ConnectedBackend, Scope};
 use crate::telemetry;
 use crate::{Error, Result};
 use topicform_core::plan::{self, ClusterState, Plan, PlanOptions};
+use topicform_core::policy::LoadedPolicy;
 use topicform_core::spec::model::{ConfigValue, Environment, Spec, Topic, TopicSettings};
 use topicform_core::spec::{
     is_internal_topic, values, Contributed, LoadedSpec, Located, ResolvedEnvironment, VarLookup,
 };
 
-/// Reads and parses the spec at `path`.
+/// Reads and parses the spec at `path`; its waivers are judged on today's
+/// date (UTC).
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
+    load_spec_with_policies(path, &[])
+}
+
+/// [`load_spec`], checked against the shared policy files `policies` as
+/// well as its own `policy:` (validate, plan, apply, the controller).
+pub fn load_spec_with_policies(path: &Path, policies: &[PathBuf]) -> Result<LoadedSpec> {
     let bytes = std::fs::read(path).map_err(|source| Error::ReadSpec { path: path.to_owned(), source })?;
     let text = utf8(bytes).map_err(|problem| Error::SpecEncoding { path: path.display().to_string(), problem })?;
     let name = path.display().to_string();
-    topicform_core::spec::parse(&name, &text)
-        .map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))
+    let loaded = topicform_core::spec::parse(&name, &text)
+        .map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))?;
+    let shared = policies.iter().map(|p| load_policy(p)).collect::<Result<Vec<_>>>()?;
+    Ok(loaded.with_policies(shared, today()))
+}
+
+/// Reads a shared policy file; a rule that cannot work (a pattern that
+/// does not compile) is an error at its place.
+fn load_policy(path: &Path) -> Result<LoadedPolicy> {
+    let read_error = |problem: String| Error::ReadPolicy { path: path.to_owned(), problem };
+    let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
+    let text = utf8(bytes).map_err(read_error)?;
+    let name = path.display().to_string();
+    let policy = topicform_core::policy::parse_policy(&name, &text)
+        .map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))?;
+    let problems = policy.problems();
+    if problems.iter().any(|l| l.finding.is_error()) {
+        return Err(Error::invalid_spec(&name, &policy.source().text, &problems));
+    }
+    Ok(policy)
+}
+
+/// Today in UTC: the day a waiver's `expires` is compared with.
+pub fn today() -> jiff::civil::Date {
+    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
 /// The spec's text, or where and why it is not UTF-8: a UTF-16 or UTF-32
@@ -304,6 +335,7 @@ pub fn export(env_name: &str, env: &Environment, state: &ClusterState, filter: &
                 replication_factor: t.replication_factor.filter(|rf| Some(*rf) != replication),
                 config,
                 consumers: vec![],
+                waivers: vec![],
             },
         );
     }
@@ -319,6 +351,7 @@ pub fn export(env_name: &str, env: &Environment, state: &ClusterState, filter: &
         topics,
         from: None,
         services: Default::default(),
+        policy: Default::default(),
     }
 }
 

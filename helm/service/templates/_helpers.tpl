@@ -72,6 +72,10 @@ app.kubernetes.io/part-of: {{ .Release.Name }}
 {{- $otel := deepCopy (.Values.otel | default dict) -}}
 {{- if not $otel.serviceName }}{{ $_ := set $otel "serviceName" (include "service.fullname" .) }}{{ end -}}
 {{- include "topicform-broker.otelEnv" (dict "otel" $otel "namespace" .Release.Namespace) }}
+{{- with .Values.clientConfig }}{{ if .content }}
+- name: KAFKA_CLIENT_CONFIG
+  value: {{ printf "/etc/kafka-client/%s" .file | quote }}
+{{- end }}{{ end }}
 {{- with .Values.env }}
 {{ toYaml . }}
 {{- end }}
@@ -94,4 +98,5 @@ app.kubernetes.io/part-of: {{ .Release.Name }}
 {{ include "service.pdb" . }}
 {{ include "service.testPod" . }}
 {{ include "service.topics" . }}
+{{ include "service.clientConfig" . }}
 {{- end -}}

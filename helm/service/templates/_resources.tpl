@@ -53,6 +53,9 @@ spec:
         {{- include "service.podLabels" . | nindent 8 }}
       annotations:
         checksum/broker: {{ include "service.brokerChecksum" . }}
+        {{- with (.Values.clientConfig).content }}
+        checksum/kafka-client: {{ . | sha256sum }}
+        {{- end }}
         {{- with .Values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -106,12 +109,22 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if (.Values.clientConfig).content }}
+            - name: kafka-client
+              mountPath: /etc/kafka-client
+              readOnly: true
+            {{- end }}
             {{- with .Values.volumeMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
       volumes:
         - name: tmp
           emptyDir: {}
+        {{- if (.Values.clientConfig).content }}
+        - name: kafka-client
+          configMap:
+            name: {{ include "service.fullname" . }}-kafka-client
+        {{- end }}
         {{- with .Values.volumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -288,6 +301,24 @@ stringData:
   {{- range $k, $v := .Values.brokerSecret.stringData }}
   {{ $k }}: {{ $v | quote }}
   {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The Kafka library's settings (`topicform env --client LIB --format helm-values`), mounted at /etc/kafka-client. */}}
+{{- define "service.clientConfig" -}}
+{{- $c := .Values.clientConfig | default dict }}
+{{- if $c.content }}
+{{- if not $c.file }}{{ fail "clientConfig.content needs clientConfig.file: paste the whole block `topicform env --client LIB --format helm-values` prints" }}{{ end }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "service.fullname" . }}-kafka-client
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "service.labels" . | nindent 4 }}
+data:
+  {{- toYaml (dict $c.file $c.content) | nindent 2 }}
 {{- end }}
 {{- end -}}
 

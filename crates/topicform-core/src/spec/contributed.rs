@@ -51,6 +51,24 @@ pub fn parse_contribution(
     Ok(Contributed { owner: owner.to_owned(), created: created.to_owned(), contribution, document })
 }
 
+/// The consumer groups each topic's contributions name (`consumers:`),
+/// topic -> groups in declaration order, each once: what `lag` measures
+/// besides the spec's own consumers.
+pub fn contributed_consumers(contributions: &[Contributed]) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in contributions {
+        for (topic, declared) in &c.contribution.topics {
+            let groups = out.entry(topic.clone()).or_default();
+            for group in &declared.consumers {
+                if !groups.contains(group) {
+                    groups.push(group.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A declaration refused because an older owner declared the topic
 /// differently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

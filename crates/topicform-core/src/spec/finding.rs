@@ -4,8 +4,12 @@
 
 use std::fmt;
 
+use crate::policy::RuleId;
+
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; does not fail validation.
@@ -76,17 +80,43 @@ pub struct Finding {
     /// The other side of a contradiction, when it has one: its location is
     /// named in the help.
     pub also: Option<Pointer>,
+    /// The policy rule broken, for a policy violation.
+    pub rule: Option<RuleId>,
+    /// The waiver that covers this violation, if one does: the finding is
+    /// then a warning, and `waived.severity` is what it would have been.
+    pub waived: Option<Waived>,
+}
+
+/// A violation a topic's waiver covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waived {
+    /// The severity the rule gives the violation.
+    pub severity: Severity,
+    /// The waiver's reason.
+    pub reason: String,
+    /// Its last day, if it has one.
+    pub expires: Option<String>,
+    /// Where the waiver is written.
+    pub at: Pointer,
 }
 
 impl Finding {
     /// An error at `at`.
     pub fn error(at: Pointer, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Error, message: message.into(), help: None, at, also: None }
+        Finding {
+            severity: Severity::Error,
+            message: message.into(),
+            help: None,
+            at,
+            also: None,
+            rule: None,
+            waived: None,
+        }
     }
 
     /// A warning at `at`.
     pub fn warning(at: Pointer, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Warning, message: message.into(), help: None, at, also: None }
+        Finding { severity: Severity::Warning, ..Finding::error(at, message) }
     }
 
     /// Adds advice on what to do.

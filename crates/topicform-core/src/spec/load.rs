@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use marked_yaml::{LoaderOptions, Marker, Node};
 
-use super::finding::{Finding, Pointer, Seg, Severity};
+use super::finding::{Finding, Pointer, Seg};
 use super::model::Spec;
 
 /// A parsed spec plus what is needed to point into its source.
@@ -19,6 +19,11 @@ pub struct LoadedSpec {
     pub source: Arc<String>,
     /// The deserialised spec.
     pub spec: Spec,
+    /// Shared policy files checked with the spec's own `policy:`
+    /// ([`LoadedSpec::with_policies`]).
+    pub policies: Vec<crate::policy::LoadedPolicy>,
+    /// The day waivers are judged on; `None`: no waiver has expired.
+    pub today: Option<jiff::civil::Date>,
     pub(crate) document: Document,
 }
 
@@ -95,7 +100,7 @@ pub fn parse(name: &str, text: &str) -> Result<LoadedSpec, Box<ParseFailure>> {
     }
     let spec = typed::<Spec>(name, &source, text, &root)?;
     let document = Document::new(name, source.clone(), text, root);
-    Ok(LoadedSpec { name: name.to_owned(), source, spec, document })
+    Ok(LoadedSpec { name: name.to_owned(), source, spec, policies: Vec::new(), today: None, document })
 }
 
 /// Parses `text` as a document of type `T`, named `name` in messages, with
@@ -170,7 +175,7 @@ fn failure_at(
     line_col: Option<(usize, usize)>,
     len: usize,
 ) -> Box<ParseFailure> {
-    let finding = Finding { severity: Severity::Error, message, help, at: Pointer::default(), also: None };
+    let finding = Finding { help, ..Finding::error(Pointer::default(), message) };
     let span = line_col.map(|(l, c)| (byte_offset(text, l, c), len.max(1)));
     Box::new(ParseFailure {
         name: name.to_owned(),

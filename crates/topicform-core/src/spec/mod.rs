@@ -3,6 +3,7 @@
 //! through a lookup function; the caller reads the file).
 
 pub mod broker_env;
+pub mod client_settings;
 pub mod contributed;
 pub mod expand;
 pub mod finding;
@@ -16,7 +17,7 @@ pub mod tiers;
 pub mod validate;
 pub mod values;
 
-pub use contributed::{parse_contribution, Conflict, Contributed};
+pub use contributed::{contributed_consumers, parse_contribution, Conflict, Contributed};
 pub use finding::{Finding, Pointer, Severity};
 pub use load::{parse, LoadedSpec, Located, ParseFailure, SourceText};
 pub use model::Spec;
@@ -39,10 +40,36 @@ fn narrower<'a>(a: &'a str, b: &'a str) -> &'a str {
 impl LoadedSpec {
     /// Validates the spec and the environments in `envs` (all when empty),
     /// every finding located in the file, errors first.
+    /// Policy violations included.
     pub fn validate(&self, envs: &[&str], vars: VarLookup, unset: UnsetVars) -> Vec<Located> {
         let mut found: Vec<Located> =
             validate::validate(&self.spec, envs, vars, unset).into_iter().map(|f| self.locate(f)).collect();
+        let none = Default::default();
+        let subjects = crate::policy::Subjects { spec: &self.spec, reviewed: &self.spec, more_consumers: &none };
+        found.extend(self.policy_violations(&subjects, envs, vars).into_iter().map(|f| self.locate(f)));
+        for shared in &self.policies {
+            found.extend(shared.unknown_environments(&self.spec));
+        }
         found.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity).then(a.line_col.cmp(&b.line_col)));
+        found
+    }
+
+    /// Checks the spec against shared policy files as well as its own
+    /// `policy:`, judging waivers on `today` (the caller knows the clock).
+    pub fn with_policies(mut self, policies: Vec<crate::policy::LoadedPolicy>, today: jiff::civil::Date) -> Self {
+        self.policies = policies;
+        self.today = Some(today);
+        self
+    }
+
+    /// Violations of the spec's own policy and the shared ones (the same
+    /// rule in both reported once).
+    fn policy_violations(&self, subjects: &crate::policy::Subjects, envs: &[&str], vars: VarLookup) -> Vec<Finding> {
+        let policies = std::iter::once(&self.spec.policy).chain(self.policies.iter().map(|p| &p.policy));
+        let mut found: Vec<Finding> =
+            policies.flat_map(|p| crate::policy::violations(subjects, p, envs, vars, self.today)).collect();
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|f| seen.insert((f.rule, f.at.clone(), f.message.clone())));
         found
     }
 
@@ -133,7 +160,7 @@ impl LoadedSpec {
         vars: VarLookup,
         contributions: &[Contributed],
     ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
-        self.resolve_checked(env_name, vars, contributions, UnsetVars::Fail)
+        self.resolve_checked(env_name, vars, contributions, UnsetVars::Fail, Policy::Enforced)
     }
 
     /// [`resolve`](Self::resolve) for a command that grants nothing (`env`
@@ -145,7 +172,19 @@ impl LoadedSpec {
         env_name: &str,
         vars: VarLookup,
     ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
-        self.resolve_checked(env_name, vars, &[], UnsetVars::FailExceptPrincipals)
+        self.resolve_without_access_with(env_name, vars, &[])
+    }
+
+    /// [`resolve_without_access`](Self::resolve_without_access) with the
+    /// topics `contributions` declare merged in (`lag` of a spec that reads
+    /// topics from Kubernetes).
+    pub fn resolve_without_access_with(
+        &self,
+        env_name: &str,
+        vars: VarLookup,
+        contributions: &[Contributed],
+    ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
+        self.resolve_checked(env_name, vars, contributions, UnsetVars::FailExceptPrincipals, Policy::NotChecked)
     }
 
     fn resolve_checked(
@@ -154,6 +193,7 @@ impl LoadedSpec {
         vars: VarLookup,
         contributions: &[Contributed],
         unset: UnsetVars,
+        policy: Policy,
     ) -> Result<(ResolvedEnvironment, Vec<Located>), Vec<Located>> {
         let merged = contributed::merge(&self.spec, contributions);
         let locate = |finding: Finding| match topic_of(&finding).and_then(|t| merged.defined_by.get(t)) {
@@ -162,6 +202,14 @@ impl LoadedSpec {
         };
         let mut findings: Vec<Located> =
             validate::validate(&merged.spec, &[env_name], vars, unset).into_iter().map(locate).collect();
+        if policy == Policy::Enforced {
+            let subjects = crate::policy::Subjects {
+                spec: &merged.spec,
+                reviewed: &self.spec,
+                more_consumers: &merged.more_consumers,
+            };
+            findings.extend(self.policy_violations(&subjects, &[env_name], vars).into_iter().map(locate));
+        }
         for c in contributions {
             // Its own names, consumers and written values, wherever the
             // merge put its topics.
@@ -172,10 +220,12 @@ impl LoadedSpec {
                 topics: c.contribution.topics.clone(),
                 from: None,
                 services: Default::default(),
+                policy: Default::default(),
             };
             findings.extend(
                 validate::validate(&own, &[], vars, UnsetVars::Fail)
                     .into_iter()
+                    .chain(crate::policy::contributed_waivers(&own))
                     .map(|f| c.document.locate_elsewhere(f)),
             );
         }
@@ -214,6 +264,15 @@ impl LoadedSpec {
         };
         Ok((environment, findings))
     }
+}
+
+/// Whether resolving checks the policy: it guards what is about to change
+/// a cluster (plan, apply, the controller); `env`, `check`, `lag` and
+/// `export` change nothing and are not held up by a violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Enforced,
+    NotChecked,
 }
 
 /// The topic a finding is about, when it points under `topics.NAME`.

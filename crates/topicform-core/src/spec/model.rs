@@ -9,6 +9,8 @@ use schemars::JsonSchema;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
+use crate::policy::{Policy, Waiver};
+
 /// A whole `topicform.yaml` file.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -36,6 +38,12 @@ pub struct Spec {
     /// principal exactly that (Kafka ACLs) and reports any other access.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub services: IndexMap<String, Service>,
+    /// Rules every topic must satisfy (names, partitions, replication,
+    /// configs, retention, descriptions, consumers), checked by `validate`
+    /// and before `plan`, `apply` and the controller change anything. A
+    /// shared file with the same keys can be given with `--policy FILE`.
+    #[serde(default, skip_serializing_if = "Policy::is_empty")]
+    pub policy: Policy,
 }
 
 /// One service of the platform and the access it needs.
@@ -79,7 +87,7 @@ impl Spec {
         let by_services = self
             .services
             .iter()
-            .filter(|(_, s)| s.consumes.iter().any(|t| t == topic))
+            .filter(|(_, s)| !s.consumes.is_empty() && super::ownership::Ownership::new(&s.consumes).contains(topic))
             .map(|(name, s)| s.group(name).to_owned());
         let mut groups: Vec<String> = Vec::new();
         for group in declared.chain(by_services) {
@@ -194,6 +202,11 @@ pub struct Topic {
     /// Event Hubs these are Kafka consumer groups, never ARM consumer groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consumers: Vec<String>,
+    /// Policy rules this topic is exempt from, each with its reason (and
+    /// optionally a last day). A waived violation is still reported, as a
+    /// warning naming the waiver.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<Waiver>,
 }
 
 /// One environment: a cluster plus its overrides.

@@ -39,6 +39,8 @@ pub struct Settings {
     /// The spec file (in a pod: the mounted ConfigMap, which Kubernetes
     /// updates in place).
     pub spec: PathBuf,
+    /// Shared policy files (`--policy`), checked with the spec's own.
+    pub policies: Vec<PathBuf>,
     /// The environment to keep in sync.
     pub environment: String,
     /// A reconcile at least this often, changes or not (drift).
@@ -133,7 +135,7 @@ async fn take_leadership(
         None => {
             // Named after the cluster, like apply's: resolving needs the
             // spec and, without a pinned clusterId, the broker.
-            let loaded = ops::load_spec(&settings.spec)?;
+            let loaded = ops::load_spec_with_policies(&settings.spec, &settings.policies)?;
             let (env, _) = ops::resolve_env_without_access(&loaded, Some(&settings.environment), vars)?;
             crate::lock::lease_name(&env, settings.timeout).await?
         }
@@ -255,7 +257,7 @@ async fn traced_reconcile(
 }
 
 async fn reconcile(settings: &Settings, vars: VarLookup<'_>, lease: Option<&LeaseLock>, interrupt: &Interrupt) -> Done {
-    let loaded = match ops::load_spec(&settings.spec) {
+    let loaded = match ops::load_spec_with_policies(&settings.spec, &settings.policies) {
         Ok(loaded) => loaded,
         Err(e) => return failed(settings, None, &e).await,
     };

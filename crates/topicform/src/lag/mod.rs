@@ -73,10 +73,21 @@ pub struct PartitionLag {
 /// environment's topics (their `consumers:` and the services consuming them), or the groups named on the command line
 /// (with the topics the spec gives them, else every topic of the
 /// environment). Pure.
-pub fn groups_to_measure(spec: &Spec, env: &ResolvedEnvironment, only: &[String]) -> BTreeMap<String, Vec<String>> {
+pub fn groups_to_measure(
+    spec: &Spec,
+    env: &ResolvedEnvironment,
+    contributed: &BTreeMap<String, Vec<String>>,
+    only: &[String],
+) -> BTreeMap<String, Vec<String>> {
     let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for topic in &env.topics {
-        for group in spec.consumers_of(&topic.name) {
+        let mut groups = spec.consumers_of(&topic.name);
+        for group in contributed.get(&topic.name).into_iter().flatten() {
+            if !groups.contains(group) {
+                groups.push(group.clone());
+            }
+        }
+        for group in groups {
             by_group.entry(group).or_default().push(topic.name.clone());
         }
     }
@@ -85,6 +96,29 @@ pub fn groups_to_measure(spec: &Spec, env: &ResolvedEnvironment, only: &[String]
     }
     let every_topic: Vec<String> = env.topics.iter().map(|t| t.name.clone()).collect();
     only.iter().map(|g| (g.clone(), by_group.get(g).cloned().unwrap_or_else(|| every_topic.clone()))).collect()
+}
+
+/// What `lag` measures in environment `env` (resolved from `loaded`):
+/// [`groups_to_measure`] of the spec's topics and, where the spec reads
+/// topics from Kubernetes (`from:`), of the ConfigMaps' topics and the
+/// groups they name too. Read at each call, so `lag --serve` follows
+/// releases as they come and go; without `from:` nothing is read again.
+pub async fn current_groups(
+    loaded: &topicform_core::spec::LoadedSpec,
+    env: &ResolvedEnvironment,
+    vars: topicform_core::spec::VarLookup<'_>,
+    only: &[String],
+    timeout: Duration,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let Some(source) = loaded.kubernetes_source(&env.name, vars) else {
+        return Ok(groups_to_measure(&loaded.spec, env, &BTreeMap::new(), only));
+    };
+    let documents = crate::k8s::contributions::fetch(&source, timeout).await?.documents;
+    let (merged, _) = loaded
+        .resolve_without_access_with(&env.name, vars, &documents)
+        .map_err(|found| Error::invalid_spec(&loaded.name, &loaded.source, &found))?;
+    let contributed = topicform_core::spec::contributed_consumers(&documents);
+    Ok(groups_to_measure(&loaded.spec, &merged, &contributed, only))
 }
 
 /// Reads the end of every partition of the groups' topics and each group's
@@ -302,10 +336,10 @@ mod tests {
     #[test]
     fn groups_come_from_consumers_or_the_command_line() {
         let (spec, env) = env_and_spec();
-        let all = groups_to_measure(&spec, &env, &[]);
+        let all = groups_to_measure(&spec, &env, &BTreeMap::new(), &[]);
         assert_eq!(all["g1"], vec!["a"]);
         assert_eq!(all["g2"], vec!["a", "b"]);
-        let only = groups_to_measure(&spec, &env, &["g2".into(), "adhoc".into()]);
+        let only = groups_to_measure(&spec, &env, &BTreeMap::new(), &["g2".into(), "adhoc".into()]);
         assert_eq!(only.len(), 2);
         assert_eq!(only["adhoc"], vec!["a", "b", "c"], "an unnamed group is measured on every topic");
     }

@@ -29,12 +29,16 @@ pub struct Settings {
 /// Serves until `stop` completes. A reading that fails is logged and
 /// served as `topicform_lag_up 0` (no stale lag); the next one is tried at
 /// the next interval.
-pub async fn run(
+pub async fn run<G, F>(
     connection: &Connection,
-    groups: BTreeMap<String, Vec<String>>,
+    groups: G,
     settings: &Settings,
     stop: impl Future<Output = ()>,
-) -> Result<()> {
+) -> Result<()>
+where
+    G: Fn() -> F,
+    F: Future<Output = Result<BTreeMap<String, Vec<String>>>>,
+{
     let served = Arc::new(RwLock::new(Arc::new(prometheus::render(None, Reading::default()))));
     let body = served.clone();
     let _server = endpoint::serve(
@@ -55,7 +59,12 @@ pub async fn run(
     loop {
         // Each reading is a trace of its own: the process never ends one.
         let span = tracing::info_span!(parent: None, "reading", otel.name = "topicform lag reading");
-        let measured = super::measure(connection, groups.clone(), settings.timeout).instrument(span).await;
+        let measured = async {
+            let groups = groups().await?;
+            super::measure(connection, groups, settings.timeout).await
+        }
+        .instrument(span)
+        .await;
         let report = match measured {
             Ok(report) => {
                 reading.ok = true;

@@ -1,15 +1,20 @@
-//! Presentation: plans as text, JSON and Markdown; specs as YAML. Pure
+//! Presentation: plans as text, JSON and Markdown; specs as YAML; validation
+//! findings as SARIF. Pure
 //! functions from data to strings, so every format is snapshot-tested.
 
 mod check;
+mod client;
 mod env;
 mod markdown;
+mod sarif;
 mod text;
 mod yaml;
 
 pub use check::check_text;
+pub use client::{client_settings_file, client_settings_helm_values};
 pub use env::{render_env, EnvFormat, Revealed};
 pub(crate) use markdown::plan_markdown;
+pub use sarif::validation_sarif;
 pub use text::{apply_report_text, plan_text};
 pub use yaml::to_yaml;
 

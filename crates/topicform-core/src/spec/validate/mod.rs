@@ -54,6 +54,7 @@ pub fn is_internal_topic(name: &str) -> bool {
 pub fn validate(spec: &Spec, envs: &[&str], vars: VarLookup, unset: UnsetVars) -> Vec<Finding> {
     let mut out = Vec::new();
     common::check_spec(spec, &mut out);
+    out.extend(crate::policy::spec_problems(spec));
     for (name, env) in &spec.environments {
         if envs.is_empty() || envs.contains(&name.as_str()) {
             check_environment(spec, name, env, vars, unset, &mut out);
