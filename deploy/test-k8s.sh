@@ -14,6 +14,8 @@
 #              an immutable Job field
 #   refusal    a partition decrease fails the hook and the upgrade; the
 #              services keep running the old release
+#   policy     a shared policy ConfigMap and a release policy file reach the
+#              hook Job; a violation of either fails the upgrade
 #   drift      the CronJob's Job succeeds in sync, fails after an out-of-band change
 #   status     from inside its pods topicform takes and releases the cluster's
 #              Lease and records a status ConfigMap and Events (Applied,
@@ -265,6 +267,33 @@ expect "the broker keeps 4 partitions of user.created" test "$(partitions_of use
 refused_status() { [[ "$(status_of reason)" == Refused && "$(status_of message)" == *user.created* ]]; }
 expect "the status ConfigMap says Refused, naming the topic" refused_status
 expect "kubectl shows the refusal's Event (Warning Refused)" eventually 30 event_seen Warning Refused
+
+# -------------------------------------------------------------------- policy
+echo "== policy"
+# The platform team's rules in a ConfigMap it manages apart from the release
+# (topicform.policy.existingConfigMap), and a file the release brings
+# (topicform.policy.file); each is broken by one topic of spec-v2, so the
+# log shows that both were mounted and read: the hook fails before the
+# broker is touched.
+kubectl -n "$ns" create configmap platform-policy \
+  --from-literal=policy.yaml="topicName: { pattern: '[a-z]+(\.[a-z]+)+' }" >/dev/null
+printf 'partitions: { min: 3 }\n' >"$work/release-policy.yaml"
+before_revision=$(deployed_revision)
+refuse "helm upgrade under policies the spec breaks fails (the hook Job's validation refuses it)" \
+  helm upgrade platform "$charts/platform" -n "$ns" "${platform_values[@]}" --set-file "topicform.spec=$work/spec-v2.yaml" \
+  --set topicform.policy.existingConfigMap=platform-policy --set-file "topicform.policy.file=$work/release-policy.yaml" \
+  --wait --timeout 5m
+policy_logged() {
+  local log
+  log=$(kubectl -n "$ns" logs job/platform-topicform-apply)
+  grep -q 'e2e.added` does not match the naming pattern' <<<"$log" &&
+    grep -q "e2e.added\` has 2 partition(s) in environment \`local\`, below the policy's minimum of 3" <<<"$log" ||
+    { printf '%s\n' "$log" | tail -n 20; return 1; }
+}
+expect "the hook Job's log names the shared rule's and the release file's violations" eventually 20 policy_logged
+expect "the release stays at its deployed revision ($before_revision)" test "$(deployed_revision)" = "$before_revision"
+expect "the broker keeps 4 partitions of user.created" test "$(partitions_of user.created)" = 4
+kubectl -n "$ns" delete configmap platform-policy >/dev/null
 
 # -------------------------------------------------------------- mode: job
 echo "== mode job"

@@ -444,6 +444,87 @@ fn hook_mode_runs_the_job_and_its_prerequisites_as_ordered_hooks() {
     }
 }
 
+/// (name, value) of the TOPICFORM_POLICY variable and the policy mounts of
+/// the first container of a pod.
+fn policy_wiring(pod: &Value) -> (Option<String>, Vec<(String, String)>) {
+    let container = &pod["containers"][0];
+    let env = container["env"].as_array().unwrap().iter().find(|e| e["name"] == "TOPICFORM_POLICY");
+    let volumes = pod["volumes"].as_array().unwrap();
+    let mounts = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["name"].as_str().unwrap().starts_with("policy-"))
+        .map(|m| {
+            assert_eq!(m["readOnly"], "true");
+            let volume = volumes.iter().find(|v| v["name"] == m["name"]).expect("the mount's volume");
+            (m["mountPath"].as_str().unwrap().to_owned(), volume["configMap"]["name"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    (env.map(|e| e["value"].as_str().unwrap().to_owned()), mounts)
+}
+
+#[test]
+fn shared_policy_files_reach_every_topicform_pod_and_a_changed_one_runs_the_job_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = tmp.path().join("platform-policy.yaml");
+    std::fs::write(&policy, "partitions: { min: 3 }\n").unwrap();
+    let policy_arg = format!("policy.file={}", policy.display());
+    let spec = spec_arg("spec");
+    let base = ["--set-file", spec.as_str(), "--set", "environment=local,drift.enabled=true"];
+
+    let docs = render(
+        "topicform",
+        &[&base[..], &["--set-file", &policy_arg, "--set", "policy.existingConfigMap=platform-rules"]].concat(),
+    );
+    let release_policy = named(&docs, "ConfigMap", "topicform-policy");
+    assert_eq!(release_policy["data"]["policy.yaml"], "partitions: { min: 3 }");
+    // In hook mode (the default) the file exists before the hook Job reads it.
+    assert_eq!(annotation(release_policy, "helm.sh/hook"), Some("pre-install,pre-upgrade"));
+    let both = (
+        Some("/etc/topicform-policy/release/policy.yaml,/etc/topicform-policy/shared/policy.yaml".to_owned()),
+        vec![
+            ("/etc/topicform-policy/release".to_owned(), "topicform-policy".to_owned()),
+            ("/etc/topicform-policy/shared".to_owned(), "platform-rules".to_owned()),
+        ],
+    );
+    // The apply Job and the drift CronJob (plan) both check the policy.
+    let wired = pods(&docs);
+    assert_eq!(wired.len(), 2, "{wired:?}");
+    for (what, pod, _) in wired {
+        assert_eq!(policy_wiring(pod), both, "{what}");
+    }
+
+    // The shared ConfigMap alone: no release ConfigMap, one path.
+    let docs = render("topicform", &[&base[..], &["--set", "policy.existingConfigMap=platform-rules"]].concat());
+    assert!(!docs.iter().any(|d| d["metadata"]["name"] == "topicform-policy"));
+    let (env, mounts) = policy_wiring(pods(&docs)[0].1);
+    assert_eq!(env.as_deref(), Some("/etc/topicform-policy/shared/policy.yaml"));
+    assert_eq!(mounts.len(), 1);
+
+    // None: no variable, no mounts (the spec's own `policy:` still applies).
+    let docs = render("topicform", &base);
+    assert_eq!(policy_wiring(pods(&docs)[0].1), (None, vec![]));
+
+    // Mode job: a changed policy file is a new Job, as a changed spec is.
+    let job_name = |extra: &[&str]| {
+        let docs = render("topicform", &[&base[..], &["--set", "mode=job"], extra].concat());
+        kind(&docs, "Job")[0]["metadata"]["name"].as_str().unwrap().to_owned()
+    };
+    let with_policy = job_name(&["--set-file", &policy_arg]);
+    assert_ne!(with_policy, job_name(&[]));
+    std::fs::write(&policy, "partitions: { min: 6 }\n").unwrap();
+    assert_ne!(with_policy, job_name(&["--set-file", &policy_arg]), "a changed policy must run a new Job");
+
+    // The platform chart passes `topicform.policy` through.
+    let docs =
+        platform(&["helm/platform/values-local.yaml"], &["--set", "topicform.policy.existingConfigMap=platform-rules"]);
+    let job =
+        kind(&docs, "Job").into_iter().find(|j| j["metadata"]["name"].as_str().unwrap().contains("topicform")).unwrap();
+    let (env, _) = policy_wiring(&job["spec"]["template"]["spec"]);
+    assert_eq!(env.as_deref(), Some("/etc/topicform-policy/shared/policy.yaml"));
+}
+
 /// The values files every chart is checked with: each chart's every `ci/*.yaml`
 /// (as deploy/test-helm.sh lints them), plus the platform's example values.
 /// Library charts (topicform-broker) render nothing of their own and have none.

@@ -154,6 +154,62 @@ fn sarif_of_a_valid_spec_has_no_results_and_a_relative_uri() {
     assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
 }
 
+/// The SARIF log `validate -o sarif` printed, checked against the schema,
+/// and its results.
+fn sarif_results(stdout: &[u8]) -> Vec<Value> {
+    let log: Value = serde_json::from_slice(stdout).expect("stdout is one JSON document");
+    assert_eq!(schema_problems(&log), Vec::<String>::new());
+    log["runs"][0]["results"].as_array().unwrap().clone()
+}
+
+fn region(result: &Value) -> (&Value, &Value, &Value) {
+    let location = &result["locations"][0]["physicalLocation"];
+    (&location["artifactLocation"]["uri"], &location["region"]["startLine"], &location["region"]["startColumn"])
+}
+
+#[test]
+fn sarif_reports_a_spec_or_policy_file_that_does_not_load_where_it_broke() {
+    // CI uploads whatever `validate -o sarif` printed: when the spec does
+    // not even parse, that must still be the error at its line, not an
+    // empty file the upload step chokes on.
+    let ws = Workspace::new();
+    ws.spec(&kafka_spec("localhost:1", "", "  user.events: { partitions: 3, retenton: 7d }\n"));
+    let validate = |extra: &[&str]| {
+        topicform()
+            .args(["validate", "-o", "sarif", "-f", "topicform.yaml"])
+            .args(extra)
+            .current_dir(ws.dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = validate(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("retenton"), "the error stays on stderr too");
+    let results = sarif_results(&out.stdout);
+    assert_eq!(results.len(), 1, "{results:#?}");
+    assert_eq!(results[0]["ruleId"], "spec");
+    assert_eq!(results[0]["level"], "error");
+    assert!(results[0]["message"]["text"].as_str().unwrap().contains("retenton"));
+    // Line 11, column 33: `retenton` in `  user.events: { partitions: 3, retenton: 7d }`.
+    assert_eq!(region(&results[0]), (&"topicform.yaml".into(), &11.into(), &33.into()));
+
+    // A shared policy file with a rule that cannot work: results in that file.
+    ws.spec(&kafka_spec("localhost:1", "", "  user.events: { partitions: 3 }\n"));
+    ws.file("policy.yaml", "partitions: { min: 6, max: 2 }\ntopicName: { pattern: '(' }\n");
+    let out = validate(&["--policy", "policy.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let results = sarif_results(&out.stdout);
+    assert_eq!(results.len(), 2, "{results:#?}");
+    assert_eq!(region(&results[0]), (&"policy.yaml".into(), &1.into(), &20.into()));
+    assert_eq!(region(&results[1]), (&"policy.yaml".into(), &2.into(), &23.into()));
+
+    // A file that cannot be read has no place to point at: an error, no log.
+    let out = validate(&["--policy", "missing.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read policy file missing.yaml"));
+}
+
 #[test]
 fn the_schema_check_catches_a_broken_log() {
     // The test above would pass on anything the schema ignores; make sure
@@ -267,6 +323,58 @@ fn a_violation_stops_plan_and_apply_before_the_broker_and_a_waiver_lets_them_thr
     assert!(stderr.contains("waived: topic"), "the waiver is reported on apply too: {stderr}");
     let plan = support::plan_json(&waived, &[]);
     assert_eq!(support::topic_plan(&plan, &topic)["action"], "unchanged", "{plan:#}");
+    // The plan carries the waiver for whoever reads it (a saved plan, a PR).
+    assert_eq!(
+        plan["warnings"],
+        serde_json::json!([{
+            "at": format!("{}:14:17", waived.display()),
+            "rule": "partitions",
+            "message": format!("waived: topic `{topic}` has 1 partition(s) in environment `test`, below the policy's minimum of 2"),
+            "waived": "single consumer, agreed in PLAT-7",
+        }]),
+        "{plan:#}"
+    );
+}
+
+#[test]
+fn the_pull_request_plan_shows_policy_warnings_and_waivers_where_the_reviewer_reads() {
+    let prefix = support::unique_prefix("policy-md");
+    let ws = Workspace::new();
+    let policy = "policy:\n  partitions: { min: 2 }\n  description: { severity: warning }\n";
+    let topics = format!(
+        "  {prefix}audit:\n    partitions: 1\n    description: audit trail\n    waivers: [{{ rule: partitions, reason: \"strict order, PLAT-9\" }}]\n  {prefix}clicks: {{ partitions: 2 }}\n"
+    );
+    ws.spec(&format!("{policy}{}", kafka_spec(support::broker(), "", &topics)));
+    let out = topicform()
+        .args(["plan", "-e", "test", "-o", "markdown", "-f", "topicform.yaml"])
+        .current_dir(ws.dir.path())
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(markdown.contains("**Spec warnings (1):**"), "{markdown}");
+    assert!(
+        markdown.contains(&format!(
+            "- ⚠️ `topicform.yaml:18:3` (`description`): topic `{prefix}clicks` has no description"
+        )),
+        "{markdown}"
+    );
+    assert!(markdown.contains("<summary>Waived policy violations (1)</summary>"), "{markdown}");
+    assert!(
+        markdown.contains(&format!(
+            "- `topicform.yaml:15:17` (`partitions`): waived: topic `{prefix}audit` has 1 partition(s) in environment `test`, below the policy's minimum of 2 — reason: strict order, PLAT-9"
+        )),
+        "{markdown}"
+    );
+    // A plan of a spec with nothing to warn about has no such sections.
+    ws.spec(&kafka_spec(support::broker(), "", &format!("  {prefix}clicks: {{ partitions: 2 }}\n")));
+    let out = topicform()
+        .args(["plan", "-e", "test", "-o", "markdown", "-f", "topicform.yaml"])
+        .current_dir(ws.dir.path())
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !markdown.contains("warnings") && !markdown.contains("Waived"), "{markdown}");
 }
 
 #[test]

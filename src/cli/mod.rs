@@ -30,7 +30,7 @@ use topicform::ops::{self, ExportFilter};
 use topicform::render::{self, PlanFormat};
 use topicform::telemetry::{phase, phase_sync, set_environment};
 use topicform::{Error, Result};
-use topicform_core::plan::{Plan, PlanOptions};
+use topicform_core::plan::{Plan, PlanOptions, SpecWarning};
 use topicform_core::spec::{Conflict, Located, ResolvedEnvironment, UnsetVars};
 
 /// What a successful command tells `main` to exit with.
@@ -125,7 +125,8 @@ fn report_findings(name: &str, source: &std::sync::Arc<String>, found: &[Located
 }
 
 fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
-    let loaded = ops::load_spec_with_policies(&a.file, &a.policy.files)?;
+    let sarif = a.output == ValidateFormat::Sarif;
+    let loaded = loaded_or_reported(ops::try_load_spec(&a.file, &a.policy.files)?, sarif)?;
     let envs: Vec<&str> = match &a.env {
         Some(e) if !a.all => {
             if !loaded.spec.environments.contains_key(e) {
@@ -141,10 +142,10 @@ fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
     };
     let mut found = loaded.validate(&envs, &env_var, UnsetVars::Warn);
     for other in &a.against {
-        let other = ops::load_spec(other)?;
+        let other = loaded_or_reported(ops::try_load_spec(other, &[])?, sarif)?;
         found.extend(loaded.overlapping_scopes(&other, &env_var));
     }
-    if a.output == ValidateFormat::Sarif {
+    if sarif {
         print_stdout(&render::validation_sarif(&loaded.name, &loaded.source, &found))?;
     }
     if found.iter().any(|l| l.finding.is_error()) {
@@ -167,6 +168,23 @@ fn cmd_validate(a: ValidateArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// The spec that loaded, or the error of one that did not; with `-o sarif`
+/// its reasons go to stdout as results first, so code scanning still
+/// annotates the line that broke the spec (an empty upload would hide it).
+fn loaded_or_reported(
+    loaded: std::result::Result<topicform_core::spec::LoadedSpec, ops::Unloadable>,
+    sarif: bool,
+) -> Result<topicform_core::spec::LoadedSpec> {
+    let unloadable = match loaded {
+        Ok(loaded) => return Ok(loaded),
+        Err(unloadable) => unloadable,
+    };
+    if sarif {
+        print_stdout(&render::validation_sarif(&unloadable.name, &unloadable.source, &unloadable.found))?;
+    }
+    Err(unloadable.into())
+}
+
 fn plan_options(w: &WidenArgs) -> PlanOptions {
     PlanOptions { allow_delete: w.allow_delete, prune_config: w.prune_config }
 }
@@ -187,13 +205,22 @@ fn load_environment(
     Ok((loaded, env))
 }
 
+/// What [`load_contributed_environment`] loads: the spec, its environment,
+/// the ConfigMaps that contributed topics, and the warnings it printed.
+struct LoadedEnvironment {
+    loaded: topicform_core::spec::LoadedSpec,
+    env: ResolvedEnvironment,
+    contributions: Option<Contributions>,
+    warnings: Vec<SpecWarning>,
+}
+
 /// [`load_environment`] for plan and apply: where the spec reads topics
 /// from Kubernetes (`from:`), the ConfigMaps' topics are merged in.
 async fn load_contributed_environment(
     target: &args::Target,
     policy: &args::PolicyArgs,
     timeout: Duration,
-) -> Result<(topicform_core::spec::LoadedSpec, ResolvedEnvironment, Option<Contributions>)> {
+) -> Result<LoadedEnvironment> {
     let (loaded, (env, warnings, contributions)) = phase("load", async {
         let loaded = ops::load_spec_with_policies(&target.file, &policy.files)?;
         let resolved = ops::resolve_contributed(&loaded, target.env.as_deref(), &env_var, timeout).await?;
@@ -202,7 +229,8 @@ async fn load_contributed_environment(
     .await?;
     report_findings(&loaded.name, &loaded.source, &warnings);
     set_environment(&env.name);
-    Ok((loaded, env, contributions))
+    let warnings = warnings.iter().map(|l| SpecWarning::new(&loaded.name, l)).collect();
+    Ok(LoadedEnvironment { loaded, env, contributions, warnings })
 }
 
 /// Connects the status writer `--status` asks for; where topics are
@@ -245,10 +273,11 @@ fn connect(env: &ResolvedEnvironment, timeout: u64) -> Result<ConnectedBackend> 
 
 async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
     let timeout = Duration::from_secs(a.connect.timeout.max(1));
-    let (loaded, mut env, contributions) = load_contributed_environment(&a.target, &a.policy, timeout).await?;
+    let LoadedEnvironment { loaded, mut env, contributions, warnings } =
+        load_contributed_environment(&a.target, &a.policy, timeout).await?;
     let status =
         connect_status(&a.status, None, &mut env, contributions.as_ref(), &loaded.source, "plan", timeout).await;
-    let planned = show_plan(&a, &env).await;
+    let planned = show_plan(&a, &env, warnings).await;
     record(status.as_ref(), planned.as_ref().map(RunOutcome::planned)).await;
     let plan = planned?;
     if plan.has_refusals() {
@@ -258,12 +287,14 @@ async fn cmd_plan(a: PlanArgs) -> Result<Outcome> {
     Ok(if a.detailed_exitcode && plan.has_changes() { Outcome::ChangesPending } else { Outcome::Success })
 }
 
-/// `plan`'s work: read the cluster, make the plan, print (and save) it.
-async fn show_plan(a: &PlanArgs, env: &ResolvedEnvironment) -> Result<Plan> {
+/// `plan`'s work: read the cluster, make the plan, print (and save) it
+/// with the spec's `warnings`.
+async fn show_plan(a: &PlanArgs, env: &ResolvedEnvironment, warnings: Vec<SpecWarning>) -> Result<Plan> {
     let backend = connect(env, a.connect.timeout)?;
     let spinner = term::spinner("reading the cluster");
-    let (plan, _) = ops::make_plan(&backend, env, plan_options(&a.widen)).await?;
+    let (mut plan, _) = ops::make_plan(&backend, env, plan_options(&a.widen)).await?;
     drop(spinner);
+    plan.warnings = warnings;
     let format = match a.output {
         OutputFormat::Text => PlanFormat::Text,
         OutputFormat::Json => PlanFormat::Json,
@@ -310,7 +341,8 @@ fn write_file(path: &Path, content: &str, what: &str) -> Result<()> {
 
 async fn cmd_apply(a: ApplyArgs) -> Result<Outcome> {
     let timeout = Duration::from_secs(a.connect.timeout.max(1));
-    let (loaded, mut env, contributions) = load_contributed_environment(&a.target, &a.policy, timeout).await?;
+    let LoadedEnvironment { loaded, mut env, contributions, .. } =
+        load_contributed_environment(&a.target, &a.policy, timeout).await?;
     let saved = a.plan.as_deref().map(ops::read_plan).transpose()?;
     // Held from before the cluster is read until the report: the plan this
     // run applies is the cluster as no other apply is changing it. A dry

@@ -3,6 +3,7 @@
 //! The CLI decides what to print; these functions decide what happens.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use regex::Regex;
@@ -26,29 +27,63 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
 /// [`load_spec`], checked against the shared policy files `policies` as
 /// well as its own `policy:` (validate, plan, apply, the controller).
 pub fn load_spec_with_policies(path: &Path, policies: &[PathBuf]) -> Result<LoadedSpec> {
+    try_load_spec(path, policies)?.map_err(Error::from)
+}
+
+/// A spec or policy file that was read but does not load (YAML, keys,
+/// types, a rule that cannot work), with the located reasons: what
+/// `validate -o sarif` reports as results rather than only as an error.
+#[derive(Debug)]
+pub struct Unloadable {
+    /// The file's name as the user gave it.
+    pub name: String,
+    /// Its text.
+    pub source: Arc<String>,
+    /// Why it does not load; at least one is an error.
+    pub found: Vec<Located>,
+}
+
+impl From<Unloadable> for Error {
+    fn from(u: Unloadable) -> Self {
+        Error::invalid_spec(&u.name, &u.source, &u.found)
+    }
+}
+
+/// [`load_spec_with_policies`] that keeps a file that does not load apart
+/// from one that cannot be read (the outer error).
+pub fn try_load_spec(path: &Path, policies: &[PathBuf]) -> Result<std::result::Result<LoadedSpec, Unloadable>> {
     let bytes = std::fs::read(path).map_err(|source| Error::ReadSpec { path: path.to_owned(), source })?;
     let text = utf8(bytes).map_err(|problem| Error::SpecEncoding { path: path.display().to_string(), problem })?;
-    let name = path.display().to_string();
-    let loaded = topicform_core::spec::parse(&name, &text)
-        .map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))?;
-    let shared = policies.iter().map(|p| load_policy(p)).collect::<Result<Vec<_>>>()?;
-    Ok(loaded.with_policies(shared, today()))
+    let loaded = match topicform_core::spec::parse(&path.display().to_string(), &text) {
+        Ok(loaded) => loaded,
+        Err(f) => return Ok(Err(Unloadable { name: f.name, source: f.source, found: vec![f.problem] })),
+    };
+    let mut shared = Vec::with_capacity(policies.len());
+    for path in policies {
+        match load_policy(path)? {
+            Ok(policy) => shared.push(policy),
+            Err(unloadable) => return Ok(Err(unloadable)),
+        }
+    }
+    Ok(Ok(loaded.with_policies(shared, today())))
 }
 
 /// Reads a shared policy file; a rule that cannot work (a pattern that
 /// does not compile) is an error at its place.
-fn load_policy(path: &Path) -> Result<LoadedPolicy> {
+fn load_policy(path: &Path) -> Result<std::result::Result<LoadedPolicy, Unloadable>> {
     let read_error = |problem: String| Error::ReadPolicy { path: path.to_owned(), problem };
     let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
     let text = utf8(bytes).map_err(read_error)?;
     let name = path.display().to_string();
-    let policy = topicform_core::policy::parse_policy(&name, &text)
-        .map_err(|f| Error::invalid_spec(&f.name, &f.source, std::slice::from_ref(&f.problem)))?;
+    let policy = match topicform_core::policy::parse_policy(&name, &text) {
+        Ok(policy) => policy,
+        Err(f) => return Ok(Err(Unloadable { name: f.name, source: f.source, found: vec![f.problem] })),
+    };
     let problems = policy.problems();
     if problems.iter().any(|l| l.finding.is_error()) {
-        return Err(Error::invalid_spec(&name, &policy.source().text, &problems));
+        return Ok(Err(Unloadable { name, source: policy.source().text.clone(), found: problems }));
     }
-    Ok(policy)
+    Ok(Ok(policy))
 }
 
 /// Today in UTC: the day a waiver's `expires` is compared with.

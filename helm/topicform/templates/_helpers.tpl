@@ -52,6 +52,11 @@ app.kubernetes.io/part-of: {{ .Release.Name }}
 {{- default (printf "%s-spec" (include "topicform.fullname" .)) .Values.existingConfigMap -}}
 {{- end -}}
 
+{{/* The ConfigMap of `policy.file`. */}}
+{{- define "topicform.policyConfigMapName" -}}
+{{- printf "%s-policy" (include "topicform.fullname" .) -}}
+{{- end -}}
+
 {{- define "topicform.credentialsSecretName" -}}
 {{- default (printf "%s-credentials" (include "topicform.fullname" .)) .Values.credentials.existingSecret -}}
 {{- end -}}
@@ -87,6 +92,18 @@ the release's ownership annotations itself.
 annotations:
   {{- toYaml . | nindent 2 }}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Where the policy files are mounted, as TOPICFORM_POLICY lists them
+(comma-separated); empty when the chart has none.
+*/}}
+{{- define "topicform.policyPaths" -}}
+{{- $p := .Values.policy | default dict -}}
+{{- $paths := list -}}
+{{- if $p.file }}{{ $paths = append $paths "/etc/topicform-policy/release/policy.yaml" }}{{ end -}}
+{{- if $p.existingConfigMap }}{{ $paths = append $paths "/etc/topicform-policy/shared/policy.yaml" }}{{ end -}}
+{{- join "," $paths -}}
 {{- end -}}
 
 {{/* The apply Job's pod template. */}}
@@ -166,6 +183,9 @@ metadata:
     {{- end }}
   annotations:
     checksum/spec: {{ default $v.existingConfigMap $v.spec | sha256sum }}
+    {{- with $v.policy }}{{ if or .file .existingConfigMap }}
+    checksum/policy: {{ printf "%s\n%s" .file .existingConfigMap | sha256sum }}
+    {{- end }}{{ end }}
     {{- with $v.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -192,6 +212,10 @@ spec:
       env:
         - name: NO_COLOR
           value: "1"
+        {{- with include "topicform.policyPaths" $ctx }}
+        - name: TOPICFORM_POLICY
+          value: {{ . | quote }}
+        {{- end }}
         {{- if ($v.broker | default dict).brokers }}
         {{- include "topicform-broker.env" $v.broker | nindent 8 }}
         {{- end }}
@@ -242,12 +266,32 @@ spec:
         - name: spec
           mountPath: /etc/topicform
           readOnly: true
+        {{- if $v.policy.file }}
+        - name: policy-release
+          mountPath: /etc/topicform-policy/release
+          readOnly: true
+        {{- end }}
+        {{- if $v.policy.existingConfigMap }}
+        - name: policy-shared
+          mountPath: /etc/topicform-policy/shared
+          readOnly: true
+        {{- end }}
         - name: tmp
           mountPath: /tmp
   volumes:
     - name: spec
       configMap:
         name: {{ include "topicform.configMapName" $ctx }}
+    {{- if $v.policy.file }}
+    - name: policy-release
+      configMap:
+        name: {{ include "topicform.policyConfigMapName" $ctx }}
+    {{- end }}
+    {{- if $v.policy.existingConfigMap }}
+    - name: policy-shared
+      configMap:
+        name: {{ $v.policy.existingConfigMap }}
+    {{- end }}
     - name: tmp
       emptyDir:
         sizeLimit: 64Mi
@@ -272,6 +316,7 @@ spec:
 {{ include "topicform.serviceAccount" . }}
 {{ include "topicform.rbac" . }}
 {{ include "topicform.configMap" . }}
+{{ include "topicform.policyConfigMap" . }}
 {{ include "topicform.secret" . }}
 {{- if eq .Values.mode "controller" }}
 {{ include "topicform.controller" . }}

@@ -127,6 +127,23 @@ data:
 {{- end }}
 {{- end -}}
 
+{{- define "topicform.policyConfigMap" -}}
+{{- if .Values.policy.file }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "topicform.policyConfigMapName" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "topicform.labels" . | nindent 4 }}
+  {{- with include "topicform.prereqAnnotations" (list . dict) }}{{ . | nindent 2 }}{{ end }}
+data:
+  policy.yaml: |-
+    {{- .Values.policy.file | nindent 4 }}
+{{- end }}
+{{- end -}}
+
 {{- define "topicform.secret" -}}
 {{- if and .Values.credentials.create (not .Values.credentials.existingSecret) }}
 ---

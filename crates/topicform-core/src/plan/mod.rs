@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use access::{plan_access, AccessPlan, AccessSummary, GrantPlan, Unmanaged, UnmanagedGrant};
 pub use state::{Capabilities, ClusterState, ObservedConfig, ObservedTopic};
 
-use crate::spec::{is_internal_topic, values, Conflict, DesiredTopic, ResolvedEnvironment};
+use crate::spec::{is_internal_topic, values, Conflict, DesiredTopic, Located, ResolvedEnvironment};
 
 /// Version of the JSON plan format. Bumped only on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -26,6 +26,41 @@ pub struct PlanOptions {
     pub allow_delete: bool,
     /// Remove config keys set on a topic but absent from the spec.
     pub prune_config: bool,
+}
+
+/// A warning about the spec a plan was made from, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpecWarning {
+    /// `file:line:col` (just the file when the place is not in it).
+    pub at: String,
+    /// The policy rule, for a policy violation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// The waiver's reason, when a waiver covers the violation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<String>,
+}
+
+impl SpecWarning {
+    /// The warning of `located`, a finding in the spec named `spec_name`
+    /// (or in the document it names itself).
+    pub fn new(spec_name: &str, located: &Located) -> Self {
+        let file = located.elsewhere.as_ref().map_or(spec_name, |d| d.name.as_str());
+        let at = match located.line_col {
+            Some((line, col)) => format!("{file}:{line}:{col}"),
+            None => file.to_owned(),
+        };
+        let finding = &located.finding;
+        SpecWarning {
+            at,
+            rule: finding.rule.map(|r| r.as_str().to_owned()),
+            message: finding.message.clone(),
+            waived: finding.waived.as_ref().map(|w| w.reason.clone()),
+        }
+    }
 }
 
 /// What happens to one topic.
@@ -193,6 +228,11 @@ pub struct Plan {
     /// Plan-wide notes (e.g. how to delete unmanaged topics).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What validating the spec warned about (policy rules at severity
+    /// warning, waived violations, unset variables): a pull request's plan
+    /// comment shows them where the reviewer reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<SpecWarning>,
 }
 
 impl Plan {
@@ -388,6 +428,7 @@ pub fn plan(env: &ResolvedEnvironment, observed: &ClusterState, caps: &Capabilit
         conflicts: env.conflicts.clone(),
         access,
         notes,
+        warnings: Vec::new(),
     }
 }
 

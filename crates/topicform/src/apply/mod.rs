@@ -384,10 +384,12 @@ impl<B: Backend> Runner<'_, B> {
     /// effect is already there (an interrupted earlier apply's request
     /// landed after this run planned, or a retry's first attempt did land)
     /// counts as applied. A broker under load publishes what its controller
-    /// did seconds later, so the read is repeated twice, after 2 and 4 s,
-    /// for what is not there yet. A read that fails changes nothing.
+    /// did seconds later (over ten seconds for a thousand topics on two busy
+    /// cores, seen in CI), so the read is repeated after 2, 4, 8 and 16 s
+    /// for what is not there yet: at most 30 s, spent only on refusals that
+    /// may be false. A read that fails changes nothing.
     async fn recheck_refusals<T: StepItem>(&self, answered: &mut [(T, Status)]) {
-        for pause in [Duration::ZERO, Duration::from_secs(2), Duration::from_secs(4)] {
+        for pause in [0, 2, 4, 8, 16].map(Duration::from_secs) {
             let refused: Vec<&T> = answered
                 .iter()
                 .filter(|(item, s)| matches!(s, Status::Failed { .. }) && item.rereadable())

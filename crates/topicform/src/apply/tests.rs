@@ -124,6 +124,7 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         conflicts: vec![],
         access: None,
         notes: vec![],
+        warnings: vec![],
     }
 }
 

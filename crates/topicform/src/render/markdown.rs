@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use topicform_core::plan::{Action, Change, Plan};
+use topicform_core::plan::{Action, Change, Plan, SpecWarning};
 use topicform_core::spec::values;
 
 /// The plan as GitHub-flavoured Markdown.
@@ -136,6 +136,7 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(out);
     }
+    spec_warnings(&mut out, plan);
     for (topic, owner) in &plan.orphaned {
         let _ = writeln!(out, "> orphaned: `{topic}`: {owner} contributed it and no longer declares it\n");
     }
@@ -146,6 +147,34 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "> {note}\n");
     }
     out
+}
+
+/// The spec's warnings in view, and the violations waivers cover folded
+/// away (on record for the reviewer who wants to audit them).
+fn spec_warnings(out: &mut String, plan: &Plan) {
+    let (waived, warnings): (Vec<_>, Vec<_>) = plan.warnings.iter().partition(|w| w.waived.is_some());
+    let rule = |w: &SpecWarning| w.rule.as_ref().map(|r| format!(" (`{r}`)")).unwrap_or_default();
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "**Spec warnings ({}):**\n", warnings.len());
+        for w in warnings {
+            let _ = writeln!(out, "- ⚠️ `{}`{}: {}", w.at, rule(w), one_line(&w.message));
+        }
+        let _ = writeln!(out);
+    }
+    if !waived.is_empty() {
+        let _ = writeln!(out, "<details><summary>Waived policy violations ({})</summary>\n", waived.len());
+        for w in waived {
+            let reason = w.waived.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "- `{}`{}: {} — reason: {}", w.at, rule(w), one_line(&w.message), one_line(reason));
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+}
+
+/// Keeps a text on its list item's line. Outside a table the messages'
+/// code spans (topic names, keys) stay code.
+fn one_line(s: &str) -> String {
+    s.replace('\n', " ")
 }
 
 /// Keeps a value inside its table cell: pipes escaped, newlines as `<br>`,

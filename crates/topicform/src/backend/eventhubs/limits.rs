@@ -248,6 +248,7 @@ mod tests {
             conflicts: vec![],
             access: None,
             notes: vec![],
+            warnings: vec![],
         }
     }
 

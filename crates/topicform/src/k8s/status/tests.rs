@@ -46,6 +46,7 @@ fn plan(topics: Vec<TopicPlan>) -> Plan {
         conflicts: vec![],
         access: None,
         notes: vec![],
+        warnings: vec![],
     }
 }
 
