@@ -477,14 +477,11 @@ impl Diagnostic for SpecProblem {
 impl SpecProblem {
     /// Builds a problem from a located finding in file `name` with `source`.
     pub fn new(name: &str, source: &Arc<String>, located: &Located) -> Self {
+        let location = located.location(name);
         // A finding in a contributed topic names its ConfigMap.
         let (name, source) = match &located.elsewhere {
             Some(document) => (document.name.as_str(), &document.text),
             None => (name, source),
-        };
-        let location = match located.line_col {
-            Some((l, c)) => format!("{name}:{l}:{c}"),
-            None => name.to_owned(),
         };
         SpecProblem {
             location,

@@ -43,6 +43,12 @@ pub struct Unloadable {
     pub found: Vec<Located>,
 }
 
+impl From<Box<topicform_core::spec::ParseFailure>> for Unloadable {
+    fn from(f: Box<topicform_core::spec::ParseFailure>) -> Self {
+        Unloadable { name: f.name, source: f.source, found: vec![f.problem] }
+    }
+}
+
 impl From<Unloadable> for Error {
     fn from(u: Unloadable) -> Self {
         Error::invalid_spec(&u.name, &u.source, &u.found)
@@ -56,7 +62,7 @@ pub fn try_load_spec(path: &Path, policies: &[PathBuf]) -> Result<std::result::R
     let text = utf8(bytes).map_err(|problem| Error::SpecEncoding { path: path.display().to_string(), problem })?;
     let loaded = match topicform_core::spec::parse(&path.display().to_string(), &text) {
         Ok(loaded) => loaded,
-        Err(f) => return Ok(Err(Unloadable { name: f.name, source: f.source, found: vec![f.problem] })),
+        Err(f) => return Ok(Err(f.into())),
     };
     let mut shared = Vec::with_capacity(policies.len());
     for path in policies {
@@ -77,7 +83,7 @@ fn load_policy(path: &Path) -> Result<std::result::Result<LoadedPolicy, Unloadab
     let name = path.display().to_string();
     let policy = match topicform_core::policy::parse_policy(&name, &text) {
         Ok(policy) => policy,
-        Err(f) => return Ok(Err(Unloadable { name: f.name, source: f.source, found: vec![f.problem] })),
+        Err(f) => return Ok(Err(f.into())),
     };
     let problems = policy.problems();
     if problems.iter().any(|l| l.finding.is_error()) {

@@ -48,14 +48,9 @@ impl SpecWarning {
     /// The warning of `located`, a finding in the spec named `spec_name`
     /// (or in the document it names itself).
     pub fn new(spec_name: &str, located: &Located) -> Self {
-        let file = located.elsewhere.as_ref().map_or(spec_name, |d| d.name.as_str());
-        let at = match located.line_col {
-            Some((line, col)) => format!("{file}:{line}:{col}"),
-            None => file.to_owned(),
-        };
         let finding = &located.finding;
         SpecWarning {
-            at,
+            at: located.location(spec_name),
             rule: finding.rule.map(|r| r.as_str().to_owned()),
             message: finding.message.clone(),
             waived: finding.waived.as_ref().map(|w| w.reason.clone()),

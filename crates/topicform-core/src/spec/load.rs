@@ -62,6 +62,18 @@ pub struct Located {
     pub elsewhere: Option<Arc<SourceText>>,
 }
 
+impl Located {
+    /// Where it is, as `file:line:col` (just the file when the place is not
+    /// in it): the file is the document it names, else `spec_name`.
+    pub fn location(&self, spec_name: &str) -> String {
+        let file = self.elsewhere.as_ref().map_or(spec_name, |d| d.name.as_str());
+        match self.line_col {
+            Some((line, col)) => format!("{file}:{line}:{col}"),
+            None => file.to_owned(),
+        }
+    }
+}
+
 /// Why a spec could not be read at all.
 #[derive(Debug, Clone)]
 pub struct ParseFailure {
