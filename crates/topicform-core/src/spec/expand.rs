@@ -50,14 +50,6 @@ pub(crate) fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Res
     }
 }
 
-/// Names of the variables `text` refers to without a default.
-pub(crate) fn required_vars(text: &str) -> Vec<String> {
-    match expand(text, &|_| None) {
-        Ok(_) => Vec::new(),
-        Err(names) => names,
-    }
-}
-
 /// A `${VAR}` with neither a value nor a default, and the path (under
 /// `cluster:`) of the string that refers to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,7 +209,7 @@ mod tests {
     #[test]
     fn reports_every_unset_variable() {
         assert_eq!(expand("${A}-${SUB}-${B}", &env), Err(vec!["A".into(), "B".into()]));
-        assert_eq!(required_vars("${A}/${B:-x}"), vec!["A".to_string()]);
+        assert_eq!(expand("${A}/${B:-x}", &|_| None), Err(vec!["A".to_string()]));
     }
 
     use crate::spec::model::{AzureCredentialKind, ConfigValue, EventHubsTier, SaslMechanism};

@@ -28,8 +28,13 @@ pub(crate) struct Effective {
     pub partitions: Option<Sourced<u32>>,
     /// Replication factor, if any layer set one.
     pub replication_factor: Option<Sourced<u16>>,
-    /// Config keys in spec order, as written.
+    /// Config keys in spec order, values `${VAR}`-expanded.
     pub config: IndexMap<String, Sourced<String>>,
+    /// Config keys whose value refers to a variable with neither a value nor
+    /// a default, with those variables; their value is kept as written.
+    /// Kept apart because the expanded text cannot tell: `$${X}` expands to
+    /// `${X}`, and an unterminated `${X` stays as it is.
+    pub unset_vars: BTreeMap<String, Vec<String>>,
 }
 
 /// The layers that make up a topic's settings in an environment, lowest first,
@@ -75,7 +80,16 @@ pub(crate) fn effective(
         for (k, v) in &layer.config {
             let mut path = base.clone();
             path.extend(["config".to_owned(), k.clone()]);
-            let value = super::expand::expand(&v.0, vars).unwrap_or_else(|_| v.0.clone());
+            let value = match super::expand::expand(&v.0, vars) {
+                Ok(expanded) => {
+                    eff.unset_vars.remove(k);
+                    expanded
+                }
+                Err(unset) => {
+                    eff.unset_vars.insert(k.clone(), unset);
+                    v.0.clone()
+                }
+            };
             eff.config.insert(k.clone(), Sourced { value, at: Pointer::value(path) });
         }
     }

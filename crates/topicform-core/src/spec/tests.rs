@@ -59,6 +59,27 @@ fn config_values_expand_variables() {
 }
 
 #[test]
+fn a_value_that_is_not_a_variable_reference_is_checked_as_written() {
+    // Found by fuzzing: an unterminated `${` stays as written, so validate
+    // must check it as a value (it passed before, and `plan` then failed on
+    // it); `$${X}` is a literal `${X}`, not a variable to be set.
+    let spec = SPEC
+        .replace("${AUDIT_RETENTION:-30d}", "${AUDIT_RETENTION:-30d]")
+        .replace("cleanup.policy: delete", "cleanup.policy: delete, message.format.version: \"$${KEPT}\"");
+    let loaded = parse("t.yaml", &spec).unwrap();
+    let found = loaded.validate(&[], &no_vars, UnsetVars::Warn);
+    assert!(!found.iter().any(|l| l.finding.message.contains("KEPT")), "no variable to set: {found:?}");
+    let errors: Vec<_> =
+        found.into_iter().filter(|l| l.finding.is_error()).map(|l| (l.finding.message, l.line_col.unwrap())).collect();
+    let not_a_duration = "invalid value for `retention.ms`: `${AUDIT_RETENTION:-30d]` is not a duration; write milliseconds or a number with a unit: 500ms, 30s, 15m, 36h, 7d, 2w";
+    assert_eq!(errors, vec![(not_a_duration.to_owned(), (12, 59))]);
+    let env = loaded.resolve("local", &no_vars);
+    assert!(env.is_err(), "resolve refuses what validate refused");
+    let literal = parse("t.yaml", &spec.replace("]\"", "}\"")).unwrap().resolve("local", &no_vars).unwrap().0;
+    assert_eq!(topic(&literal, "user.created").config["message.format.version"], "${KEPT}");
+}
+
+#[test]
 fn unset_variables_warn_in_validate_and_fail_when_used() {
     let spec = SPEC.replace("${AUDIT_RETENTION:-30d}", "${AUDIT_RETENTION}");
     let loaded = parse("t.yaml", &spec).unwrap();

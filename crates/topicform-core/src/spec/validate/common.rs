@@ -191,9 +191,9 @@ pub(super) fn check_effective_topics(
 ) {
     for (topic, eff) in topics {
         for (key, v) in &eff.config {
-            if v.value.contains("${") {
-                for var in expand::required_vars(&v.value) {
-                    out.push(unset_variable(v.at.clone(), &var, env_name, unset));
+            if let Some(vars) = eff.unset_vars.get(key) {
+                for var in vars {
+                    out.push(unset_variable(v.at.clone(), var, env_name, unset));
                 }
             } else {
                 out.extend(invalid_config_value(key, &v.value, v.at.clone()));

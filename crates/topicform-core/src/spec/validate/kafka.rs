@@ -154,10 +154,11 @@ fn check_partition_counts(topics: &[(&String, Effective)], out: &mut Vec<Finding
 
 /// Refuses values Kafka would refuse (types, ranges, enums), where they are
 /// written, so a typo fails `validate` instead of half an apply. `${VAR}`
-/// values are checked once expanded (by resolution for each environment).
+/// values are checked once expanded; one with an unset variable is reported
+/// as that.
 fn check_config_values(topics: &[(&String, Effective)], out: &mut Vec<Finding>) {
     for (_, eff) in topics {
-        for (key, v) in eff.config.iter().filter(|(_, v)| !v.value.contains("${")) {
+        for (key, v) in eff.config.iter().filter(|(key, _)| !eff.unset_vars.contains_key(*key)) {
             let Ok(normal) = values::normalise(key, &v.value) else { continue };
             if let Err(why) = kafka_configs::check_value(key, &normal) {
                 out.push(Finding::error(v.at.clone(), format!("invalid value for `{key}`: {why}")));
