@@ -342,7 +342,7 @@ fn the_pull_request_plan_shows_policy_warnings_and_waivers_where_the_reviewer_re
     let ws = Workspace::new();
     let policy = "policy:\n  partitions: { min: 2 }\n  description: { severity: warning }\n";
     let topics = format!(
-        "  {prefix}audit:\n    partitions: 1\n    description: audit trail\n    waivers: [{{ rule: partitions, reason: \"strict order, PLAT-9\" }}]\n  {prefix}clicks: {{ partitions: 2 }}\n"
+        "  {prefix}audit:\n    partitions: 1\n    description: audit trail\n    waivers: [{{ rule: partitions, reason: \"strict order, PLAT-9 </details> & <b>\" }}]\n  {prefix}clicks: {{ partitions: 2 }}\n"
     );
     ws.spec(&format!("{policy}{}", kafka_spec(support::broker(), "", &topics)));
     let out = topicform()
@@ -362,7 +362,7 @@ fn the_pull_request_plan_shows_policy_warnings_and_waivers_where_the_reviewer_re
     assert!(markdown.contains("<summary>Waived policy violations (1)</summary>"), "{markdown}");
     assert!(
         markdown.contains(&format!(
-            "- `topicform.yaml:15:17` (`partitions`): waived: topic `{prefix}audit` has 1 partition(s) in environment `test`, below the policy's minimum of 2 — reason: strict order, PLAT-9"
+            "- `topicform.yaml:15:17` (`partitions`): waived: topic `{prefix}audit` has 1 partition(s) in environment `test`, below the policy's minimum of 2 — reason: strict order, PLAT-9 &lt;/details> &amp; &lt;b>"
         )),
         "{markdown}"
     );

@@ -165,7 +165,7 @@ fn spec_warnings(out: &mut String, plan: &Plan) {
         let _ = writeln!(out, "<details><summary>Waived policy violations ({})</summary>\n", waived.len());
         for w in waived {
             let reason = w.waived.as_deref().unwrap_or_default();
-            let _ = writeln!(out, "- `{}`{}: {} — reason: {}", w.at, rule(w), one_line(&w.message), one_line(reason));
+            let _ = writeln!(out, "- `{}`{}: {} — reason: {}", w.at, rule(w), one_line(&w.message), prose(reason));
         }
         let _ = writeln!(out, "\n</details>\n");
     }
@@ -175,6 +175,12 @@ fn spec_warnings(out: &mut String, plan: &Plan) {
 /// code spans (topic names, keys) stay code.
 fn one_line(s: &str) -> String {
     s.replace('\n', " ")
+}
+
+/// A person's free text (a waiver's reason) on its list item's line, with
+/// no HTML: a `</details>` in it would otherwise end the fold it is in.
+fn prose(s: &str) -> String {
+    one_line(&s.replace('&', "&amp;").replace('<', "&lt;"))
 }
 
 /// Keeps a value inside its table cell: pipes escaped, newlines as `<br>`,
