@@ -538,12 +538,15 @@ echo "== uninstall"
 expect "helm uninstall" helm uninstall platform -n "$ns" --wait --timeout 3m
 kubectl -n "$ns" delete job drift-in-sync drift-changed --ignore-not-found >/dev/null
 # Every namespaced kind the API serves (CRDs included), listed once: one
-# `kubectl get` of them all takes a second, one per kind took 40.
+# `kubectl get` of them all takes a second, one per kind took 40. Not
+# events, nor endpoints (deprecated; a Service's EndpointSlices are listed).
 namespaced_kinds=$(kubectl api-resources --verbs=list --namespaced -o name |
-  grep -v -x -E 'events|events.events.k8s.io' | paste -s -d, -)
+  grep -v -x -E 'events|events.events.k8s.io|endpoints' | paste -s -d, -)
+# Fails when kubectl does, so an unreachable API is not "nothing left".
 leftovers() {
-  kubectl -n "$ns" get "$namespaced_kinds" --ignore-not-found -o name |
-    grep -v -x -E 'configmap/kube-root-ca.crt|serviceaccount/default' | sort
+  local all
+  all=$(kubectl -n "$ns" get "$namespaced_kinds" --ignore-not-found -o name) || return 1
+  grep -v -x -E 'configmap/kube-root-ca.crt|serviceaccount/default' <<<"$all" | sort || true
 }
 # What README "The test cluster" names: Helm deletes no hook resource, so the
 # hook Job that ran last stays with its pods (for their logs, until its
@@ -553,13 +556,19 @@ leftovers() {
 # ("policy") made: no later release renders it.
 # The services' pods take a moment to terminate.
 only_named_leftovers() {
-  ! leftovers | grep -v -x -E 'job.batch/platform-topicform-apply|pod/platform-topicform-apply-[a-z0-9]+|configmap/platform-topicform-policy|configmap/topicform-status-local|lease.coordination.k8s.io/topicform-[a-z0-9-]+'
+  local left
+  left=$(leftovers) || return 1
+  ! grep -v -x -E 'job.batch/platform-topicform-apply|pod/platform-topicform-apply-[a-z0-9]+|configmap/platform-topicform-policy|configmap/topicform-status-local|lease.coordination.k8s.io/topicform-[a-z0-9-]+' <<<"$left"
 }
 expect "helm uninstall leaves nothing behind but what README names" eventually 90 only_named_leftovers
 kubectl -n "$ns" delete job,configmap,secret,serviceaccount,role,rolebinding \
   -l app.kubernetes.io/instance=platform --wait >/dev/null
 kubectl -n "$ns" delete lease,configmap -l app.kubernetes.io/managed-by=topicform --wait >/dev/null
-nothing_left() { ! leftovers | grep .; }
+nothing_left() {
+  local left
+  left=$(leftovers) || return 1
+  ! grep . <<<"$left"
+}
 expect "README's cleanup command removes the rest" eventually 60 nothing_left
 
 # ------------------------------------------------------------------ terraform
