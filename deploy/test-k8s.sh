@@ -412,7 +412,8 @@ a_pod_leads() { controller_pods | grep -qx "$(leader_pod)"; }
 expect "a controller pod holds the cluster's Lease" eventually 60 a_pod_leads
 expect "a service release installed after it carries a topic (shipping)" service_release shipping '{"e2e.shipping": {"partitions": 3}}'
 shipping_created() { [[ "$(partitions_of e2e.shipping)" == 3 ]]; }
-expect "the controller sees the ConfigMap and creates its topic" eventually 60 shipping_created
+# Each try starts a JVM (kafka-topics), so the budget is generous.
+expect "the controller sees the ConfigMap and creates its topic" eventually 180 shipping_created
 leader=$(leader_pod)
 expect "kubectl delete pod of the leader" kubectl -n "$ns" delete pod "$leader" --wait=false
 handed_over() { local now; now=$(leader_pod); [[ -n "$now" && "$now" != "$leader" ]]; }
@@ -537,15 +538,16 @@ kubectl -n "$ns" delete job,configmap,secret,serviceaccount,role,rolebinding \
 echo "== uninstall"
 expect "helm uninstall" helm uninstall platform -n "$ns" --wait --timeout 3m
 kubectl -n "$ns" delete job drift-in-sync drift-changed --ignore-not-found >/dev/null
-# Every namespaced kind the API serves (CRDs included), listed once: one
-# `kubectl get` of them all takes a second, one per kind took 40. Not
-# events, nor endpoints (deprecated; a Service's EndpointSlices are listed).
-namespaced_kinds=$(kubectl api-resources --verbs=list --namespaced -o name |
-  grep -v -x -E 'events|events.events.k8s.io|endpoints' | paste -s -d, -)
-# Fails when kubectl does, so an unreachable API is not "nothing left".
+# Everything in the namespace: every namespaced kind the API serves (CRDs
+# included) in one `kubectl get`, about a second (one get per kind took 40).
+# Not events, nor endpoints (deprecated; a Service's EndpointSlices are
+# listed). Fails when kubectl does, so an unreachable API is not "nothing
+# left"; a hanging one is cut off, so `eventually` stays bounded.
 leftovers() {
-  local all
-  all=$(kubectl -n "$ns" get "$namespaced_kinds" --ignore-not-found -o name) || return 1
+  local kinds all
+  kinds=$(kubectl api-resources --request-timeout=15s --verbs=list --namespaced -o name) || return 1
+  kinds=$(grep -v -x -E 'events|events.events.k8s.io|endpoints' <<<"$kinds" | paste -s -d, -)
+  all=$(kubectl -n "$ns" get "$kinds" --request-timeout=15s --ignore-not-found -o name) || return 1
   grep -v -x -E 'configmap/kube-root-ca.crt|serviceaccount/default' <<<"$all" | sort || true
 }
 # What README "The test cluster" names: Helm deletes no hook resource, so the
@@ -558,7 +560,7 @@ leftovers() {
 only_named_leftovers() {
   local left
   left=$(leftovers) || return 1
-  ! grep -v -x -E 'job.batch/platform-topicform-apply|pod/platform-topicform-apply-[a-z0-9]+|configmap/platform-topicform-policy|configmap/topicform-status-local|lease.coordination.k8s.io/topicform-[a-z0-9-]+' <<<"$left"
+  [[ -z "$left" ]] || ! grep -v -x -E 'job.batch/platform-topicform-apply|pod/platform-topicform-apply-[a-z0-9]+|configmap/platform-topicform-policy|configmap/topicform-status-local|lease.coordination.k8s.io/topicform-[a-z0-9-]+' <<<"$left"
 }
 expect "helm uninstall leaves nothing behind but what README names" eventually 90 only_named_leftovers
 kubectl -n "$ns" delete job,configmap,secret,serviceaccount,role,rolebinding \

@@ -128,7 +128,7 @@ fn env_service_refuses_what_would_leak_topicforms_credentials() {
     );
     let (code, text) = run(&["--service", "auth-service"], &unset);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("the principal of service `auth-service` here, `User:${TF_TEST_AUTH_USER}`, uses an environment variable that is not set"), "{text}");
+    assert!(text.contains("the principal of service `auth-service` here, `User:${TF_TEST_AUTH_USER}`, uses an environment variable that is not set: export TF_TEST_AUTH_USER"), "{text}");
     let (code, text) = run(&["--service", "hr-service"], &unset);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("KAFKA_SASL_USERNAME=hr-service"), "{text}");

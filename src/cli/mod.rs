@@ -635,6 +635,7 @@ fn service_vars(
             produces: declared.produces.clone(),
             consumes: declared.consumes.clone(),
             password: None,
+            unset_vars: Vec::new(),
         }
     });
     topicform_core::spec::broker_env::service_env(&env.cluster, &service).map_err(|problem| Error::Service {

@@ -203,6 +203,7 @@ mod tests {
             produces: produces.iter().map(|s| s.to_string()).collect(),
             consumes: consumes.iter().map(|s| s.to_string()).collect(),
             password: None,
+            unset_vars: Vec::new(),
         }
     }
 

@@ -187,6 +187,7 @@ mod tests {
             produces: produces.iter().map(|s| s.to_string()).collect(),
             consumes: consumes.iter().map(|s| s.to_string()).collect(),
             password: None,
+            unset_vars: Vec::new(),
         }
     }
 

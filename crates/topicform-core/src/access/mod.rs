@@ -28,6 +28,12 @@ pub struct ResolvedService {
     /// The SASL password of its own user here, if the spec names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::spec::model::SecretRef>,
+    /// Variables of the principal with neither a value nor a default; the
+    /// principal then stays as written. Kept apart because the text cannot
+    /// tell (`$${X}` expands to `${X}`). Validation refuses them wherever a
+    /// grant needs the principal; `env --service` refuses them too.
+    #[serde(skip)]
+    pub unset_vars: Vec<String>,
 }
 
 /// One right on a cluster: serialized as `{"acl": …}` or `{"role": …}`.

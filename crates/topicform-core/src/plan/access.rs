@@ -208,6 +208,7 @@ mod tests {
             produces: vec!["orders.placed".into()],
             consumes: vec![],
             password: None,
+            unset_vars: Vec::new(),
         }
     }
 

@@ -113,11 +113,11 @@ pub fn service_env(cluster: &Cluster, service: &ResolvedService) -> Result<Vec<E
                 mechanism.as_str()
             ));
         }
-        // Resolved for a command that grants nothing, an unset variable
-        // stays as written.
-        if service.principal.contains("${") {
+        // Resolved for a command that grants nothing, a principal with an
+        // unset variable stays as written.
+        if let Some(var) = service.unset_vars.first() {
             return Err(format!(
-                "the principal of service `{}` here, `{}`, uses an environment variable that is not set: export it",
+                "the principal of service `{}` here, `{}`, uses an environment variable that is not set: export {var}",
                 service.name, service.principal
             ));
         }
@@ -164,6 +164,7 @@ mod tests {
             produces: vec![],
             consumes: vec![],
             password,
+            unset_vars: Vec::new(),
         }
     }
 

@@ -50,6 +50,22 @@ pub(crate) fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Res
     }
 }
 
+/// `text` as it reads whatever the variables are, or `None` when it refers
+/// to one. `$${X}` (a literal `${X}`) and an unterminated `${X` refer to
+/// none, so they can be checked where they are written.
+pub(crate) fn without_variables(text: &str) -> Option<String> {
+    let refers = std::cell::Cell::new(false);
+    let expanded = expand(text, &|_| {
+        refers.set(true);
+        None
+    });
+    if refers.get() {
+        None
+    } else {
+        expanded.ok()
+    }
+}
+
 /// A `${VAR}` with neither a value nor a default, and the path (under
 /// `cluster:`) of the string that refers to it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -187,10 +187,15 @@ pub(crate) fn services(spec: &Spec, env_name: &str, vars: &dyn Fn(&str) -> Optio
     spec.services
         .iter()
         .filter_map(|(name, s)| {
-            let principal = s.principals.get(env_name)?;
+            let written = s.principals.get(env_name)?;
+            let (principal, unset_vars) = match super::expand::expand(written, vars) {
+                Ok(expanded) => (expanded, Vec::new()),
+                Err(unset) => (written.clone(), unset),
+            };
             Some(ResolvedService {
                 name: name.clone(),
-                principal: super::expand::expand(principal, vars).unwrap_or_else(|_| principal.clone()),
+                principal,
+                unset_vars,
                 group: s.group(name).to_owned(),
                 produces: s.produces.clone(),
                 consumes: s.consumes.clone(),

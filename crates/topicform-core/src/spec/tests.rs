@@ -426,6 +426,44 @@ fn an_override_of_an_undeclared_topic_is_only_a_warning_where_topics_are_contrib
     assert!(messages.contains(&(Severity::Error, "`Bad_NS` is not a Kubernetes namespace name")), "{messages:#?}");
 }
 
+#[test]
+fn a_written_value_without_variables_is_checked_even_where_no_checked_environment_uses_it() {
+    // `$${R}` and an unterminated `${R` read the same whatever is set, so
+    // `validate -e local` refuses them in prod's override as `plan -e prod`
+    // would.
+    for (written, value) in [("$${R}", "${R}"), ("${R", "${R")] {
+        let text = TWO_ENVIRONMENTS.replace("retention.ms: soon", &format!("retention.ms: \"{written}\""));
+        let message = format!("invalid value for `retention.ms`: `{value}` is not a duration; write milliseconds or a number with a unit: 500ms, 30s, 15m, 36h, 7d, 2w");
+        assert!(errors(&text, &["local"]).contains(&(message, 12, 41)), "{written}: {:#?}", errors(&text, &["local"]));
+    }
+}
+
+#[test]
+fn namespaces_to_read_topics_from_are_checked_once_their_variables_are_expanded() {
+    let spec = |namespaces: &str| format!("{SPEC}from: {{ kubernetes: {{ namespaces: [{namespaces}] }} }}\n");
+    let findings = |text: &str, vars: VarLookup| -> Vec<(Severity, String, (usize, usize))> {
+        let found = parse("t.yaml", text).unwrap().validate(&[], vars, UnsetVars::Warn);
+        found.into_iter().map(|l| (l.finding.severity, l.finding.message, l.line_col.unwrap())).collect()
+    };
+    let at = (18, 36);
+    assert_eq!(
+        findings(&spec("\"${SHOP_NS}\""), &no_vars),
+        vec![(Severity::Warning, "environment variable `SHOP_NS` is not set (used by environment `local`)".into(), at)]
+    );
+    let wrong = |name: &str| (name == "SHOP_NS").then(|| "Shop_NS".to_owned());
+    assert_eq!(
+        findings(&spec("\"${SHOP_NS}\""), &wrong),
+        vec![(Severity::Error, "`Shop_NS` (from `${SHOP_NS}`) is not a Kubernetes namespace name".into(), at)]
+    );
+    let right = |name: &str| (name == "SHOP_NS").then(|| "shop".to_owned());
+    assert_eq!(findings(&spec("\"${SHOP_NS}\""), &right), vec![]);
+    // A literal `${` is no variable: the name as written is refused.
+    assert_eq!(
+        findings(&spec("\"$${SHOP_NS}\""), &right),
+        vec![(Severity::Error, "`$${SHOP_NS}` is not a Kubernetes namespace name".into(), at)]
+    );
+}
+
 mod services {
     use super::*;
 
@@ -537,6 +575,20 @@ services:
         assert!(findings(&text).iter().all(|f| !f.finding.is_error()));
         let failed = parse("t.yaml", &text).unwrap().resolve("local", &no_vars).unwrap_err();
         assert!(failed.iter().any(|l| l.finding.is_error() && l.finding.message.contains("ORDERS_USER")), "{failed:?}");
+    }
+
+    #[test]
+    fn a_principal_keeps_its_unset_variables_apart_from_its_text() {
+        // What `env --service` reads: an unset variable is named, a literal
+        // `$${...}` is text (once taken for an unset variable).
+        let principal = |written: &str| {
+            let text = PLATFORM.replace("${ORDERS_USER:-order-service}", written);
+            let env = parse("t.yaml", &text).unwrap().resolve_without_access("local", &no_vars).unwrap().0;
+            let s = env.services.into_iter().find(|s| s.name == "order-service").unwrap();
+            (s.principal, s.unset_vars)
+        };
+        assert_eq!(principal("${ORDERS_USER}"), ("User:${ORDERS_USER}".to_owned(), vec!["ORDERS_USER".to_owned()]));
+        assert_eq!(principal("$${orders}"), ("User:${orders}".to_owned(), vec![]));
     }
 
     #[test]

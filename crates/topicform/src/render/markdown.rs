@@ -174,7 +174,7 @@ fn spec_warnings(out: &mut String, plan: &Plan) {
 /// Keeps a text on its list item's line. Outside a table the messages'
 /// code spans (topic names, keys) stay code.
 fn one_line(s: &str) -> String {
-    s.replace('\n', " ")
+    s.replace(['\r', '\n'], " ")
 }
 
 /// A person's free text (a waiver's reason) on its list item's line, with

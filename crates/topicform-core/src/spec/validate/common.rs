@@ -105,9 +105,17 @@ fn check_override_names(spec: &Spec, out: &mut Vec<Finding>) {
     }
 }
 
+/// What Kubernetes accepts as a namespace name (an RFC 1123 label).
+fn is_namespace(name: &str) -> bool {
+    static NAMESPACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").unwrap());
+    NAMESPACE.is_match(name)
+}
+
+const NAMESPACE_HELP: &str =
+    "lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit";
+
 /// `from:` names namespaces Kubernetes accepts and a selector.
 fn check_sources(spec: &Spec, out: &mut Vec<Finding>) {
-    static NAMESPACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").unwrap());
     let top = spec.from.as_ref().map(|f| (vec!["from".to_owned()], f));
     let per_env = spec.environments.iter().filter_map(|(name, env)| {
         env.from.as_ref().map(|f| (vec!["environments".to_owned(), name.clone(), "from".to_owned()], f))
@@ -117,14 +125,12 @@ fn check_sources(spec: &Spec, out: &mut Vec<Finding>) {
             Pointer::value(base.iter().map(String::as_str).chain(["kubernetes"]).chain(rest.iter().copied()))
         };
         for (i, ns) in from.kubernetes.namespaces.iter().enumerate() {
-            if !ns.contains("${") && !NAMESPACE.is_match(ns) {
+            // One that refers to a `${VAR}` is checked once expanded, by
+            // `check_variables` for each environment that reads it.
+            if expand::without_variables(ns).is_some_and(|ns| !is_namespace(&ns)) {
                 let mut p = at(&["namespaces"]);
                 p.path.push(Seg::Index(i));
-                out.push(
-                    Finding::error(p, format!("`{ns}` is not a Kubernetes namespace name")).help(
-                        "lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit",
-                    ),
-                );
+                out.push(Finding::error(p, format!("`{ns}` is not a Kubernetes namespace name")).help(NAMESPACE_HELP));
             }
         }
         if from.kubernetes.selector.as_deref().is_some_and(|s| s.trim().is_empty()) {
@@ -155,7 +161,7 @@ fn written_settings(spec: &Spec) -> Vec<(Vec<String>, TopicSettings)> {
 
 /// Checks values where they are written, so a value no checked environment
 /// uses (or a spec without environments) is still refused. Config values
-/// with `${VAR}` are checked by each environment, once expanded.
+/// that refer to a `${VAR}` are checked by each environment, once expanded.
 fn check_written_values(base: &[String], settings: &TopicSettings, out: &mut Vec<Finding>) {
     let at = |key: &str| Pointer::value(base.iter().map(String::as_str).chain([key]));
     // Counts the Kafka protocol can carry (INT32 and INT16), and at least one.
@@ -168,9 +174,10 @@ fn check_written_values(base: &[String], settings: &TopicSettings, out: &mut Vec
             format!("replicationFactor must be between 1 and {}, not {r}", i16::MAX),
         ));
     }
-    for (key, value) in settings.config.iter().filter(|(_, v)| !v.0.contains("${")) {
+    for (key, value) in &settings.config {
+        let Some(value) = expand::without_variables(&value.0) else { continue };
         let at = Pointer::value(base.iter().map(String::as_str).chain(["config", key.as_str()]));
-        out.extend(invalid_config_value(key, &value.0, at));
+        out.extend(invalid_config_value(key, &value, at));
     }
 }
 
@@ -211,27 +218,59 @@ pub(super) fn check_effective_topics(
     }
 }
 
-/// Unset variables in environment `name`'s `clusterId` and cluster block.
-/// The cluster's strings are the ones resolution expands
-/// ([`expand::expand_cluster`]), so nothing expanded goes unchecked.
+/// Unset variables in environment `name`'s `clusterId`, cluster block and
+/// the namespaces it reads contributed topics from. The cluster's strings
+/// are the ones resolution expands ([`expand::expand_cluster`]), so nothing
+/// expanded goes unchecked; an expanded namespace must be a valid name.
 pub(super) fn check_variables(
+    spec: &Spec,
     name: &str,
     env: &Environment,
     vars: VarLookup,
     unset: UnsetVars,
     out: &mut Vec<Finding>,
 ) {
-    let mut found: Vec<(Vec<String>, String)> = Vec::new();
+    let in_env = |path: &[&str]| Pointer::value(["environments", name].into_iter().chain(path.iter().copied()));
     if let Some(Err(missing)) = env.cluster_id.as_deref().map(|id| expand::expand(id, vars)) {
-        found.extend(missing.into_iter().map(|var| (vec!["clusterId".to_owned()], var)));
+        out.extend(missing.iter().map(|var| unset_variable(in_env(&["clusterId"]), var, name, unset)));
     }
     let mut cluster = env.cluster.clone();
     for u in expand::expand_cluster(&mut cluster, vars) {
-        found.push(([vec!["cluster".to_owned()], u.path].concat(), u.name));
+        let path: Vec<&str> = ["cluster"].into_iter().chain(u.path.iter().map(String::as_str)).collect();
+        out.push(unset_variable(in_env(&path), &u.name, name, unset));
     }
-    for (path, var) in found {
-        let at = Pointer::value(["environments", name].into_iter().chain(path.iter().map(String::as_str)));
-        out.push(unset_variable(at, &var, name, unset));
+    let from = match (&env.from, &spec.from) {
+        (Some(own), _) => Some((in_env(&["from", "kubernetes", "namespaces"]), own)),
+        (None, Some(shared)) => Some((Pointer::value(["from", "kubernetes", "namespaces"]), shared)),
+        (None, None) => None,
+    };
+    if let Some((list, from)) = from {
+        check_namespace_variables(name, &list, &from.kubernetes.namespaces, vars, unset, out);
+    }
+}
+
+/// The namespaces environment `name` reads contributed topics from, once
+/// expanded: no unset variable, and a valid name (the written ones without
+/// variables `check_sources` checked already).
+fn check_namespace_variables(
+    name: &str,
+    list: &Pointer,
+    namespaces: &[String],
+    vars: VarLookup,
+    unset: UnsetVars,
+    out: &mut Vec<Finding>,
+) {
+    for (i, ns) in namespaces.iter().enumerate() {
+        let mut at = list.clone();
+        at.path.push(Seg::Index(i));
+        match expand::expand(ns, vars) {
+            Err(missing) => out.extend(missing.iter().map(|var| unset_variable(at.clone(), var, name, unset))),
+            Ok(expanded) if expand::without_variables(ns).is_none() && !is_namespace(&expanded) => out.push(
+                Finding::error(at, format!("`{expanded}` (from `{ns}`) is not a Kubernetes namespace name"))
+                    .help(NAMESPACE_HELP),
+            ),
+            Ok(_) => {}
+        }
     }
 }
 

@@ -118,7 +118,7 @@ fn check_environment(
         p.extend_from_slice(rest);
         Pointer::value(p)
     };
-    common::check_variables(name, env, vars, unset, out);
+    common::check_variables(spec, name, env, vars, unset, out);
     let principals_unset = if unset == UnsetVars::FailExceptPrincipals { UnsetVars::Warn } else { unset };
     services::check_principals(spec, name, &env.cluster, vars, principals_unset, out);
     if let Some(Err(why)) = env.lock.as_deref().map(str::parse::<super::lock::LockChoice>) {
