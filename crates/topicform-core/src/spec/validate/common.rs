@@ -249,9 +249,9 @@ pub(super) fn check_variables(
     }
 }
 
-/// The namespaces environment `name` reads contributed topics from, once
-/// expanded: no unset variable, and a valid name (the written ones without
-/// variables `check_sources` checked already).
+/// The namespaces environment `name` reads contributed topics from that
+/// refer to a `${VAR}`, once expanded: no unset variable, and a valid name.
+/// (`check_sources` checked the others where they are written.)
 fn check_namespace_variables(
     name: &str,
     list: &Pointer,
@@ -261,11 +261,14 @@ fn check_namespace_variables(
     out: &mut Vec<Finding>,
 ) {
     for (i, ns) in namespaces.iter().enumerate() {
+        if expand::without_variables(ns).is_some() {
+            continue;
+        }
         let mut at = list.clone();
         at.path.push(Seg::Index(i));
         match expand::expand(ns, vars) {
             Err(missing) => out.extend(missing.iter().map(|var| unset_variable(at.clone(), var, name, unset))),
-            Ok(expanded) if expand::without_variables(ns).is_none() && !is_namespace(&expanded) => out.push(
+            Ok(expanded) if !is_namespace(&expanded) => out.push(
                 Finding::error(at, format!("`{expanded}` (from `{ns}`) is not a Kubernetes namespace name"))
                     .help(NAMESPACE_HELP),
             ),
